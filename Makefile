@@ -1,0 +1,57 @@
+# mlharness: two commands on a fresh machine, `make demo` and `make test`.
+# The venv is created here and reused while requirements.txt and pyproject.toml are unchanged.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REQ_HASH := $(shell cat requirements.txt pyproject.toml | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.installed-$(REQ_HASH)
+export PATH := $(abspath $(BIN)):$(PATH)
+# pytest workers: one per core (2 on CI).
+XDIST ?= auto
+
+.PHONY: help setup demo test test-fast lint bench clean debian-packages
+
+help:
+	@echo "make demo   - create .venv, run projects/rf and projects/torch_mlp, print their metrics"
+	@echo "make test   - create .venv, install test tools and Debian packages, run the whole suite"
+	@echo "make lint   - ruff, mypy (strict) and the import-linter layer contract"
+	@echo "make bench  - benchmarks: comparison tables on stdout, JSON under bench/results/"
+	@echo "make setup  - only create/refresh .venv"
+	@echo "make clean  - remove .venv and local run output (mlruns/, mlflow.db)"
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/python -m harness.demo
+
+debian-packages:
+	@bash .ci/install-debian-packages
+
+test: setup debian-packages
+	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup $(PYTEST_ARGS)
+
+# Unit tests only: seconds, no mlflow runs.
+test-fast: setup
+	$(BIN)/python -m pytest -n $(XDIST) tests/unit $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check harness registry_tools orchestration monitoring tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: setup
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) mlruns mlflow.db mlartifacts

@@ -1,0 +1,3 @@
+"""Run MLflow Projects reproducibly: resolve, validate, launch, record, cache, replay, verify."""
+
+__version__ = "0.1.0"

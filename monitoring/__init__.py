@@ -1,0 +1,1 @@
+"""Drift detection, scoring server metrics and monitoring configs."""

@@ -1,0 +1,1 @@
+"""Pipeline config -> Airflow DAG and compose stack."""

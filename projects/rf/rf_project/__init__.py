@@ -1,0 +1,1 @@
+"""Random-forest classifier project: train and evaluate on scikit-learn's breast-cancer data."""

@@ -1,0 +1,36 @@
+"""The data set (shipped with scikit-learn, so no download) and its seeded split."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+
+TARGET = "target"
+
+
+def load_frame() -> pd.DataFrame:
+    """Breast-cancer data as one frame: 30 float features and an integer ``target``."""
+    bunch = load_breast_cancer(as_frame=True)
+    frame: pd.DataFrame = bunch.frame.copy()
+    # Column names with spaces are legal but awkward in signatures and CSVs.
+    frame.columns = [str(c).replace(" ", "_") for c in frame.columns]
+    frame[TARGET] = frame[TARGET].astype("int64")
+    return frame
+
+
+def split(
+    frame: pd.DataFrame, test_size: float, random_state: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified train/test split; the same seed always gives the same rows."""
+    train, test = train_test_split(
+        frame, test_size=test_size, random_state=random_state, stratify=frame[TARGET]
+    )
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def features_and_target(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Split a frame into its feature columns and the target column."""
+    if TARGET not in frame.columns:
+        raise ValueError(f"data has no {TARGET!r} column; columns: {list(frame.columns)}")
+    return frame.drop(columns=[TARGET]), frame[TARGET]

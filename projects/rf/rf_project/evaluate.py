@@ -1,0 +1,51 @@
+"""``evaluate`` entry point: score a logged model on a CSV file and log the metrics.
+
+Parameters are checked before mlflow is imported, so bad input fails fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rf_project.params import evaluate_args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Load ``model_uri``, score it on ``data``, log and return the metrics."""
+    args = evaluate_args(argv)
+    path = Path(args.data)
+    if not path.is_file():
+        sys.stderr.write(f"error: parameter data: {path} is not a file; accepted: a CSV file\n")
+        raise SystemExit(2)
+    import mlflow
+    import mlflow.data
+    import mlflow.sklearn
+    import pandas as pd
+
+    from rf_project import data, metrics
+
+    frame = pd.read_csv(path)
+    try:
+        features, target = data.features_and_target(frame)
+    except ValueError as exc:
+        sys.stderr.write(f"error: parameter data: {exc}\n")
+        raise SystemExit(2) from None
+
+    model = mlflow.sklearn.load_model(args.model_uri)
+    with mlflow.start_run():
+        mlflow.log_params({"model_uri": args.model_uri, "data": str(path)})
+        mlflow.log_input(
+            mlflow.data.from_pandas(frame, source=str(path), name=path.stem, targets=data.TARGET),
+            context="evaluation",
+        )
+        proba = model.predict_proba(features)[:, 1]
+        scores = metrics.classification_metrics(target.to_numpy(), proba)
+        mlflow.log_metrics(scores)
+        print(" ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        return scores
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

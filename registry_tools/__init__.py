@@ -1,0 +1,1 @@
+"""Model Registry tools: versions, tags, aliases, gated promotion, rollback, lineage."""

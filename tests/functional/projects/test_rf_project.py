@@ -1,0 +1,131 @@
+"""projects/rf under real ``mlflow run`` on a temporary sqlite store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tests.support.mlflow_cli import mlflow_run
+from tests.support.paths import PROJECTS
+
+pytestmark = pytest.mark.functional
+RF = PROJECTS / "rf"
+METRICS = {"accuracy", "f1", "roc_auc", "log_loss"}
+
+
+def _only_run(client: MlflowClient, status: str | None = None) -> mlflow.entities.Run:
+    runs = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()],
+        filter_string=f"attributes.status = '{status}'" if status else "",
+    )
+    assert len(runs) == 1, [r.info.status for r in runs]
+    return runs[0]
+
+
+def test_main_logs_params_metrics_artifacts_and_a_loadable_model(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    result = mlflow_run(
+        RF, {"n_estimators": 25, "max_depth": 4}, tracking_uri=tracking_uri, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.output
+    client = MlflowClient(tracking_uri)
+    run = _only_run(client)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["n_estimators"] == "25"
+    assert run.data.params["max_depth"] == "4"
+    assert METRICS <= set(run.data.metrics)
+    assert 0.85 < run.data.metrics["accuracy"] <= 1.0
+
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
+    assert artifacts == {"plots/confusion_matrix.png", "plots/feature_importance.png"}
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == [
+        "breast_cancer_train", "breast_cancer_test"
+    ]
+
+    model_uri = f"runs:/{run.info.run_id}/model"
+    info = mlflow.models.get_model_info(model_uri)
+    assert info.signature is not None
+    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model"))
+    example = mlflow.models.Model.load(local).load_input_example(local)
+    assert example is not None
+    predictions = mlflow.pyfunc.load_model(model_uri).predict(example)
+    assert len(predictions) == len(example)
+    assert set(pd.Series(predictions).unique()) <= {0, 1}
+
+
+def test_evaluate_scores_a_logged_model_on_a_csv(tracking_uri: str, tmp_path: Path) -> None:
+    trained = mlflow_run(RF, {"n_estimators": 10}, tracking_uri=tracking_uri, cwd=tmp_path)
+    assert trained.returncode == 0, trained.output
+    client = MlflowClient(tracking_uri)
+    train_run = _only_run(client)
+    csv = Path(client.download_artifacts(train_run.info.run_id, "data/test.csv", str(tmp_path)))
+
+    result = mlflow_run(
+        RF, {"model_uri": f"runs:/{train_run.info.run_id}/model", "data": csv},
+        entry_point="evaluate", tracking_uri=tracking_uri, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.output
+    runs = client.search_runs([train_run.info.experiment_id], order_by=["attributes.start_time DESC"])
+    evaluation = runs[0]
+    assert evaluation.info.run_id != train_run.info.run_id
+    assert evaluation.info.status == "FINISHED"
+    # Same model, same rows: the evaluate entry point reproduces the training metrics.
+    for name in METRICS:
+        assert evaluation.data.metrics[name] == pytest.approx(train_run.data.metrics[name])
+
+
+def test_same_params_give_identical_metrics(tracking_uri: str, tmp_path: Path) -> None:
+    params = {"n_estimators": 15, "max_depth": "none", "random_state": 3}
+    for _ in range(2):
+        result = mlflow_run(RF, params, tracking_uri=tracking_uri, cwd=tmp_path)
+        assert result.returncode == 0, result.output
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert len(runs) == 2
+    assert runs[0].data.metrics == runs[1].data.metrics
+
+
+@pytest.mark.parametrize(
+    "param,needle",
+    [
+        ("foo=1", "unknown parameter foo; accepted parameters: n_estimators"),
+        ("max_depth=abc", "parameter max_depth: 'abc' is not accepted; accepted: an integer >= 1 or 'none'"),
+        ("n_estimators=0", "parameter n_estimators: 0 is out of range; accepted: integers >= 1"),
+        ("test_size=1.5", "parameter test_size: 1.5 is out of range; accepted: 0 < test_size < 1"),
+    ],
+)
+def test_bad_input_fails_fast_with_one_line_and_no_finished_run(
+    param: str, needle: str, tracking_uri: str, tmp_path: Path
+) -> None:
+    name, value = param.split("=")
+    result = mlflow_run(RF, {name: value}, tracking_uri=tracking_uri, cwd=tmp_path)
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and needle in error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments)
+    assert all(r.info.status != "FINISHED" for r in runs)
+    # Failed before training: nothing but the launch itself was logged.
+    assert all(not r.data.metrics and not client.list_artifacts(r.info.run_id) for r in runs)
+
+
+@pytest.mark.slow
+def test_literal_command_with_default_env_manager(tmp_path: Path, tracking_uri: str) -> None:
+    """``mlflow run projects/rf -P max_depth=5`` exactly as typed (virtualenv env manager)."""
+    # Run from a scratch dir that has `projects/` so run output stays out of the repo.
+    (tmp_path / "projects").symlink_to(PROJECTS)
+    result = mlflow_run(
+        "projects/rf", {"max_depth": 5}, tracking_uri=tracking_uri, cwd=tmp_path,
+        env_manager=None, timeout=900,
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    run = _only_run(MlflowClient(tracking_uri))
+    assert run.info.status == "FINISHED" and run.data.params["max_depth"] == "5"
+    assert METRICS <= set(run.data.metrics)
