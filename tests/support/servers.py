@@ -1,0 +1,176 @@
+"""Real servers for integration tests: PostgreSQL and ``mlflow server``, on 127.0.0.1 only.
+
+PostgreSQL refuses to run as root, so initdb/pg_ctl run as the ``postgres`` user in a
+``mkdtemp`` directory chowned to it (pytest's tmp_path is 0700 root). The MLflow server
+forks uvicorn, job-runner and huey processes, so it starts in its own session and is
+stopped as a whole process group. Every server stops when its handle is stopped, and
+the fixtures always stop them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.paths import VENV_BIN
+
+PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pg_bin(tool: str) -> str:
+    """Absolute path of a PostgreSQL server binary (initdb, pg_ctl)."""
+    for directory in PG_BIN_CANDIDATES:
+        candidate = directory / tool
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which(tool)
+    if found is None:
+        raise FileNotFoundError(
+            f"{tool} not found: install the Debian package 'postgresql' (see .ci/debian-packages.txt)"
+        )
+    return found
+
+
+@dataclass
+class Postgres:
+    """A running PostgreSQL cluster in a temp dir; ``stop()`` removes it."""
+
+    port: int
+    data_dir: Path
+    root: Path
+    log_file: Path
+
+    @property
+    def url(self) -> str:
+        """SQLAlchemy URL (psycopg 3 driver) of the ``postgres`` database."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run(
+            [pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
+            user=_pg_user(), capture_output=True, check=False, timeout=30,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _pg_user() -> str | None:
+    """Run PostgreSQL as 'postgres' when we are root (it refuses root), else as ourselves."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def start_postgres() -> Postgres:
+    """initdb + pg_ctl start on a free port on 127.0.0.1 (about 1.5 s)."""
+    root = Path(tempfile.mkdtemp(prefix="mlharness-pg-"))
+    user = _pg_user()
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    data_dir = root / "data"
+    log_file = root / "postgres.log"
+    subprocess.run(
+        [pg_bin("initdb"), "-D", str(data_dir), "--auth=trust", "--no-sync", "-U", "postgres",
+         "--encoding=UTF8", "--locale=C"],
+        user=user, capture_output=True, check=True, timeout=120,
+    )
+    port = free_port()
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
+    subprocess.run(
+        [pg_bin("pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-o", options, "-w",
+         "-t", "60", "start"],
+        user=user, capture_output=True, check=True, timeout=90,
+    )
+    return Postgres(port=port, data_dir=data_dir, root=root, log_file=log_file)
+
+
+@dataclass
+class MlflowServer:
+    """A running ``mlflow server``; ``stop()`` ends its whole process group."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    artifacts: Path
+    log_file: Path
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=15)
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
+
+
+def start_mlflow_server(backend_uri: str, workdir: Path, timeout: float = 180.0) -> MlflowServer:
+    """``mlflow server`` on a free 127.0.0.1 port with proxied artifacts in ``workdir``.
+
+    One worker and no job execution: /health answers in 10-13 s warm (DESIGN.md).
+    """
+    port = free_port()
+    artifacts = workdir / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    log_file = workdir / "mlflow-server.log"
+    env = dict(os.environ)
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    command = [
+        str(VENV_BIN / "mlflow"), "server",
+        "--backend-store-uri", backend_uri,
+        "--artifacts-destination", str(artifacts),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+            start_new_session=True,
+        )
+    server = MlflowServer(f"http://127.0.0.1:{port}", process, artifacts, log_file)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"mlflow server exited early:\n{server.log_tail()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.5)
+    server.stop()
+    raise TimeoutError(f"mlflow server did not answer /health in {timeout:.0f} s:\n{server.log_tail()}")
+
+
+@contextlib.contextmanager
+def postgres_mlflow_server(workdir: Path) -> Iterator[tuple[Postgres, MlflowServer]]:
+    """PostgreSQL plus an mlflow server backed by it; both stopped on exit."""
+    postgres = start_postgres()
+    try:
+        server = start_mlflow_server(postgres.url, workdir)
+        try:
+            yield postgres, server
+        finally:
+            server.stop()
+    finally:
+        postgres.stop()
