@@ -37,7 +37,6 @@ COMMANDS: dict[str, Mount] = {
     "new": Mount("harness.new_cli:new_command", "Create a new MLflow project from a template."),
     "registry": Mount("registry_tools.cli:app", "Model Registry: versions, aliases, promotion."),
     "monitor": Mount("monitoring.cli:app", "Drift profiles, drift reports and monitoring."),
-    "pipeline": Mount("orchestration.cli:app", "Airflow DAGs and stacks from a pipeline config."),
 }
 
 
