@@ -1,20 +1,24 @@
 """The root ``mlharness`` command.
 
-Command groups live in each package's own ``cli.py`` and are mounted lazily by dotted
-name, so ``mlharness --help`` imports neither mlflow, torch nor airflow, and the
-layer rule (``harness`` imports none of the other packages) holds: the root only
-knows their import strings.
+Command groups live in each package's own ``cli.py`` and are mounted lazily by import
+string, so ``mlharness --help`` imports neither mlflow, torch nor airflow, and the layer
+rule (``harness`` imports none of the other packages) holds: the root only knows their
+import strings. Typer 0.29 ships its own click (``typer._click``), so the root group is
+a ``TyperGroup`` and every mounted command is a Typer app or command.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-import click
+import typer
 import typer.main
+from typer import _click  # the click that typer's commands are built on
+from typer.core import TyperCommand, TyperGroup
 
 from harness import __version__
 from harness.errors import ExitCode, MlharnessError
@@ -39,48 +43,7 @@ COMMANDS: dict[str, Mount] = {
     "monitor": Mount("monitoring.cli:app", "Drift profiles, drift reports and monitoring."),
 }
 
-
-def _load(target: str) -> click.Command:
-    module_name, _, attribute = target.partition(":")
-    obj = getattr(importlib.import_module(module_name), attribute)
-    if isinstance(obj, click.Command):
-        return obj
-    if isinstance(obj, typer.Typer):
-        return typer.main.get_command(obj)
-    # A plain function decorated for typer: wrap it in a one-command Typer.
-    single = typer.Typer(add_completion=False)
-    single.command()(obj)
-    return typer.main.get_command(single)
-
-
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported only when they are invoked."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [name for name, mount in COMMANDS.items() if _importable(mount.target)]
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        mount = COMMANDS.get(cmd_name)
-        if mount is None or not _importable(mount.target):
-            return None
-        command = _load(mount.target)
-        command.name = cmd_name
-        if not command.help:
-            command.help = mount.help
-        return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [
-            (name, mount.help) for name, mount in COMMANDS.items() if _importable(mount.target)
-        ]
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-        with formatter.section("Exit codes"):
-            formatter.write_dl([(str(int(code)), _EXIT_HELP[code]) for code in ExitCode])
-
-
-_EXIT_HELP = {
+EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "success",
     ExitCode.DIFFERENT: "a check found a difference, or a run failed",
     ExitCode.BAD_INPUT: "bad input: usage, parameters, config, missing source",
@@ -90,46 +53,100 @@ _EXIT_HELP = {
 }
 
 
-def _importable(target: str) -> bool:
-    """True when the command's module exists, without importing it."""
-    module_name = target.partition(":")[0]
-    return importlib.util.find_spec(module_name) is not None
+def load_command(target: str) -> _click.Command:
+    """Import ``module:attribute`` and return it as a command (Typer app, command or function)."""
+    module_name, _, attribute = target.partition(":")
+    obj: Any = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(obj, _click.Command):
+        return obj
+    if isinstance(obj, typer.Typer):
+        return typer.main.get_command(obj)
+    if callable(obj):  # a plain function with typer annotations
+        single = typer.Typer(add_completion=False)
+        single.command()(obj)
+        return typer.main.get_command(single)
+    raise TypeError(f"{target} is not a command")
 
 
-@click.group(
+class LazyGroup(TyperGroup):
+    """A group that lists its commands from ``COMMANDS`` and imports one only to run it."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        # Placeholders carry the help text, so --help needs no imports.
+        for name, mount in COMMANDS.items():
+            self.commands[name] = TyperCommand(name=name, help=mount.help, short_help=mount.help)
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        name = args[0] if args else None
+        if name in COMMANDS:
+            command = load_command(COMMANDS[name].target)
+            command.name = name
+            if not command.help:
+                command.help = COMMANDS[name].help
+            return name, command, args[1:]
+        return super().resolve_command(ctx, args)
+
+
+def _epilog() -> str:
+    lines = [f"{int(code)}: {text}" for code, text in EXIT_CODES.items()]
+    return "Exit codes: " + " | ".join(lines)
+
+
+app = typer.Typer(
     cls=LazyGroup,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    name="mlharness",
     help="mlharness: run MLflow Projects reproducibly, promote models by evidence, "
     "and generate their pipelines and monitoring.",
+    epilog=_epilog(),
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
 )
-@click.version_option(__version__, prog_name="mlharness")
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the CLI and map errors to exit codes."""
-    args = list(sys.argv[1:] if argv is None else argv)
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlharness {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """mlharness: run MLflow Projects reproducibly, promote models by evidence, and generate
+    their pipelines and monitoring."""
+
+
+def run_cli(command: Callable[..., Any], args: list[str], prog_name: str) -> int:
+    """Run a typer/click command; map an ``MlharnessError`` to one line and its exit code.
+
+    Usage errors are reported by typer itself (exit 2, which is our BAD_INPUT too).
+    """
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="mlharness", standalone_mode=False)
+        command(args=args, prog_name=prog_name, standalone_mode=True)
     except MlharnessError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc.one_line()}", err=True)
-        sys.exit(int(exc.exit_code))
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(int(ExitCode.BAD_INPUT) if exc.exit_code == 2 else exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    sys.exit(0)
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        return int(exc.exit_code)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(run_cli(typer.main.get_command(app), args, "mlharness"))
 
 
 if __name__ == "__main__":

@@ -40,8 +40,15 @@ def launch(run: DemoRun, console: Console) -> str:
     import mlflow
 
     command = [
-        sys.executable, "-m", "mlflow", "run", str(REPO / "projects" / run.project),
-        "--env-manager", "local", "--experiment-name", run.experiment,
+        sys.executable,
+        "-m",
+        "mlflow",
+        "run",
+        str(REPO / "projects" / run.project),
+        "--env-manager",
+        "local",
+        "--experiment-name",
+        run.experiment,
     ]
     for name, value in run.params.items():
         command += ["-P", f"{name}={value}"]
@@ -63,7 +70,9 @@ def _run_ids(client: object, experiment_name: str) -> set[str]:
     experiment = client.get_experiment_by_name(experiment_name)
     if experiment is None:
         return set()
-    return {r.info.run_id for r in client.search_runs([experiment.experiment_id], max_results=10000)}
+    return {
+        r.info.run_id for r in client.search_runs([experiment.experiment_id], max_results=10000)
+    }
 
 
 def main() -> None:

@@ -56,7 +56,12 @@ def mlflow_run(
     for name, value in (params or {}).items():
         command += ["-P", f"{name}={value}"]
     done = subprocess.run(
-        command, cwd=cwd, env=cli_env(tracking_uri), capture_output=True, text=True,
-        timeout=timeout, check=False,
+        command,
+        cwd=cwd,
+        env=cli_env(tracking_uri),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return CliResult(done.returncode, done.stdout, done.stderr)

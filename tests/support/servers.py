@@ -44,7 +44,8 @@ def pg_bin(tool: str) -> str:
     found = shutil.which(tool)
     if found is None:
         raise FileNotFoundError(
-            f"{tool} not found: install the Debian package 'postgresql' (see .ci/debian-packages.txt)"
+            f"{tool} not found: install the Debian package 'postgresql' "
+            "(listed in .ci/debian-packages.txt)"
         )
     return found
 
@@ -66,7 +67,10 @@ class Postgres:
     def stop(self) -> None:
         subprocess.run(
             [pg_bin("pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"],
-            user=_pg_user(), capture_output=True, check=False, timeout=30,
+            user=_pg_user(),
+            capture_output=True,
+            check=False,
+            timeout=30,
         )
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -86,16 +90,42 @@ def start_postgres() -> Postgres:
     data_dir = root / "data"
     log_file = root / "postgres.log"
     subprocess.run(
-        [pg_bin("initdb"), "-D", str(data_dir), "--auth=trust", "--no-sync", "-U", "postgres",
-         "--encoding=UTF8", "--locale=C"],
-        user=user, capture_output=True, check=True, timeout=120,
+        [
+            pg_bin("initdb"),
+            "-D",
+            str(data_dir),
+            "--auth=trust",
+            "--no-sync",
+            "-U",
+            "postgres",
+            "--encoding=UTF8",
+            "--locale=C",
+        ],
+        user=user,
+        capture_output=True,
+        check=True,
+        timeout=120,
     )
     port = free_port()
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off"
     subprocess.run(
-        [pg_bin("pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-o", options, "-w",
-         "-t", "60", "start"],
-        user=user, capture_output=True, check=True, timeout=90,
+        [
+            pg_bin("pg_ctl"),
+            "-D",
+            str(data_dir),
+            "-l",
+            str(log_file),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ],
+        user=user,
+        capture_output=True,
+        check=True,
+        timeout=90,
     )
     return Postgres(port=port, data_dir=data_dir, root=root, log_file=log_file)
 
@@ -137,14 +167,26 @@ def start_mlflow_server(backend_uri: str, workdir: Path, timeout: float = 180.0)
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     env.pop("MLFLOW_TRACKING_URI", None)
     command = [
-        str(VENV_BIN / "mlflow"), "server",
-        "--backend-store-uri", backend_uri,
-        "--artifacts-destination", str(artifacts),
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        str(VENV_BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--artifacts-destination",
+        str(artifacts),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
     ]
     with log_file.open("wb") as log:
         process = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=workdir,
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
             start_new_session=True,
         )
     server = MlflowServer(f"http://127.0.0.1:{port}", process, artifacts, log_file)
@@ -159,7 +201,9 @@ def start_mlflow_server(backend_uri: str, workdir: Path, timeout: float = 180.0)
         except OSError:
             time.sleep(0.5)
     server.stop()
-    raise TimeoutError(f"mlflow server did not answer /health in {timeout:.0f} s:\n{server.log_tail()}")
+    raise TimeoutError(
+        f"mlflow server did not answer /health in {timeout:.0f} s:\n{server.log_tail()}"
+    )
 
 
 @contextlib.contextmanager

@@ -15,7 +15,8 @@ from tests.support.paths import MLHARNESS
 def test_help_lists_command_groups_and_exit_codes() -> None:
     done = subprocess.run([MLHARNESS, "--help"], capture_output=True, text=True, check=True)
     assert "Commands" in done.stdout and "Exit codes" in done.stdout
-    listed = {line.split()[0] for line in done.stdout.split("Commands:")[1].splitlines() if line.strip()}
+    panel = done.stdout.split("Commands")[1].split("Exit codes")[0]
+    listed = {line.strip("│ ").split()[0] for line in panel.splitlines() if line.startswith("│")}
     assert {"run", "show", "replay", "verify", "new", "registry", "monitor"} <= listed
 
 
@@ -43,18 +44,26 @@ def test_errors_carry_their_exit_codes() -> None:
     assert MlharnessError("what", hint="how").one_line() == "what (how)"
 
 
+def _single(function: object) -> object:
+    import typer
+
+    app = typer.Typer()
+    app.command()(function)
+    return app
+
+
 def test_main_prints_one_line_and_exits_with_the_code(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import click
+    import typer
 
-    @click.command()
     def failing() -> None:
         raise GateError("gate accuracy>=0.99 failed", hint="candidate has 0.95")
 
     monkeypatch.setitem(COMMANDS, "failing", COMMANDS["run"])
-    monkeypatch.setattr("harness.app._load", lambda target: failing)
-    monkeypatch.setattr("harness.app._importable", lambda target: True)
+    monkeypatch.setattr(
+        "harness.app.load_command", lambda target: typer.main.get_command(_single(failing))
+    )
     with pytest.raises(SystemExit) as exit_info:
         main(["failing"])
     assert exit_info.value.code == ExitCode.GATE_FAILED

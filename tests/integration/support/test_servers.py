@@ -23,7 +23,9 @@ def test_mlflow_server_stores_runs_in_postgres(mlflow_server: MlflowServer) -> N
     assert client.get_run(run.info.run_id).data.metrics == {"m": 1.5}
 
     # The same run is a row in PostgreSQL: the server is not on a file store.
-    backend = mlflow_server.process.args[mlflow_server.process.args.index("--backend-store-uri") + 1]
+    backend = mlflow_server.process.args[
+        mlflow_server.process.args.index("--backend-store-uri") + 1
+    ]
     dsn = backend.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
