@@ -29,9 +29,7 @@ class OneLineParser(argparse.ArgumentParser):
         unknown = [token[2:].split("=")[0] for token in extra if token.startswith("--")]
         if unknown or extra:
             names = ", ".join(unknown) or " ".join(extra)
-            accepted = ", ".join(
-                a.dest for a in self._actions if a.dest != "help"
-            )
+            accepted = ", ".join(a.dest for a in self._actions if a.dest != "help")
             self.error(f"unknown parameter {names!s}; accepted parameters: {accepted}")
         return namespace
 
@@ -94,13 +92,22 @@ def depth(text: str) -> int | None:
 def train_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse and check the ``main`` entry point's parameters."""
     parser = OneLineParser(prog="rf main")
-    parser.add_argument("--n-estimators", dest="n_estimators", type=bounded_int("n_estimators", 1), default=100)
+    parser.add_argument(
+        "--n-estimators", dest="n_estimators", type=bounded_int("n_estimators", 1), default=100
+    )
     parser.add_argument("--max-depth", dest="max_depth", type=depth, default=None)
     parser.add_argument(
-        "--min-samples-leaf", dest="min_samples_leaf", type=bounded_int("min_samples_leaf", 1), default=1
+        "--min-samples-leaf",
+        dest="min_samples_leaf",
+        type=bounded_int("min_samples_leaf", 1),
+        default=1,
     )
-    parser.add_argument("--test-size", dest="test_size", type=open_fraction("test_size"), default=0.25)
-    parser.add_argument("--random-state", dest="random_state", type=bounded_int("random_state", 0), default=42)
+    parser.add_argument(
+        "--test-size", dest="test_size", type=open_fraction("test_size"), default=0.25
+    )
+    parser.add_argument(
+        "--random-state", dest="random_state", type=bounded_int("random_state", 0), default=42
+    )
     return parser.parse_strict(argv)
 
 

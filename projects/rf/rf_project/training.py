@@ -70,7 +70,8 @@ def train_and_log(args: argparse.Namespace) -> str:
 
         predicted = (proba >= 0.5).astype(int)
         mlflow.log_figure(
-            plots.confusion_matrix_figure(y_test.to_numpy(), predicted), "plots/confusion_matrix.png"
+            plots.confusion_matrix_figure(y_test.to_numpy(), predicted),
+            "plots/confusion_matrix.png",
         )
         mlflow.log_figure(
             plots.feature_importance_figure(list(x_train.columns), model.feature_importances_),

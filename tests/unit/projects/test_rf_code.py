@@ -11,7 +11,7 @@ from tests.support.paths import PROJECTS
 
 sys.path.insert(0, str(PROJECTS / "rf"))
 
-from rf_project import data, metrics, params  # noqa: E402
+from rf_project import data, metrics, params
 
 
 def test_defaults_match_mlproject() -> None:
@@ -28,11 +28,20 @@ def test_max_depth_accepts_number_or_none(text: str, expected: int | None) -> No
 @pytest.mark.parametrize(
     "argv,needle",
     [
-        (["--max-depth", "abc"], "parameter max_depth: 'abc' is not accepted; accepted: an integer >= 1 or 'none'"),
+        (
+            ["--max-depth", "abc"],
+            "parameter max_depth: 'abc' is not accepted; accepted: an integer >= 1 or 'none'",
+        ),
         (["--max-depth", "0"], "parameter max_depth: 0 is out of range"),
-        (["--n-estimators", "0"], "parameter n_estimators: 0 is out of range; accepted: integers >= 1"),
+        (
+            ["--n-estimators", "0"],
+            "parameter n_estimators: 0 is out of range; accepted: integers >= 1",
+        ),
         (["--n-estimators", "2.5"], "parameter n_estimators: '2.5' is not an integer"),
-        (["--test-size", "1.5"], "parameter test_size: 1.5 is out of range; accepted: 0 < test_size < 1"),
+        (
+            ["--test-size", "1.5"],
+            "parameter test_size: 1.5 is out of range; accepted: 0 < test_size < 1",
+        ),
         (["--test-size", "x"], "parameter test_size: 'x' is not a number"),
         (["--foo", "1"], "unknown parameter foo; accepted parameters: n_estimators, max_depth"),
     ],
