@@ -1,0 +1,162 @@
+"""Validate a run request against the project's MLproject before anything is launched.
+
+MLflow's own loader (``mlflow.projects._project_spec.load_project``) reads the file; this
+module adds what ``mlflow run`` does not do: it checks every parameter's type, rejects
+unknown names with a close-match suggestion, and reports every problem at once, so a
+bad request fails in a second and writes nothing to the tracking store.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import mlflow_api
+from harness.errors import ParamError, SpecError
+
+# A value inside a double-quoted placeholder ("{x}") is still expanded by bash even after
+# shlex.quote, so such values may not carry these characters.
+_DOUBLE_QUOTE_UNSAFE = re.compile(r"[$`\\\"]")
+_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Project entry point with every parameter resolved (defaults filled, types checked)."""
+
+    entry_point: str
+    parameters: dict[str, str]
+    param_types: dict[str, str]
+    env_manager: str
+    experiment_name: str | None
+    run_name: str | None
+
+    def input_params(self) -> dict[str, str]:
+        """Parameters whose value names data (``path`` or ``uri``)."""
+        return {
+            name: value for name, value in self.parameters.items()
+            if self.param_types.get(name) in {"path", "uri"}
+        }
+
+
+def load_project(project_dir: Path) -> Any:
+    """MLflow's parsed MLproject (or the implicit project of a directory without one)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow_api.load_mlproject(project_dir)
+    except MlflowException as exc:
+        raise SpecError(f"{project_dir}: {exc.message}", hint="fix the MLproject file") from exc
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"{project_dir}: cannot read the MLproject: {exc}") from exc
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x=y"]`` -> ``{"a": "1", "b": "x=y"}``; every malformed pair reported."""
+    params: dict[str, str] = {}
+    problems = []
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            problems.append(f"-P {pair!r} is not NAME=VALUE")
+            continue
+        params[name.strip()] = value
+    if problems:
+        raise ParamError(problems)
+    return params
+
+
+def _check_type(name: str, kind: str, value: str) -> str | None:
+    """A problem with ``value`` for a parameter of type ``kind``, or None."""
+    if kind == "int":
+        try:
+            int(value)
+        except ValueError:
+            return f"{name}: {value!r} is not an int"
+    elif kind == "float":
+        try:
+            float(value)
+        except ValueError:
+            return f"{name}: {value!r} is not a float"
+    elif kind == "path":
+        local = mlflow_api.local_path_or_none(value)
+        if local is not None and not os.path.exists(local):
+            return f"{name}: path {value!r} does not exist"
+    elif kind == "uri" and not mlflow_api.is_uri(value) and not os.path.exists(value):
+        return f"{name}: {value!r} is not a URI or an existing path"
+    return None
+
+
+def _shell_unsafe(command: str, name: str, value: str) -> bool:
+    """True when ``{name}`` sits inside double quotes and ``value`` could expand there."""
+    inside = {m.group(1) for q in _DOUBLE_QUOTED.findall(command) for m in _PLACEHOLDER.finditer(q)}
+    return name in inside and bool(_DOUBLE_QUOTE_UNSAFE.search(value))
+
+
+def _normalise(kind: str, value: str) -> str:
+    """Values as the entry point will see them: local paths made absolute."""
+    if kind == "path":
+        local = mlflow_api.local_path_or_none(value)
+        if local is not None:
+            return os.path.abspath(local)
+    return value
+
+
+def build_run_spec(
+    project_dir: Path,
+    entry_point: str,
+    user_params: Mapping[str, str],
+    *,
+    env_manager: str | None,
+    experiment_name: str | None = None,
+    run_name: str | None = None,
+) -> RunSpec:
+    """Check ``entry_point`` and ``user_params`` against the MLproject; all problems at once."""
+    project = load_project(project_dir)
+    if env_manager is None:
+        # What `mlflow run` would pick: virtualenv for python_env, conda for conda.yaml.
+        env_manager = mlflow_api.default_env_manager(project)
+    entry_points: dict[str, Any] = project._entry_points or {}
+    if entry_point not in entry_points:
+        if entry_point.endswith((".py", ".sh")) and (project_dir / entry_point).is_file():
+            return RunSpec(entry_point, dict(user_params), {}, env_manager, experiment_name,
+                           run_name)
+        known = ", ".join(sorted(entry_points)) or "none"
+        close = difflib.get_close_matches(entry_point, list(entry_points), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"entry points: {known}"
+        raise SpecError(f"unknown entry point {entry_point!r} in {project_dir}", hint=hint)
+    entry = entry_points[entry_point]
+    declared: dict[str, Any] = entry.parameters
+    problems: list[str] = []
+    for name in user_params:
+        if name not in declared:
+            close = difflib.get_close_matches(name, list(declared), n=1)
+            suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"unknown parameter {name!r}{suggestion}")
+    resolved: dict[str, str] = {}
+    types: dict[str, str] = {}
+    for name, param in declared.items():
+        types[name] = str(param.type)
+        if name in user_params:
+            value = str(user_params[name])
+        elif param.default is not None:
+            value = str(param.default)
+        else:
+            problems.append(f"missing required parameter {name!r} ({param.type})")
+            continue
+        problem = _check_type(name, str(param.type), value)
+        if problem is None and _shell_unsafe(str(entry.command), name, value):
+            problem = f"{name}: value contains $, `, \\ or \" inside a double-quoted placeholder"
+        if problem:
+            problems.append(problem)
+        else:
+            resolved[name] = _normalise(str(param.type), value)
+    if problems:
+        raise ParamError(problems, hint=f"entry point {entry_point!r} of {project_dir}")
+    return RunSpec(entry_point, resolved, types, env_manager, experiment_name, run_name)

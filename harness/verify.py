@@ -1,0 +1,109 @@
+"""Compare two manifests: the original run and its replay.
+
+Parameters, source tree, environment, input and artifact digests must be equal;
+metrics must be equal too unless a relative tolerance is given for that metric.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from harness.errors import ParamError
+
+SAME = "same"
+WITHIN = "within rtol"
+DIFFERS = "differs"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One compared value."""
+
+    section: str
+    name: str
+    original: Any
+    replay: Any
+    status: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_rtols(pairs: list[str]) -> dict[str, float]:
+    """``["accuracy=1e-6"]`` -> ``{"accuracy": 1e-06}``; every bad pair reported at once."""
+    tolerances: dict[str, float] = {}
+    problems = []
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not sep or not name or not value >= 0 or math.isinf(value):
+            problems.append(f"--rtol {pair!r} is not METRIC=TOLERANCE (a number >= 0)")
+            continue
+        tolerances[name] = value
+    if problems:
+        raise ParamError(problems)
+    return tolerances
+
+
+def _rows(section: str, original: dict[str, Any], replay: dict[str, Any]) -> list[Row]:
+    return [
+        Row(section, name, original.get(name), replay.get(name),
+            SAME if original.get(name) == replay.get(name) else DIFFERS)
+        for name in sorted(set(original) | set(replay))
+    ]
+
+
+def _metric_row(name: str, a: Any, b: Any, rtol: float | None) -> Row:
+    if a == b:
+        return Row("metrics", name, a, b, SAME)
+    numeric = isinstance(a, int | float) and isinstance(b, int | float)
+    if rtol is not None and numeric and math.isclose(a, b, rel_tol=rtol, abs_tol=0.0):
+        return Row("metrics", name, a, b, WITHIN)
+    return Row("metrics", name, a, b, DIFFERS)
+
+
+def compare(original: dict[str, Any], replay: dict[str, Any],
+            rtols: dict[str, float] | None = None) -> list[Row]:
+    """Every compared value of two manifests, original first."""
+    rtols = rtols or {}
+    unknown = sorted(set(rtols) - set(original["metrics"]) - set(replay["metrics"]))
+    if unknown:
+        raise ParamError([f"--rtol names unknown metric {name!r}" for name in unknown])
+    src_a, src_b = original["source"], replay["source"]
+    rows = [
+        Row("source", key, src_a.get(key), src_b.get(key),
+            SAME if src_a.get(key) == src_b.get(key) else DIFFERS)
+        for key in ("commit", "tree_digest")
+    ]
+    spec_a, spec_b = original["run_spec"], replay["run_spec"]
+    rows.append(Row("run_spec", "entry_point", spec_a["entry_point"], spec_b["entry_point"],
+                    SAME if spec_a["entry_point"] == spec_b["entry_point"] else DIFFERS))
+    rows += _rows("params", spec_a["parameters"], spec_b["parameters"])
+    metrics_a, metrics_b = original["metrics"], replay["metrics"]
+    rows += [
+        _metric_row(name, metrics_a.get(name), metrics_b.get(name), rtols.get(name))
+        for name in sorted(set(metrics_a) | set(metrics_b))
+    ]
+    rows += _rows("outputs", original["outputs"], replay["outputs"])
+    rows += _rows(
+        "inputs",
+        {k: v.get("digest") for k, v in original["inputs"].items()},
+        {k: v.get("digest") for k, v in replay["inputs"].items()},
+    )
+    env_a, env_b = original["environment"], replay["environment"]
+    rows += [
+        Row("environment", key, env_a.get(key), env_b.get(key),
+            SAME if env_a.get(key) == env_b.get(key) else DIFFERS)
+        for key in ("python", "platform", "lock_digest")
+    ]
+    return rows
+
+
+def identical(rows: list[Row]) -> bool:
+    """True when nothing differs beyond the given tolerances."""
+    return all(row.status != DIFFERS for row in rows)
