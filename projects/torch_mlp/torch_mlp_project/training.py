@@ -22,6 +22,16 @@ def pinned_requirements() -> list[str]:
     return [str(req) for req in yaml.safe_load(PYTHON_ENV.read_text())["dependencies"]]
 
 
+def log_missing_params(run_id: str, params: dict[str, Any]) -> None:
+    """Log the parameters the run does not have yet.
+
+    ``mlflow run`` has already logged them as typed (``lr=1e-2``); logging the parsed value
+    (``0.01``) again would be refused as a change, so only a run started otherwise logs here.
+    """
+    logged = mlflow.get_run(run_id).data.params
+    mlflow.log_params({name: value for name, value in params.items() if name not in logged})
+
+
 def train_and_log(params: dict[str, Any]) -> str:
     """Train, log per-epoch and test metrics and the model; returns the run id."""
     generator = make_deterministic(params["seed"])
@@ -30,7 +40,7 @@ def train_and_log(params: dict[str, Any]) -> str:
     x_test, y_test = data.xy(splits.test)
 
     with mlflow.start_run() as run:
-        mlflow.log_params(params)
+        log_missing_params(run.info.run_id, params)
         for part, context in ((splits.train, "training"), (splits.test, "testing")):
             name = f"breast_cancer_{context}"
             mlflow.log_input(from_pandas(part, name=name, targets=data.TARGET), context=context)

@@ -1,0 +1,1 @@
+"""Multistep pipeline project: ingest -> featurize -> train -> evaluate, with honest reuse."""
