@@ -1,0 +1,89 @@
+"""Run-spec validation against real MLproject files (no runs, no tracking store)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ParamError, SpecError
+from harness.spec import build_run_spec, parse_assignments
+from tests.support.paths import PROJECTS
+
+RF = PROJECTS / "rf"
+TINY = Path(__file__).parents[2] / "functional" / "harness" / "tiny"
+
+
+def test_defaults_are_filled_and_values_kept_as_strings() -> None:
+    spec = build_run_spec(RF, "main", {"n_estimators": "7"}, env_manager="local")
+    assert spec.parameters == {
+        "n_estimators": "7", "max_depth": "none", "min_samples_leaf": "1",
+        "test_size": "0.25", "random_state": "42",
+    }
+    assert spec.param_types["test_size"] == "float"
+
+
+def test_every_problem_is_reported_at_once_with_a_suggestion() -> None:
+    with pytest.raises(ParamError) as caught:
+        build_run_spec(
+            RF, "main",
+            {"n_estimator": "5", "min_samples_leaf": "x", "test_size": "abc", "zzz": "1"},
+            env_manager="local",
+        )
+    problems = caught.value.problems
+    assert problems == [
+        "unknown parameter 'n_estimator' (did you mean 'n_estimators'?)",
+        "unknown parameter 'zzz'",
+        "min_samples_leaf: 'x' is not an int",
+        "test_size: 'abc' is not a float",
+    ]
+    assert caught.value.exit_code == 2
+
+
+def test_missing_required_and_missing_path_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ParamError) as caught:
+        build_run_spec(RF, "evaluate", {"data": str(tmp_path / "nope.csv")},
+                       env_manager="local")
+    assert caught.value.problems == [
+        "missing required parameter 'model_uri' (string)",
+        f"data: path '{tmp_path / 'nope.csv'}' does not exist",
+    ]
+
+
+def test_existing_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "d.csv").write_text("a\n")
+    monkeypatch.chdir(tmp_path)
+    spec = build_run_spec(RF, "evaluate", {"data": "d.csv", "model_uri": "runs:/x/model"},
+                          env_manager="local")
+    assert spec.parameters["data"] == str(tmp_path / "d.csv")
+    assert spec.input_params() == {"data": str(tmp_path / "d.csv")}
+
+
+def test_unknown_entry_point_suggests_the_close_one() -> None:
+    with pytest.raises(SpecError, match="unknown entry point 'mian'") as caught:
+        build_run_spec(RF, "mian", {}, env_manager="local")
+    assert "did you mean 'main'?" in caught.value.one_line()
+
+
+def test_directory_without_mlproject_has_no_entry_points(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="unknown entry point"):
+        build_run_spec(tmp_path, "main", {}, env_manager="local")
+
+
+def test_env_manager_defaults_to_what_mlflow_run_picks() -> None:
+    assert build_run_spec(RF, "main", {}, env_manager=None).env_manager == "virtualenv"
+
+
+@pytest.mark.parametrize("value", ["$(touch x)", "`touch x`", 'a"; touch x; "'])
+def test_values_that_bash_expands_in_double_quotes_are_refused(value: str) -> None:
+    with pytest.raises(ParamError, match="double-quoted placeholder"):
+        build_run_spec(TINY, "quoted", {"s": value}, env_manager="local")
+    # The same value is fine where MLflow's single quotes protect it.
+    assert build_run_spec(TINY, "main", {"s": value}, env_manager="local").parameters["s"] == value
+
+
+def test_assignments_split_on_the_first_equals_and_report_all_bad_pairs() -> None:
+    assert parse_assignments(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(ParamError) as caught:
+        parse_assignments(["novalue", "=1"])
+    assert len(caught.value.problems) == 2
