@@ -1,0 +1,140 @@
+"""Reference data for a registered model, and where its profile is logged.
+
+``mlharness monitor profile --model models:/rf@champion`` resolves the version's source
+run and profiles, in this order: the DATA argument if one is given; else the first
+``data/train*`` then any other ``.csv``/``.parquet`` artifact under ``data/`` of that
+run (projects/rf logs its held-out split as ``data/test.csv``: same distribution as the
+training data, by stratified split); else the model's logged input example (few rows:
+a weak reference, said so in the description). When the data fits in memory and has no
+prediction column, the model itself scores it, so the profile also covers prediction
+drift and holds the reference metrics for concept drift. The profile files are logged to
+the version's run under ``drift_profile/`` and the version is tagged with their URI.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from harness.errors import ExternalServiceError, RegistryError, SourceError
+from monitoring.chunks import ColumnSource, TableSource, open_source
+
+PROFILE_ARTIFACT_DIR = "drift_profile"
+PROFILE_TAG = "mlharness.drift_profile"
+DEFAULT_TARGET = "target"
+PREDICTION = "prediction"
+
+
+@dataclass
+class ModelData:
+    """The reference data found for a model version, and where to log its profile."""
+
+    source: ColumnSource
+    description: str
+    run_id: str
+    model_name: str
+    version: str
+    target: str | None
+    prediction: str | None
+
+    def log_profile(self, paths: list[Path]) -> None:
+        from mlflow import MlflowClient
+        from mlflow.exceptions import MlflowException
+
+        client = MlflowClient()
+        try:
+            for path in paths:
+                client.log_artifact(self.run_id, str(path), PROFILE_ARTIFACT_DIR)
+            uri = f"runs:/{self.run_id}/{PROFILE_ARTIFACT_DIR}/{paths[0].name}"
+            client.set_model_version_tag(self.model_name, self.version, PROFILE_TAG, uri)
+        except MlflowException as exc:
+            raise ExternalServiceError(
+                f"cannot log the profile to run {self.run_id}: {exc}"
+            ) from exc
+
+
+def resolve_model_data(
+    model_uri: str, data: Path | None, *, tracking_uri: str | None = None
+) -> ModelData:
+    """Find the model version, its run, and reference data for it."""
+    import mlflow
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+    if tracking_uri:
+        mlflow.set_tracking_uri(tracking_uri)
+    if not model_uri.startswith("models:/"):
+        raise RegistryError(f"{model_uri}: expected models:/name@alias or models:/name/version")
+    client = MlflowClient()
+    try:
+        name, version = get_model_name_and_version(client, model_uri)  # type: ignore[no-untyped-call]
+        run_id = client.get_model_version(name, version).run_id
+    except MlflowException as exc:
+        raise RegistryError(f"{model_uri}: {exc.message}") from exc
+    if not run_id:
+        raise RegistryError(f"{model_uri}: version {version} has no source run")
+    if data is not None:
+        source, description = open_source(data), str(data)
+    else:
+        source, description = _run_data(client, run_id, model_uri)
+    names = source.schema.names
+    target = DEFAULT_TARGET if DEFAULT_TARGET in names else None
+    prediction = PREDICTION if PREDICTION in names else None
+    if prediction is None and isinstance(source, TableSource):
+        source = TableSource(_with_predictions(model_uri, source.table, target))
+        prediction = PREDICTION
+    return ModelData(source, description, run_id, name, str(version), target, prediction)
+
+
+def _run_data(client: object, run_id: str, model_uri: str) -> tuple[ColumnSource, str]:
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    assert hasattr(client, "list_artifacts")
+    try:
+        files = [f.path for f in client.list_artifacts(run_id, "data") if not f.is_dir]
+    except MlflowException:
+        files = []
+    tabular = [f for f in files if f.endswith((".csv", ".parquet"))]
+    tabular.sort(key=lambda f: (not Path(f).name.startswith("train"), f))
+    where = Path(tempfile.mkdtemp(prefix="mlharness-profile-"))
+    if tabular:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=tabular[0], dst_path=str(where)
+        )
+        return open_source(local), f"runs:/{run_id}/{tabular[0]}"
+    try:
+        from mlflow.models import Model
+
+        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(where))
+        example = Model.load(local).load_input_example(local)
+    except MlflowException as exc:
+        raise SourceError(f"{model_uri}: no data artifact and no input example: {exc}") from exc
+    if example is None:
+        raise SourceError(
+            f"{model_uri}: its run has no data/ artifact and no input example",
+            hint="pass the training data as DATA",
+        )
+    import pandas as pd
+
+    table = pa.Table.from_pandas(pd.DataFrame(example), preserve_index=False)
+    return TableSource(table), f"{model_uri} input example ({table.num_rows} rows)"
+
+
+def _with_predictions(model_uri: str, table: pa.Table, target: str | None) -> pa.Table:
+    """Score the reference with the model so prediction drift has a reference too."""
+    import mlflow.pyfunc
+    import numpy as np
+    from mlflow.exceptions import MlflowException
+
+    features = table.drop_columns([target]) if target else table
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+        predicted = np.asarray(model.predict(features.to_pandas())).reshape(-1)
+    except (MlflowException, ValueError, TypeError, KeyError) as exc:
+        raise SourceError(f"{model_uri}: cannot score the reference data: {exc}") from exc
+    return table.append_column(PREDICTION, pa.array(predicted))

@@ -1,0 +1,347 @@
+"""The reference profile: everything a drift check needs, built once from training data.
+
+Stored as two files written atomically side by side:
+
+* ``profile.json`` - the readable header: schema version, roles (target, prediction),
+  per column its kind, counts of excluded values, moments, quantiles and, for
+  categorical columns, the category counts; for classification the reference metrics.
+* ``profile.npz`` (same stem) - for each numerical column the exact compressed
+  reference: its sorted distinct finite values and, unless all are 1, their counts.
+
+Exact two-sample KS and Wasserstein need the reference's full empirical distribution,
+so the payload grows with the number of distinct values (8 bytes each; 16 with ties).
+For a small profile, ``max_values`` keeps a seeded uniform sample of that many values
+per column: statistics stay exact with respect to that sample, which becomes the
+reference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import ConfigError, SourceError
+from monitoring.atomic import temp_beside
+from monitoring.chunks import ColumnSource
+from monitoring.stats_numeric import Support
+from monitoring.values import (
+    MAX_INT_CATEGORIES,
+    NonFinite,
+    category_counts,
+    kind_of,
+    numeric_chunk,
+)
+
+SCHEMA_VERSION = 1
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+
+
+@dataclass
+class ColumnProfile:
+    """One column of the reference."""
+
+    name: str
+    kind: str  # "numerical" | "categorical"
+    role: str  # "feature" | "target" | "prediction"
+    n_rows: int
+    nonfinite: NonFinite
+    n_finite: int = 0
+    mean: float | None = None
+    std: float | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    quantiles: dict[str, float] = field(default_factory=dict)
+    n_distinct: int = 0
+    sampled: bool = False
+    categories: dict[str, int] = field(default_factory=dict)
+    support: Support | None = None  # numerical only; loaded lazily from the payload
+
+    def header(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "role": self.role,
+            "n_rows": self.n_rows,
+            "nonfinite": self.nonfinite.as_dict(),
+            "n_finite": self.n_finite,
+        }
+        if self.kind == "numerical":
+            data.update(
+                mean=self.mean,
+                std=self.std,
+                min=self.minimum,
+                max=self.maximum,
+                quantiles=self.quantiles,
+                n_distinct=self.n_distinct,
+                sampled=self.sampled,
+            )
+        else:
+            data["categories"] = self.categories
+        return data
+
+
+@dataclass
+class Profile:
+    """The whole reference: columns by name, roles, reference metrics, payload location."""
+
+    columns: dict[str, ColumnProfile]
+    n_rows: int
+    source: str
+    target: str | None = None
+    prediction: str | None = None
+    reference_metrics: dict[str, float] = field(default_factory=dict)
+    created_at: str = ""
+    payload_path: Path | None = None
+
+    def support(self, name: str) -> Support:
+        """The exact reference of a numerical column (read from the payload on first use)."""
+        column = self.columns[name]
+        if column.support is None:
+            if self.payload_path is None:
+                raise SourceError(f"profile has no payload for column {name!r}")
+            index = list(self.columns).index(name)
+            with np.load(self.payload_path) as payload:
+                values = payload[f"{index}.values"]
+                counts_key = f"{index}.counts"
+                if counts_key in payload.files:
+                    cum = np.cumsum(payload[counts_key], dtype=np.int64)
+                else:
+                    cum = np.arange(1, len(values) + 1, dtype=np.int64)
+            column.support = Support(values.astype(np.float64), cum)
+        return column.support
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "kind": "mlharness.drift_profile",
+            "created_at": self.created_at,
+            "source": self.source,
+            "n_rows": self.n_rows,
+            "target": self.target,
+            "prediction": self.prediction,
+            "reference_metrics": self.reference_metrics,
+            "columns": {name: column.header() for name, column in self.columns.items()},
+        }
+
+
+def build_profile(
+    source: ColumnSource,
+    *,
+    name: str,
+    target: str | None = None,
+    prediction: str | None = None,
+    categorical: Sequence[str] = (),
+    numerical: Sequence[str] = (),
+    max_values: int | None = None,
+    threads: int = 2,
+) -> Profile:
+    """Profile every usable column of ``source`` (one column in memory per thread)."""
+    schema = source.schema
+    for role, column in (("target", target), ("prediction", prediction)):
+        if column is not None and column not in schema.names:
+            raise SourceError(f"{name}: no {role} column {column!r}; columns: {schema.names}")
+    unknown = [c for c in [*categorical, *numerical] if c not in schema.names]
+    if unknown:
+        raise ConfigError(name, [f"unknown column {c!r}" for c in unknown])
+    plan: list[tuple[str, str | None]] = []
+    for field_ in schema:
+        kind = kind_of(field_.type)
+        if field_.name in categorical:
+            kind = "categorical"
+        elif field_.name in numerical:
+            kind = "numerical"
+        if kind is not None:
+            plan.append((field_.name, kind))
+
+    def one(item: tuple[str, str | None]) -> ColumnProfile:
+        column, kind = item
+        role = "target" if column == target else "prediction" if column == prediction else "feature"
+        return _profile_column(source, column, str(kind), role, max_values)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        profiles = list(pool.map(one, plan))
+    profile = Profile(
+        columns={p.name: p for p in profiles},
+        n_rows=source.num_rows,
+        source=name,
+        target=target,
+        prediction=prediction,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    if target is not None and prediction is not None:
+        from monitoring.concept import reference_metrics
+
+        profile.reference_metrics = reference_metrics(source, profile)
+    return profile
+
+
+def _profile_column(
+    source: ColumnSource, column: str, kind: str, role: str, max_values: int | None
+) -> ColumnProfile:
+    nonfinite = NonFinite()
+    if kind == "categorical":
+        counts: Counter[str] = Counter()
+        for batch in source.iter_batches([column]):
+            chunk_counts, nulls = category_counts(batch.column(0))
+            counts.update(chunk_counts)
+            nonfinite.missing += nulls
+        return ColumnProfile(
+            name=column,
+            kind=kind,
+            role=role,
+            n_rows=source.num_rows,
+            nonfinite=nonfinite,
+            n_finite=sum(counts.values()),
+            categories=dict(counts.most_common()),
+        )
+    parts = []
+    for batch in source.iter_batches([column]):
+        finite, excluded = numeric_chunk(batch.column(0))
+        parts.append(finite)
+        nonfinite.add(excluded)
+    values = np.concatenate(parts) if parts else np.empty(0, np.float64)
+    del parts
+    sampled = max_values is not None and values.size > max_values
+    if sampled:
+        rng = np.random.default_rng(0)
+        values = rng.choice(values, size=int(max_values or 0), replace=False)
+    support = Support.from_values(values)
+    if kind == "integer":
+        kind = "categorical" if len(support.values) <= MAX_INT_CATEGORIES else "numerical"
+        if kind == "categorical":
+            cats = {
+                _int_text(v): int(c) for v, c in zip(support.values, support.counts(), strict=True)
+            }
+            return ColumnProfile(
+                name=column,
+                kind=kind,
+                role=role,
+                n_rows=source.num_rows,
+                nonfinite=nonfinite,
+                n_finite=int(values.size),
+                categories=dict(sorted(cats.items(), key=lambda kv: -kv[1])),
+            )
+    quantiles: dict[str, float] = {}
+    if values.size:
+        qs = np.quantile(values, QUANTILES, method="inverted_cdf")
+        quantiles = {str(q): float(v) for q, v in zip(QUANTILES, qs, strict=True)}
+    return ColumnProfile(
+        name=column,
+        kind="numerical",
+        role=role,
+        n_rows=source.num_rows,
+        nonfinite=nonfinite,
+        n_finite=int(values.size),
+        mean=float(np.mean(values)) if values.size else None,
+        std=float(np.std(values)) if values.size else None,
+        minimum=float(support.values[0]) if values.size else None,
+        maximum=float(support.values[-1]) if values.size else None,
+        quantiles=quantiles,
+        n_distinct=len(support.values),
+        sampled=sampled,
+        support=support,
+    )
+
+
+def _int_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def payload_path_for(path: Path) -> Path:
+    return path.with_suffix(".npz")
+
+
+def save_profile(profile: Profile, path: str | Path) -> list[Path]:
+    """Write the JSON header and the ``.npz`` payload atomically; return both paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = payload_path_for(path)
+    arrays: dict[str, np.ndarray[Any, Any]] = {}
+    for index, (name, column) in enumerate(profile.columns.items()):
+        if column.kind != "numerical":
+            continue
+        support = profile.support(name)
+        arrays[f"{index}.values"] = support.values
+        counts = support.counts()
+        if counts.size and counts.max() > 1:
+            small = counts.max() < 2**31
+            arrays[f"{index}.counts"] = counts.astype(np.int32 if small else np.int64)
+    tmp_payload = temp_beside(payload)
+    with open(tmp_payload, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
+    header = profile.header()
+    header["payload"] = payload.name
+    header["payload_sha256"] = _sha256(tmp_payload)
+    tmp_header = temp_beside(path)
+    tmp_header.write_text(json.dumps(header, indent=1, allow_nan=False) + "\n")
+    os.replace(tmp_payload, payload)
+    os.replace(tmp_header, path)
+    profile.payload_path = payload
+    return [path, payload]
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read a profile header; numerical payloads are read lazily, column by column."""
+    path = Path(path)
+    try:
+        header = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"{path}: cannot read profile: {exc}") from exc
+    if not isinstance(header, dict) or header.get("kind") != "mlharness.drift_profile":
+        raise SourceError(
+            f"{path}: not an mlharness drift profile",
+            hint="make one with `mlharness monitor profile DATA -o profile.json`",
+        )
+    if header.get("schema_version") != SCHEMA_VERSION:
+        raise SourceError(
+            f"{path}: profile schema {header.get('schema_version')} is not {SCHEMA_VERSION}",
+            hint="rebuild the profile",
+        )
+    payload = path.parent / str(header.get("payload", payload_path_for(path).name))
+    if not payload.is_file():
+        raise SourceError(f"{payload}: profile payload missing", hint="keep it beside the JSON")
+    columns = {}
+    for name, data in header["columns"].items():
+        columns[name] = ColumnProfile(
+            name=name,
+            kind=data["kind"],
+            role=data["role"],
+            n_rows=data["n_rows"],
+            nonfinite=NonFinite(**data["nonfinite"]),
+            n_finite=data["n_finite"],
+            mean=data.get("mean"),
+            std=data.get("std"),
+            minimum=data.get("min"),
+            maximum=data.get("max"),
+            quantiles=data.get("quantiles", {}),
+            n_distinct=data.get("n_distinct", 0),
+            sampled=data.get("sampled", False),
+            categories=data.get("categories", {}),
+        )
+    return Profile(
+        columns=columns,
+        n_rows=header["n_rows"],
+        source=header["source"],
+        target=header.get("target"),
+        prediction=header.get("prediction"),
+        reference_metrics=header.get("reference_metrics", {}),
+        created_at=header.get("created_at", ""),
+        payload_path=payload,
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
