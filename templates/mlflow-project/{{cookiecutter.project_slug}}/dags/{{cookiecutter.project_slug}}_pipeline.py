@@ -1,0 +1,70 @@
+{%- set slug = cookiecutter.project_slug -%}
+"""Airflow DAG for {{ cookiecutter.project_name }}: train with ``mlflow run``, then evaluate.
+
+The schedule and the train parameters come from ``pipeline.yaml`` in the project directory:
+the parent of this file's folder, or the directory named by the environment variable
+``PROJECT_DIR_VARIABLE`` below. The train task's last output line is the MLflow run id (its
+XCom); the evaluate task scores that run's model on the run's own held-out rows.
+``{% raw %}{{ ds }}{% endraw %}`` and the ``xcom_pull`` expressions are Airflow templates, rendered by Airflow
+at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pendulum
+import yaml
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+
+PROJECT_DIR_VARIABLE = "{{ slug | upper }}_PROJECT_DIR"
+PROJECT_DIR = Path(os.environ.get(PROJECT_DIR_VARIABLE) or Path(__file__).resolve().parent.parent)
+CONFIG = yaml.safe_load((PROJECT_DIR / "pipeline.yaml").read_text())
+STEPS = {step["name"]: step for step in CONFIG["steps"]}
+RUN = (
+    f"mlflow run {shlex.quote(str(PROJECT_DIR))} --env-manager {CONFIG['env_manager']}"
+    f" --experiment-name {shlex.quote(CONFIG['experiment_name'])}"
+)
+TRAIN_PARAMS = " ".join(
+    f"-P {shlex.quote(f'{name}={value}')}" for name, value in STEPS["train"]["params"].items()
+)
+# Airflow templates: kept out of f-strings so their braces reach Airflow unchanged.
+{% raw -%}
+RUN_ID = "{{ ti.xcom_pull(task_ids='train') }}"
+HELD_OUT = "{{ ti.xcom_pull(task_ids='train') }}/data/test.csv"
+{%- endraw %}
+
+with DAG(
+    dag_id=f"{CONFIG['name']}_pipeline",
+    schedule=CONFIG["schedule"],
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["mlflow", "{{ slug }}"],
+):
+    train = BashOperator(
+        task_id="train",
+        # train.py prints "run_id=<id> ..."; the last line printed becomes the XCom.
+        bash_command=(
+            RUN
+            + " -e main --run-name train-{% raw %}{{ ds }}{% endraw %} "
+            + TRAIN_PARAMS
+            + " | tee /dev/stderr | sed -n 's/^run_id=\\([0-9a-f]*\\).*/\\1/p' | tail -n 1"
+        ),
+    )
+    evaluate = BashOperator(
+        task_id="evaluate",
+        bash_command=(
+            "set -e; dir=$(mktemp -d); "
+            + "mlflow artifacts download -u runs:/"
+            + HELD_OUT
+            + ' -d "$dir" >/dev/null; '
+            + RUN
+            + " -e evaluate --run-name evaluate-{% raw %}{{ ds }}{% endraw %} -P model_uri=runs:/"
+            + RUN_ID
+            + '/model -P data="$dir/test.csv"'
+        ),
+    )
+    train >> evaluate

@@ -1,0 +1,24 @@
+"""``main`` entry point: check parameters first, then import the heavy libraries and train.
+
+Parameters are checked before mlflow or the model libraries are imported, so bad input
+fails in well under a second with one line naming the parameter.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from {{ cookiecutter.project_slug }}.params import train_args
+
+
+def main(argv: Sequence[str] | None = None) -> str:
+    """Parse and check ``argv`` (exit 2 on bad input), then train; returns the run id."""
+    args = train_args(argv)
+    from {{ cookiecutter.project_slug }}.training import train_and_log
+
+    return train_and_log(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
