@@ -140,6 +140,13 @@ def drift_command(
         float, typer.Option(help="Data-set drift when this share of features drifts.")
     ] = 0.5,
     threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+    ks_pvalues: Annotated[
+        bool,
+        typer.Option(
+            "--ks-pvalues",
+            help="Compute every KS p-value, also where it is slow and not the deciding test.",
+        ),
+    ] = False,
     log_to_mlflow: Annotated[
         bool, typer.Option("--log-to-mlflow", help="Log the report to MLflow as a run.")
     ] = False,
@@ -175,7 +182,7 @@ def drift_command(
         policy.check({n: c.kind for n, c in profile.columns.items()})
         _emit(plan, as_json)
         return
-    result = _run_with_progress(profile, source, policy, str(current), threads)
+    result = _run_with_progress(profile, source, policy, str(current), threads, ks_pvalues)
     from monitoring import report_json
 
     report = report_json.to_dict(result)
@@ -210,7 +217,7 @@ def drift_command(
 
 
 def _run_with_progress(
-    profile: Any, source: ColumnSource, policy: Any, name: str, threads: int
+    profile: Any, source: ColumnSource, policy: Any, name: str, threads: int, all_pvalues: bool
 ) -> DriftResult:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -234,6 +241,7 @@ def _run_with_progress(
             current_name=name,
             threads=threads,
             on_column_done=lambda _c: progress.advance(task),
+            all_pvalues=all_pvalues,
         )
 
 

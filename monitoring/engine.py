@@ -83,8 +83,12 @@ def run_drift(
     current_name: str = "current",
     threads: int = 2,
     on_column_done: Callable[[str], None] | None = None,
+    all_pvalues: bool = False,
 ) -> DriftResult:
-    """Compare ``source`` with ``profile`` under ``policy``."""
+    """Compare ``source`` with ``profile`` under ``policy``.
+
+    ``all_pvalues`` computes the KS p-value even where it is slow and not the deciding test.
+    """
     started = time.perf_counter()
     policy.check({name: column.kind for name, column in profile.columns.items()})
     names = set(source.schema.names)
@@ -101,7 +105,7 @@ def run_drift(
     todo.sort(key=lambda c: (c.kind != "numerical", -c.n_distinct))
 
     def one(column: ColumnProfile) -> ColumnResult:
-        result = _compare_column(profile, column, source, policy, current_name)
+        result = _compare_column(profile, column, source, policy, current_name, all_pvalues)
         if on_column_done is not None:
             on_column_done(column.name)
         return result
@@ -134,12 +138,17 @@ def run_drift(
 
 
 def _compare_column(
-    profile: Profile, column: ColumnProfile, source: ColumnSource, policy: Policy, current: str
+    profile: Profile,
+    column: ColumnProfile,
+    source: ColumnSource,
+    policy: Policy,
+    current: str,
+    all_pvalues: bool,
 ) -> ColumnResult:
     rule = policy.rule_for(column.name, column.kind, column.n_finite)
     try:
         if column.kind == "numerical":
-            return _numerical(profile, column, source, rule)
+            return _numerical(profile, column, source, rule, all_pvalues)
         return _categorical(column, source, rule)
     except (pa.ArrowException, ValueError, TypeError) as exc:
         raise SourceError(
@@ -148,7 +157,7 @@ def _compare_column(
 
 
 def _numerical(
-    profile: Profile, column: ColumnProfile, source: ColumnSource, rule: Rule
+    profile: Profile, column: ColumnProfile, source: ColumnSource, rule: Rule, all_pvalues: bool
 ) -> ColumnResult:
     support = profile.support(column.name)
     counts = stats_numeric.CurrentCounts(support)
@@ -171,6 +180,7 @@ def _numerical(
         crossing,
         reference_mean=column.mean or 0.0,
         reference_std=column.std or 0.0,
+        need_pvalue=all_pvalues or rule.method == "ks",
     )
     score = getattr(stats, rule.statistic)
     result = _verdict(column, rule, score, excluded, counts.m)
