@@ -46,6 +46,35 @@ def default_tracking_uri() -> str:
     return str(mlflow.get_tracking_uri())
 
 
+@contextmanager
+def fluent_uri(uri: str) -> Iterator[None]:
+    """Point MLflow's global (fluent) tracking and registry URI at ``uri`` for a block.
+
+    Needed where MLflow ignores the client's URI: ``mlflow.models.evaluate`` speaks only
+    fluent, and the SQL registry store resolves a ``models:/m-<id>`` source through a fresh
+    ``MlflowClient()`` (global URI; a TODO in mlflow's sqlalchemy_store).
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    # Save the raw globals and env vars, not get_*_uri(): those resolve the defaults, and
+    # setting a resolved default back would pin it for the rest of the process.
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def is_unique_violation(exc: BaseException) -> bool:
     """True for the HTTP 400 a concurrent first-time alias/tag insert produces."""
     return any(needle in str(exc) for needle in _UNIQUE_NEEDLES)
@@ -123,7 +152,7 @@ class Registry:
                 hint="check --tracking-uri and that the server is running",
             )
         if _error_code(exc) in {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}:
-            return RegistryError(f"cannot {what}: {_first_line(exc)}")
+            return RegistryError(_first_line(exc), hint=f"tracking URI {self.tracking_uri}")
         if isinstance(exc, OSError):
             return ExternalServiceError(f"cannot {what}: {_first_line(exc)}")
         return RegistryError(f"cannot {what}: {_first_line(exc)}")
@@ -228,17 +257,18 @@ class Registry:
         tags: dict[str, str],
         description: str | None,
     ) -> ModelVersion:
-        return self.call(
-            f"register {source} as {name!r}",
-            self.client.create_model_version,
-            name,
-            source,
-            run_id=run_id,
-            tags=tags or None,
-            description=description,
-            await_creation_for=0,
-            model_id=model_id,
-        )
+        with fluent_uri(self.tracking_uri):
+            return self.call(
+                f"register {source} as {name!r}",
+                self.client.create_model_version,
+                name,
+                source,
+                run_id=run_id,
+                tags=tags or None,
+                description=description,
+                await_creation_for=0,
+                model_id=model_id,
+            )
 
     def set_version_tag(self, name: str, version: str, key: str, value: str) -> None:
         self.call(

@@ -10,13 +10,11 @@ work with and without ``--evaluate``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import RegistryError
-from registry_tools.client import Registry
+from registry_tools.client import Registry, fluent_uri
 
 SHORT_NAMES = {
     "accuracy_score": "accuracy",
@@ -48,21 +46,6 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@contextmanager
-def _tracking(uri: str) -> Iterator[None]:
-    """Point MLflow's fluent API at ``uri`` for the block (``evaluate`` only speaks fluent)."""
-    import mlflow
-
-    before = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(before)
-        mlflow.set_registry_uri(before)
-
-
 def score(registry: Registry, name: str, version: str, data: Path, target: str) -> Scored:
     """Score ``models:/NAME/VERSION`` on a CSV with a ``target`` column."""
     import mlflow
@@ -85,7 +68,7 @@ def score(registry: Registry, name: str, version: str, data: Path, target: str) 
         "mlharness.evaluation_data_digest": file_digest(data),
     }
     with (
-        _tracking(registry.tracking_uri),
+        fluent_uri(registry.tracking_uri),
         registry.converted(f"evaluate {name} v{version}"),
         mlflow.start_run(
             experiment_id=experiment_id, run_name=f"evaluate {name} v{version}", tags=tags

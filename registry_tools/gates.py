@@ -96,7 +96,7 @@ class Subject:
 
 
 def _format_number(value: float | None) -> str:
-    return "" if value is None else format(value, "g")
+    return "" if value is None else repr(float(value))  # shortest text that reads back exactly
 
 
 def _fail(text: str, column: int, expected: str) -> RegistryError:

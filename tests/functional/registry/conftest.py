@@ -1,0 +1,115 @@
+"""Two small rf runs, trained once for the registry functional tests, on a sqlite store.
+
+One run comes from plain ``mlflow run`` and one from ``mlharness run`` (so one version has a
+manifest and one has none). Each test registers them under its own model name, so tests
+share the runs but never each other's registry state. Every module here marks itself
+``xdist_group("registry-functional")`` so the runs are trained once per test session.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.mlflow_cli import CliResult, cli_env, mlflow_run
+from tests.support.paths import MLHARNESS, PROJECTS
+
+RF = PROJECTS / "rf"
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The store and the two runs: ``weak`` (depth 2, 3 trees) and ``strong`` (depth 6, 20)."""
+
+    tracking_uri: str
+    workdir: Path
+    weak: str
+    strong: str
+    test_csv: Path
+
+
+def registry_cli(trained: Trained, *args: str, uri: str | None = None) -> CliResult:
+    """``mlharness registry ARGS`` as a real process (exit codes, stdout, stderr)."""
+    done = subprocess.run(
+        [MLHARNESS, "registry", *args],
+        cwd=trained.workdir,
+        env=cli_env(uri or trained.tracking_uri),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def _only_new_run(uri: str, before: set[str]) -> str:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    ids = {r.info.run_id for r in client.search_runs(["0"])} - before
+    assert len(ids) == 1, ids
+    return ids.pop()
+
+
+@pytest.fixture(scope="package")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    from mlflow import MlflowClient
+
+    workdir = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    weak = mlflow_run(RF, {"n_estimators": 3, "max_depth": 2}, tracking_uri=uri, cwd=workdir)
+    assert weak.returncode == 0, weak.output[-3000:]
+    weak_id = _only_new_run(uri, set())
+    done = subprocess.run(
+        [
+            MLHARNESS,
+            "run",
+            str(RF),
+            "-P",
+            "n_estimators=20",
+            "-P",
+            "max_depth=6",
+            "--env-manager",
+            "local",
+            "--tracking-uri",
+            uri,
+        ],
+        cwd=workdir,
+        env=cli_env(uri),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    strong_id = _only_new_run(uri, {weak_id})
+    csv = Path(MlflowClient(uri).download_artifacts(weak_id, "data/test.csv", str(workdir)))
+    yield Trained(uri, workdir, weak_id, strong_id, csv)
+
+
+@pytest.fixture
+def model_name() -> str:
+    """A fresh registered-model name per test."""
+    return f"rf-{uuid.uuid4().hex[:8]}"
+
+
+def registry_state(uri: str) -> dict[str, object]:
+    """Everything a registry command could change: models, aliases, tags, descriptions."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri, registry_uri=uri)
+    state: dict[str, object] = {}
+    for model in client.search_registered_models(max_results=1000):
+        versions = client.search_model_versions(f"name='{model.name}'")
+        state[model.name] = {
+            "aliases": dict(model.aliases),
+            "tags": dict(model.tags),
+            "description": model.description,
+            "versions": {v.version: (dict(v.tags), v.description, v.status) for v in versions},
+        }
+    return state
