@@ -71,9 +71,10 @@ def test_local_source_records_commit_dirty_flag_and_diff_digest(tmp_path: Path) 
     (repo / "rf" / "notes.txt").write_text("changed")
     with checkout(str(repo / "rf"), None) as dirtier:
         assert dirtier.diff_digest != dirty.diff_digest
-    with pytest.raises(SourceError, match="uncommitted changes"):
-        with checkout(str(repo / "rf"), None, require_clean=True):
-            pass
+    with pytest.raises(SourceError, match="uncommitted changes"), checkout(
+        str(repo / "rf"), None, require_clean=True
+    ):
+        pass
 
 
 def test_local_version_exports_history_not_the_working_tree(tmp_path: Path) -> None:
@@ -90,12 +91,12 @@ def test_local_version_exports_history_not_the_working_tree(tmp_path: Path) -> N
             assert old.project_dir != repo / "rf"
             exported = old.project_dir
         assert not exported.exists()
-    with pytest.raises(SourceError, match="no branch, tag or commit"):
-        with checkout(str(repo / "rf"), "0" * 40):
-            pass
+    with pytest.raises(SourceError, match="no branch, tag or commit"), checkout(
+        str(repo / "rf"), "0" * 40
+    ):
+        pass
 
 
 def test_missing_local_project_is_a_source_error(tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match="not found"):
-        with checkout(str(tmp_path / "nope"), None):
-            pass
+    with pytest.raises(SourceError, match="not found"), checkout(str(tmp_path / "nope"), None):
+        pass
