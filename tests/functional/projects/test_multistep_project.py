@@ -1,0 +1,211 @@
+"""projects/multistep under real ``mlflow run`` on a temporary sqlite store.
+
+Every entry point runs; ``main`` must reuse a step exactly when its code, parameters and
+input data are unchanged.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.entities import Run
+from mlflow.tracking import MlflowClient
+
+from tests.support.mlflow_cli import mlflow_run
+from tests.support.paths import PROJECTS
+
+pytestmark = pytest.mark.functional
+MULTISTEP = PROJECTS / "multistep"
+STEPS = ("ingest", "featurize", "train", "evaluate")
+KEY_TAG = "multistep.step_key"
+EVAL_METRICS = {"accuracy", "f1", "roc_auc", "log_loss"}
+SMALL = {"max_iter": 100}  # every test's pipeline; params not given take the MLproject defaults
+
+
+def _all_runs(client: MlflowClient, filter_string: str = "") -> list[Run]:
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return list(
+        client.search_runs(
+            experiments, filter_string=filter_string, order_by=["attributes.start_time ASC"]
+        )
+    )
+
+
+def _launch(
+    tracking_uri: str,
+    cwd: Path,
+    entry_point: str = "main",
+    project: Path = MULTISTEP,
+    experiment: str | None = None,
+    **params: object,
+) -> Run:
+    """``mlflow run`` one entry point; returns the run it launched (the newest of that entry)."""
+    result = mlflow_run(
+        project,
+        params,
+        tracking_uri=tracking_uri,
+        cwd=cwd,
+        entry_point=entry_point,
+        experiment_name=experiment,
+    )
+    assert result.returncode == 0, result.output[-3000:]
+    launched = _all_runs(
+        MlflowClient(tracking_uri), f"tags.`mlflow.project.entryPoint` = '{entry_point}'"
+    )
+    assert launched[-1].info.status == "FINISHED"
+    return launched[-1]
+
+
+def _pipeline(tracking_uri: str, cwd: Path, **kwargs: object) -> tuple[Run, set[str]]:
+    """Run ``main``; returns its run and the steps it reused (checked against the steps it ran)."""
+    run = _launch(tracking_uri, cwd, **{**SMALL, **kwargs})  # type: ignore[arg-type]
+    tags = run.data.tags
+    reused = (
+        set() if tags["multistep.reused"] == "none" else set(tags["multistep.reused"].split(","))
+    )
+    ran = set() if tags["multistep.ran"] == "none" else set(tags["multistep.ran"].split(","))
+    assert reused | ran == set(STEPS) and not reused & ran
+    children = _all_runs(
+        MlflowClient(tracking_uri), f"tags.`mlflow.parentRunId` = '{run.info.run_id}'"
+    )
+    assert {c.data.tags["multistep.step"] for c in children} == ran
+    assert all(c.info.status == "FINISHED" for c in children)
+    return run, reused
+
+
+def _step_runs(client: MlflowClient, pipeline: Run) -> dict[str, Run]:
+    return {s: client.get_run(pipeline.data.tags[f"multistep.run_id.{s}"]) for s in STEPS}
+
+
+def test_step_entry_points_chain_by_run_uri_and_main_reuses_them(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    client = MlflowClient(tracking_uri)
+    ingest = _launch(tracking_uri, tmp_path, "ingest")
+    assert ingest.data.params == {"test_size": "0.25", "seed": "42"}
+    assert ingest.data.metrics["n_train"] + ingest.data.metrics["n_test"] == 569
+    data_uri = f"runs:/{ingest.info.run_id}/data"
+    assert {a.path for a in client.list_artifacts(ingest.info.run_id, "data")} == {
+        "data/train.csv",
+        "data/test.csv",
+    }
+
+    featurize = _launch(tracking_uri, tmp_path, "featurize", data_uri=data_uri, select_k=10)
+    assert featurize.data.metrics["n_features"] == 10
+    features_uri = f"runs:/{featurize.info.run_id}/features"
+    selected = mlflow.artifacts.load_dict(f"runs:/{featurize.info.run_id}/featurizer/selected.json")
+    assert len(selected["selected"]) == 10
+
+    train = _launch(tracking_uri, tmp_path, "train", features_uri=features_uri, **SMALL)
+    assert train.data.params["features_uri"] == features_uri
+    assert 0.9 < train.data.metrics["train_accuracy"] <= 1.0
+    model_uri = f"runs:/{train.info.run_id}/model"
+    assert mlflow.models.get_model_info(model_uri).signature is not None
+    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model"))
+    example = mlflow.models.Model.load(local).load_input_example(local)
+    assert example is not None and list(example.columns) == selected["selected"]
+    predictions = mlflow.pyfunc.load_model(model_uri).predict(example)
+    assert len(predictions) == len(example) and set(np.unique(predictions)) <= {0, 1}
+
+    evaluate = _launch(
+        tracking_uri, tmp_path, "evaluate", model_uri=model_uri, features_uri=features_uri
+    )
+    assert set(evaluate.data.metrics) >= EVAL_METRICS
+    assert 0.9 < evaluate.data.metrics["accuracy"] <= 1.0
+    evaluation = client.list_artifacts(evaluate.info.run_id, "evaluation")
+    assert [a.path for a in evaluation] == ["evaluation/predictions.csv"]
+
+    standalone = {"ingest": ingest, "featurize": featurize, "train": train, "evaluate": evaluate}
+    assert all(KEY_TAG in run.data.tags for run in standalone.values())
+    # The same work through `main`: every step is found by its key, nothing runs again.
+    pipeline, reused = _pipeline(tracking_uri, tmp_path)
+    assert reused == set(STEPS)
+    for step, run in standalone.items():
+        assert pipeline.data.tags[f"multistep.run_id.{step}"] == run.info.run_id
+    assert pipeline.data.metrics == evaluate.data.metrics
+    assert pipeline.data.params["select_k"] == "10"
+
+
+def test_main_reruns_exactly_the_steps_whose_params_or_input_data_changed(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    client = MlflowClient(tracking_uri)
+    first, reused = _pipeline(tracking_uri, tmp_path)
+    assert reused == set()
+    steps = _step_runs(client, first)
+    assert all(r.data.tags["mlflow.parentRunId"] == first.info.run_id for r in steps.values())
+    assert first.data.metrics == steps["evaluate"].data.metrics
+
+    again, reused = _pipeline(tracking_uri, tmp_path)
+    assert reused == set(STEPS)
+    assert _step_runs(client, again).keys() == steps.keys()
+    assert all(again.data.tags[f"multistep.run_id.{s}"] == steps[s].info.run_id for s in STEPS)
+
+    # A train parameter: data steps reused, the model and its evaluation are new.
+    _, reused = _pipeline(tracking_uri, tmp_path, C=0.1)
+    assert reused == {"ingest", "featurize"}
+
+    # An ingest parameter changes the data: every step downstream of it runs again,
+    # although featurize's and train's own parameters are the same as before.
+    changed, reused = _pipeline(tracking_uri, tmp_path, test_size=0.3)
+    assert reused == set()
+    assert _step_runs(client, changed)["ingest"].data.metrics["n_test"] == 171
+
+
+def test_same_params_are_deterministic_and_reuse_follows_code_not_git(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    client = MlflowClient(tracking_uri)
+    # Reuse is per experiment, so a second experiment recomputes every step from scratch.
+    first, _ = _pipeline(tracking_uri, tmp_path, experiment="first")
+    second, reused = _pipeline(tracking_uri, tmp_path, experiment="second")
+    assert reused == set()
+    assert first.data.metrics == second.data.metrics
+    runs_first, runs_second = _step_runs(client, first), _step_runs(client, second)
+    for step in STEPS:
+        a, b = runs_first[step], runs_second[step]
+        assert a.info.run_id != b.info.run_id, step
+        assert a.data.metrics == b.data.metrics, step
+        # Same code, params and input bytes, same key; evaluate's input, a logged model,
+        # records its own run id, so a retrained model is new input even with equal weights.
+        assert (a.data.tags[KEY_TAG] == b.data.tags[KEY_TAG]) == (step != "evaluate"), step
+
+    # A copy of the project outside the repository has the same keys: it reuses everything.
+    copy = tmp_path / "copy" / "multistep"
+    shutil.copytree(MULTISTEP, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    _, reused = _pipeline(tracking_uri, tmp_path, project=copy, experiment="second")
+    assert reused == set(STEPS)
+
+    # Any edit of train's code, even a comment, makes train and what follows run again.
+    with (copy / "multistep_project" / "train.py").open("a") as source:
+        source.write("\n# edited\n")
+    _, reused = _pipeline(tracking_uri, tmp_path, project=copy, experiment="second")
+    assert reused == {"ingest", "featurize"}
+
+
+@pytest.mark.parametrize(
+    "entry_point,param,needle",
+    [
+        ("main", "foo=1", "unknown parameter foo; accepted parameters: test_size, seed, select_k"),
+        ("main", "select_k=0", "parameter select_k: 0 is out of range; accepted: integers 1..30"),
+    ],
+)
+def test_bad_input_fails_fast_with_one_line_and_no_finished_run(
+    entry_point: str, param: str, needle: str, tracking_uri: str, tmp_path: Path
+) -> None:
+    name, value = param.split("=")
+    result = mlflow_run(
+        MULTISTEP, {name: value}, entry_point=entry_point, tracking_uri=tracking_uri, cwd=tmp_path
+    )
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and needle in error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    client = MlflowClient(tracking_uri)
+    runs = _all_runs(client)
+    assert len(runs) == 1 and runs[0].info.status == "FAILED"  # no step run was started
+    assert not runs[0].data.metrics and not client.list_artifacts(runs[0].info.run_id)
