@@ -168,8 +168,9 @@ ref = pd.read_parquet(sys.argv[1]); cur = pd.read_parquet(sys.argv[2])
 report = Report([DataDriftPreset()])
 snapshot = report.run(reference_data=ref, current_data=cur)
 snapshot.dict()
-out = {"seconds": time.perf_counter() - started,
-       "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+usage = resource.getrusage(resource.RUSAGE_SELF)
+out = {"seconds": time.perf_counter() - started, "peak_rss_bytes": usage.ru_maxrss * 1024,
+       "cpu_seconds_process": usage.ru_utime + usage.ru_stime}
 print("RESULT " + json.dumps(out))
 """
 
@@ -178,6 +179,7 @@ def ensure_evidently() -> Path:
     python = EVIDENTLY_VENV / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(EVIDENTLY_VENV)], check=True)
+        (EVIDENTLY_VENV / ".gitignore").write_text("*\n")  # never committed
         subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", *EVIDENTLY_PINS], check=True
         )
@@ -210,18 +212,21 @@ def child_main(argv: list[str]) -> None:
         "scipy": lambda: child_scipy(Path(paths[0]), Path(paths[1])),
     }[mode]
     result = work()
-    result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_rss_bytes"] = usage.ru_maxrss * 1024
+    result["cpu_seconds_process"] = usage.ru_utime + usage.ru_stime  # includes imports
     print("RESULT " + json.dumps(result))
 
 
 def input_bytes(*paths: Path) -> int:
-    """In-memory (Arrow) size of the data sets, from the Parquet metadata."""
+    """In-memory (Arrow) size of the data sets: first row group's size scaled to all rows."""
     import pyarrow.parquet as pq
 
     total = 0
     for path in paths:
-        meta = pq.ParquetFile(path).metadata
-        total += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        handle = pq.ParquetFile(path)
+        first = handle.read_row_group(0)
+        total += int(first.nbytes * handle.metadata.num_rows / max(first.num_rows, 1))
     return total
 
 
@@ -270,7 +275,11 @@ def main(argv: list[str]) -> int:
         )
     report = {
         "benchmark": "drift",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_end": os.getloadavg(),
+        },
         "main_rows": main_rows,
         "targets": {
             "ours_seconds_max": 3.0,
@@ -292,6 +301,7 @@ def _print(report: dict[str, Any]) -> None:
     print(
         f"\n{'rows':>11} {'profile s':>10} {'ours s':>8} {'scipy s':>8} {'x scipy':>8} "
         f"{'evid. s':>8} {'x evid.':>8} {'ours RSS MiB':>13} {'input MiB':>10} {'RSS/input':>10}"
+        f" {'ours cpu s':>10}"
     )
     for row in report["results"]:
         ours = row["ours"]
@@ -303,9 +313,11 @@ def _print(report: dict[str, Any]) -> None:
             f"{scipy.get('seconds', float('nan')):>8.2f} {_ratio(scipy, ours):>8} "
             f"{evid.get('seconds', float('nan')):>8.2f} {_ratio(evid, ours):>8} "
             f"{ours['peak_rss_bytes'] / mib:>13.0f} {both / mib:>10.0f} "
-            f"{ours['peak_rss_bytes'] / both:>10.2f}"
+            f"{ours['peak_rss_bytes'] / both:>10.2f} {ours['cpu_seconds_process']:>10.2f}"
         )
-    print("input = reference + current, Arrow in-memory size; RSS = peak of the drift process")
+    print("input = reference + current, Arrow in-memory size; RSS = peak of the drift process;")
+    print("cpu s = user+sys CPU of the whole drift process, imports included (robust to load)")
+    print(f"load average at the end: {report['machine']['load_average_at_end']}")
 
 
 def _ratio(other: dict[str, Any], ours: dict[str, Any]) -> str:

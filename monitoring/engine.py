@@ -27,6 +27,9 @@ from monitoring.policy import Policy, Rule
 from monitoring.profile import ColumnProfile, Profile
 from monitoring.values import NONFINITE_SHIFT_FLAG, NonFinite, category_counts, numeric_chunk
 
+# Current values kept per column for the Wasserstein crossing intervals; a larger batch
+# (streamed in several chunks) gets a second pass over the column instead.
+KEEP_ROWS = 1_000_000
 PLOT_BINS = 30
 PLOT_CATEGORIES = 20
 
@@ -160,7 +163,7 @@ def _numerical(
     profile: Profile, column: ColumnProfile, source: ColumnSource, rule: Rule, all_pvalues: bool
 ) -> ColumnResult:
     support = profile.support(column.name)
-    counts = stats_numeric.CurrentCounts(support)
+    counts = stats_numeric.CurrentCounts(support, keep_limit=KEEP_ROWS)
     excluded = NonFinite()
     for batch in source.iter_batches([column.name]):
         finite, chunk_excluded = numeric_chunk(batch.column(0))
@@ -175,6 +178,8 @@ def _numerical(
         ]
         crossing = np.concatenate(parts) if parts else np.empty(0, np.float64)
     counts.kept = []
+    if profile.payload_path is not None:
+        column.support = None  # re-readable from the payload: free it for the next column
     stats = stats_numeric.compute(
         counts,
         crossing,

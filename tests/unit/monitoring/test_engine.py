@@ -83,6 +83,23 @@ def test_chunked_parquet_input_gives_the_in_memory_result(
     whole = run_drift(load_profile(saved_profile), TableSource(table), make_policy([]))
     for a, b in zip(chunked.columns, whole.columns, strict=True):
         assert a.score == pytest.approx(b.score, rel=1e-12, abs=1e-12)
+        if a.numeric and b.numeric:
+            assert a.numeric.wasserstein == pytest.approx(b.numeric.wasserstein, rel=1e-12)
+
+
+def test_large_csv_is_streamed_through_parquet(
+    saved_profile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitoring import chunks
+
+    table = frame(3000, 2)
+    path = write(table, tmp_path / "cur.csv")
+    monkeypatch.setattr(chunks, "CSV_IN_MEMORY_BYTES", 0)
+    source = open_source(path, batch_rows=1000)
+    assert isinstance(source, chunks.ParquetSource) and source.num_rows == 3000
+    streamed = run_drift(load_profile(saved_profile), source, make_policy([]))
+    whole = run_drift(load_profile(saved_profile), TableSource(table), make_policy([]))
+    assert [c.score for c in streamed.columns] == pytest.approx([c.score for c in whole.columns])
 
 
 def test_missing_feature_column_is_bad_input(saved_profile: Path) -> None:
