@@ -1,0 +1,309 @@
+"""``mlharness registry ...`` as real processes: exit codes, tables, JSON, nothing changed
+on failure or with --dry-run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mlflow import MlflowClient
+
+from registry_tools import aliases, versions
+from registry_tools.client import Registry
+from tests.functional.registry.conftest import Trained, registry_cli, registry_state
+from tests.support.servers import free_port
+
+pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("registry-functional")]
+
+
+def _ok(result: object) -> dict[str, object]:
+    assert result.returncode == 0, result.output  # type: ignore[attr-defined]
+    return json.loads(result.stdout)  # type: ignore[attr-defined,no-any-return]
+
+
+def _error_line(result: object) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]  # type: ignore[attr-defined]
+    assert len(lines) == 1, result.stderr  # type: ignore[attr-defined]
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    return lines[0]
+
+
+def _two_versions(trained: Trained, name: str) -> Registry:
+    registry = Registry(trained.tracking_uri)
+    versions.register(registry, trained.weak, name)
+    versions.register(registry, trained.strong, name)
+    aliases.set_alias(registry, name, "champion", "1")
+    aliases.set_alias(registry, name, "challenger", "2")
+    return registry
+
+
+def test_register_list_show(trained: Trained, model_name: str) -> None:
+    first = _ok(
+        registry_cli(
+            trained,
+            "register",
+            trained.weak,
+            "--name",
+            model_name,
+            "--tag",
+            "team=a",
+            "--description",
+            "weak one",
+            "--alias",
+            "champion",
+            "--json",
+        )
+    )
+    assert first["created"] is True
+    version = first["version"]
+    assert isinstance(version, dict) and version["status"] == "READY"
+    assert version["aliases"] == ["champion"] and version["tags"]["team"] == "a"
+    again = _ok(
+        registry_cli(
+            trained, "register", f"runs:/{trained.weak}/model", "--name", model_name, "--json"
+        )
+    )
+    assert again["created"] is False and again["version"]["version"] == "1"  # type: ignore[index]
+
+    listed = _ok(registry_cli(trained, "list", "--json"))
+    mine = [m for m in listed if m["name"] == model_name]  # type: ignore[attr-defined,index]
+    assert mine == [
+        {
+            "name": model_name,
+            "versions": 1,
+            "latest": "1",
+            "aliases": {"champion": "1"},
+            "description": "",
+            "updated": mine[0]["updated"],
+        }
+    ]
+    table = registry_cli(trained, "list")
+    assert table.returncode == 0 and model_name in table.stdout and "champion=v1" in table.stdout
+
+    shown = _ok(registry_cli(trained, "show", model_name, "--json"))
+    row = shown["versions"][0]  # type: ignore[index]
+    assert row["run_id"] == trained.weak and row["params"]["max_depth"] == "2"
+    assert set(row["metrics"]) >= {"accuracy", "f1", "roc_auc", "log_loss"}
+    assert shown["audit"][0]["action"] == "set"  # type: ignore[index]
+    detail = registry_cli(trained, "show", model_name, "--version", "1")
+    assert detail.returncode == 0, detail.output
+    for needle in (
+        "metric accuracy",
+        "param n_estimators",
+        "dataset breast_cancer_train",
+        "tag team",
+        "weak one",
+        "manifest",
+    ):
+        assert needle in detail.stdout, needle
+
+
+def test_tags_describe_aliases_and_their_dry_runs(trained: Trained, model_name: str) -> None:
+    registry = _two_versions(trained, model_name)
+    uri = trained.tracking_uri
+    changes = [
+        ("tag", "set", model_name, "1", "owner=ml", "stage=x"),
+        ("tag", "rm", model_name, "1", "mlharness.champion.user"),
+        ("describe", model_name, "the weak one", "--version", "1"),
+        ("describe", model_name, "the family"),
+        ("alias", "set", model_name, "champion", "2"),
+        ("alias", "rm", model_name, "challenger"),
+    ]
+    for index, change in enumerate(changes):
+        before = registry_state(uri)
+        if index % 2 == 0:  # every command kind once; each CLI call costs seconds
+            planned = registry_cli(trained, *change, "--dry-run")
+            assert planned.returncode == 0 and planned.stdout.startswith("would "), planned.output
+            assert registry_state(uri) == before, change
+        _ok(registry_cli(trained, *change, "--json"))
+        assert registry_state(uri) != before, change
+    info = versions.get(registry, model_name, "1")
+    assert info.tags["owner"] == "ml" and "mlharness.champion.user" not in info.tags
+    assert info.description == "the weak one"
+    assert registry.get_model(model_name).description == "the family"
+    assert registry.holder(model_name, "champion") == "2"
+    assert registry.holder(model_name, "challenger") is None
+
+
+def test_promote_fail_dry_run_pass_rollback(trained: Trained, model_name: str) -> None:
+    registry = _two_versions(trained, model_name)
+    uri = trained.tracking_uri
+    promote = ["promote", model_name, "--from", "challenger", "--to", "champion"]
+    before = registry_state(uri)
+
+    failed = registry_cli(trained, *promote, "--gate", "accuracy>=0.5", "--gate", "accuracy>=1.5")
+    assert failed.returncode == 3
+    assert "FAIL" in failed.stdout and "pass" in failed.stdout  # every gate in the table
+    line = _error_line(failed)
+    assert "1 of 2 gate(s) failed: accuracy>=1.5" in line and "nothing changed" in line
+    assert registry_state(uri) == before
+
+    gates = ["--gate", "accuracy >= 0.5", "--gate", "log_loss<=champion.log_loss"]
+    planned = registry_cli(trained, *promote, *gates, "--dry-run")
+    assert planned.returncode == 0 and "would move champion" in planned.stdout, planned.output
+    assert registry_state(uri) == before
+
+    done = _ok(registry_cli(trained, *promote, *gates, "--json"))
+    assert done["applied"] is True and done["current"] == "1" and done["candidate"] == "2"
+    assert registry.holder(model_name, "champion") == "2"
+    tags = versions.get(registry, model_name, "2").tags
+    assert tags["mlharness.champion.previous"] == "1"
+    assert [g["gate"] for g in json.loads(tags["mlharness.champion.gates"])] == [
+        "accuracy>=0.5",
+        "log_loss<=champion.log_loss",
+    ]
+    assert tags["mlharness.champion.time"] and tags["mlharness.champion.user"]
+
+    after_promotion = registry_state(uri)
+    planned = registry_cli(trained, "rollback", model_name, "--alias", "champion", "--dry-run")
+    assert planned.returncode == 0 and "would roll back champion" in planned.stdout
+    assert registry_state(uri) == after_promotion
+    rolled = _ok(registry_cli(trained, "rollback", model_name, "--alias", "champion", "--json"))
+    assert rolled["target"] == "1" and registry.holder(model_name, "champion") == "1"
+
+
+def test_promote_with_evaluate_scores_both_on_the_same_data(
+    trained: Trained, model_name: str
+) -> None:
+    registry = _two_versions(trained, model_name)
+    done = _ok(
+        registry_cli(
+            trained,
+            "promote",
+            model_name,
+            "--from",
+            "challenger",
+            "--to",
+            "champion",
+            "--gate",
+            "accuracy>=0.5",
+            "--gate",
+            "roc_auc>=champion.roc_auc",
+            "--evaluate",
+            str(trained.test_csv),
+            "--json",
+        )
+    )
+    evaluation = done["evaluation"]
+    assert isinstance(evaluation, dict) and set(evaluation) == {"1", "2"}
+    client = MlflowClient(trained.tracking_uri)
+    for version, run_id in evaluation.items():
+        run = client.get_run(run_id)
+        assert run.data.tags["mlharness.evaluation_of"] == f"{model_name}/{version}"
+        assert "accuracy_score" in run.data.metrics
+    # test.csv is the held-out split both runs were scored on, so evaluate reproduces it.
+    strong = client.get_run(trained.strong).data.metrics
+    weak = client.get_run(trained.weak).data.metrics
+    gates = done["gates"]
+    assert gates[0]["candidate"] == pytest.approx(strong["accuracy"])  # type: ignore[index]
+    assert gates[1]["reference"] == pytest.approx(weak["roc_auc"])  # type: ignore[index]
+    assert registry.holder(model_name, "champion") == "2"
+    record = json.loads(registry.get_model(model_name).tags["mlharness.audit.champion.000002"])
+    assert record["evaluation"] == evaluation
+
+
+def test_stage_options_map_to_aliases_and_a_tag(trained: Trained, model_name: str) -> None:
+    registry = Registry(trained.tracking_uri)
+    staged = registry_cli(trained, "register", trained.weak, "-n", model_name, "--stage", "Staging")
+    assert staged.returncode == 0, staged.output
+    assert staged.stderr.count("note: model stages are deprecated in MLflow") == 1
+    assert registry.holder(model_name, "staging") == "1"
+    archived = registry_cli(
+        trained, "register", trained.strong, "-n", model_name, "--stage", "archived"
+    )
+    assert archived.returncode == 0, archived.output
+    assert versions.get(registry, model_name, "2").tags["archived"] == "true"
+    promoted = registry_cli(
+        trained,
+        "promote",
+        model_name,
+        "--version",
+        "1",
+        "--stage",
+        "Production",
+        "--gate",
+        "accuracy>=0.5",
+    )
+    assert promoted.returncode == 0, promoted.output
+    assert "mapped to alias 'production'" in promoted.stderr
+    assert registry.holder(model_name, "production") == "1"
+    shown = _ok(registry_cli(trained, "show", model_name, "--stage", "Production", "--json"))
+    assert [v["version"]["version"] for v in shown["versions"]] == ["1"]  # type: ignore[index]
+    assert shown["versions"][0]["version"]["stage"] == "Production"  # type: ignore[index]
+
+
+@pytest.fixture(scope="module")
+def prepared(trained: Trained) -> str:
+    name = "rf-bad-input"
+    _two_versions(trained, name)
+    return name
+
+
+@pytest.mark.parametrize(
+    "args,code,needle",
+    [
+        (["show", "nope-model"], 2, "Registered Model with name=nope-model not found"),
+        (
+            ["alias", "set", "{m}", "champion", "99"],
+            2,
+            "Model Version (name={m}, version=99) not found",
+        ),
+        (
+            ["promote", "{m}", "--from", "nope", "--to", "champion", "--gate", "f1>=0"],
+            2,
+            "model '{m}' has no alias 'nope'",
+        ),
+        (
+            ["promote", "{m}", "--from", "challenger", "--to", "champion", "--gate", "f1>=>0"],
+            2,
+            "malformed gate 'f1>=>0': expected a number or ALIAS.METRIC at column 5",
+        ),
+        (
+            [
+                "promote",
+                "{m}",
+                "--from",
+                "challenger",
+                "--to",
+                "champion",
+                "--gate",
+                "f1>=champion.auc",
+            ],
+            2,
+            "metric 'auc' missing on version 1 of '{m}'",
+        ),
+        (
+            [
+                "promote",
+                "{m}",
+                "--version",
+                "2",
+                "--to",
+                "champion",
+                "--gate",
+                "f1>=0",
+                "--expect-version",
+                "2",
+            ],
+            1,
+            "is held by version 1, not version 2",
+        ),
+        (["rollback", "{m}", "--alias", "challenger"], 2, "no earlier holder"),
+        (["tag", "set", "{m}", "1", "novalue"], 2, "tag 'novalue' is not KEY=VALUE"),
+        (
+            ["promote", "{m}", "--version", "2", "--stage", "Archived", "--gate", "f1>=0"],
+            2,
+            "stage Archived is not an alias",
+        ),
+        (["list"], 5, "unreachable"),
+    ],
+)
+def test_bad_input_one_line_exit_code_nothing_changed(
+    trained: Trained, prepared: str, args: list[str], code: int, needle: str
+) -> None:
+    before = registry_state(trained.tracking_uri)
+    uri = f"http://127.0.0.1:{free_port()}" if code == 5 else None
+    result = registry_cli(trained, *(a.replace("{m}", prepared) for a in args), uri=uri)
+    assert result.returncode == code, result.output
+    assert needle.replace("{m}", prepared) in _error_line(result)
+    assert registry_state(trained.tracking_uri) == before
