@@ -1,0 +1,105 @@
+"""Benchmark: ``mlharness run`` against bare ``mlflow run`` of the same project and params.
+
+Measured side by side in one invocation (alternating order, a fresh sqlite store for every
+cold run so both pay the same store setup):
+- cold run: no cache hit (``mlharness run`` still looks the key up, then launches);
+- cached re-run: ``mlharness run`` again on a store that holds the finished run;
+- ``mlharness --help`` (and ``mlflow --help`` as a yardstick).
+Targets from the issue: cold overhead <= 10 %, cached re-run <= 1 s, --help <= 0.5 s.
+Writes bench/results/harness.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+RESULTS = REPO / "bench" / "results" / "harness.json"
+
+
+def _timed(command: list[str], cwd: Path, store: str) -> float:
+    env = dict(os.environ)
+    env.update({"MLFLOW_TRACKING_URI": store, "PATH": f"{BIN}{os.pathsep}{env['PATH']}",
+                "PYTHONWARNINGS": "ignore"})
+    env.pop("MLFLOW_EXPERIMENT_NAME", None)
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return elapsed
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--project", default=str(REPO / "projects" / "rf"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--n-estimators", type=int, default=50)
+    args = parser.parse_args(argv)
+    params = ["-P", f"n_estimators={args.n_estimators}"]
+    common = [args.project, *params, "--env-manager", "local"]
+    commands = {
+        "mlflow": [str(BIN / "mlflow"), "run", *common],
+        "mlharness": [str(BIN / "mlharness"), "run", *common],
+    }
+    cold: dict[str, list[float]] = {"mlflow": [], "mlharness": []}
+    cached: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="bench-harness-") as tmp:
+        for rep in range(args.repeat):
+            order = ["mlflow", "mlharness"] if rep % 2 == 0 else ["mlharness", "mlflow"]
+            for tool in order:
+                work = Path(tmp) / f"{tool}-{rep}"
+                work.mkdir()
+                store = f"sqlite:///{work / 'mlflow.db'}"
+                cold[tool].append(_timed(commands[tool], work, store))
+                if tool == "mlharness":
+                    cached.append(_timed(commands[tool], work, store))
+        help_ours = [_timed([str(BIN / "mlharness"), "--help"], Path(tmp), "sqlite:///x.db")
+                     for _ in range(5)]
+        help_mlflow = [_timed([str(BIN / "mlflow"), "--help"], Path(tmp), "sqlite:///x.db")
+                       for _ in range(5)]
+    median = statistics.median
+    result = {
+        "project": args.project, "n_estimators": args.n_estimators, "repeat": args.repeat,
+        "cold_s": {tool: [round(t, 3) for t in times] for tool, times in cold.items()},
+        "cold_median_s": {tool: round(median(times), 3) for tool, times in cold.items()},
+        "cold_overhead": round(median(cold["mlharness"]) / median(cold["mlflow"]) - 1, 4),
+        "cached_rerun_s": round(median(cached), 3),
+        "help_s": {"mlharness": round(median(help_ours), 3),
+                   "mlflow": round(median(help_mlflow), 3)},
+        "targets": {"cold_overhead_max": 0.10, "cached_rerun_max_s": 1.0, "help_max_s": 0.5},
+        "load_average": os.getloadavg(),
+    }
+    table = Table(title="mlharness vs mlflow (median seconds)")
+    for column in ("measure", "mlflow", "mlharness", "ratio / target", "ok"):
+        table.add_column(column)
+    ratio = median(cold["mlharness"]) / median(cold["mlflow"])
+    table.add_row("cold run", f"{median(cold['mlflow']):.2f}", f"{median(cold['mlharness']):.2f}",
+                  f"{ratio:.2f}x (<= 1.10x)", "yes" if ratio <= 1.10 else "NO")
+    table.add_row("cached re-run", f"{median(cold['mlflow']):.2f} (a new run)",
+                  f"{median(cached):.2f}", "<= 1.00 s", "yes" if median(cached) <= 1.0 else "NO")
+    table.add_row("--help", f"{median(help_mlflow):.2f}", f"{median(help_ours):.2f}",
+                  "<= 0.50 s", "yes" if median(help_ours) <= 0.5 else "NO")
+    Console().print(table)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    tmp_file = RESULTS.with_suffix(".tmp")
+    tmp_file.write_text(json.dumps(result, indent=2) + "\n")
+    tmp_file.replace(RESULTS)
+    print(f"wrote {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
