@@ -27,7 +27,8 @@ from harness.errors import ExternalServiceError, MlharnessError, SourceError
 # templates/ sits beside the harness package in the repository (an editable install).
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "mlflow-project"
-TEMPLATE_RECORD = ".mlharness-template.json"
+# What git servers say when the repository is missing (bad input, not an outage).
+_MISSING_REPOSITORY = ("not found", "no such repository", "not exported", "does not exist")
 
 
 class OutputExistsError(MlharnessError):
@@ -164,8 +165,11 @@ def resolved_template(
                 raise SourceError(f"template {source}: {exc}", hint="install git") from None
             except subprocess.CalledProcessError as exc:
                 output = exc.output.decode(errors="replace") if exc.output else ""
+                detail = _last_line(output) or str(exc)
+                if any(sign in output.lower() for sign in _MISSING_REPOSITORY):
+                    raise SourceError(f"template {source}: {detail}") from None
                 raise ExternalServiceError(
-                    f"template {source}: git clone failed: {_last_line(output) or exc}"
+                    f"template {source}: git clone failed: {detail}"
                 ) from None
             yield load_template(_subdir(Path(repo), directory, source), source)
         return
@@ -214,6 +218,21 @@ def _captured_stderr() -> Iterator[list[str]]:
             lines.extend(sink.read().decode(errors="replace").splitlines())
 
 
+@contextmanager
+def _temporary_files_in(directory: Path) -> Iterator[None]:
+    """Point ``tempfile`` at ``directory`` for the duration of a render.
+
+    Cookiecutter writes each rendered hook script to a temporary file it never deletes;
+    rendering inside our own staging directory means those files go when it goes.
+    """
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(directory)
+    try:
+        yield
+    finally:
+        tempfile.tempdir = previous
+
+
 def _hook_problems(lines: Sequence[str]) -> list[str]:
     """The ``error: ...`` lines a failing hook printed, without the prefix."""
     return [line.strip()[len("error:") :].strip() for line in lines if line.startswith("error:")]
@@ -227,7 +246,7 @@ def _render(
     from cookiecutter.main import cookiecutter
 
     try:
-        with _captured_stderr() as lines:
+        with _captured_stderr() as lines, _temporary_files_in(output_dir):
             result = cookiecutter(
                 str(template.directory),
                 no_input=no_input,

@@ -1,5 +1,5 @@
 {%- set slug = cookiecutter.project_slug -%}
-"""Airflow DAG for {{ cookiecutter.project_name }}: train with ``mlflow run``, then evaluate.
+"""Airflow DAG for {{ slug }}: train with ``mlflow run``, then evaluate.
 
 The schedule and the train parameters come from ``pipeline.yaml`` in the project directory:
 the parent of this file's folder, or the directory named by the environment variable

@@ -1,1 +1,1 @@
-"""{{ cookiecutter.project_name }}: {{ cookiecutter.description }}"""
+"""The {{ cookiecutter.project_slug }} MLflow project (entry points, parameters: README.md)."""
