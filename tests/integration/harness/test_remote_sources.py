@@ -49,8 +49,9 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
     # A fixed input (the default "." would be this changing directory).
     (tmp_path / "in.txt").write_text("input")
 
-    def run(url: str, version: str, *extra: str) -> dict[str, object]:
-        done = mlharness("run", url, "--version", version, *LOCAL, "-P", "p=in.txt", "--json",
+    def run(url: str, version: str | None, *extra: str) -> dict[str, object]:
+        pinned = ["--version", version] if version else []
+        done = mlharness("run", url, *pinned, *LOCAL, "-P", "p=in.txt", "--json",
                          tracking_uri=tracking_uri, cwd=tmp_path, env=_env(tmp_path),
                          timeout=BOUND_S * 3)
         assert done.returncode == 0, done.output
@@ -71,6 +72,10 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
     # The same commit asked for by sha is the same code: a cache hit, no new run.
     by_commit = run(daemon_url, served["first"])
     assert by_commit["cached"] is True and by_commit["run_id"] == by_tag["run_id"]
+
+    # No --version: the remote's HEAD (main), the same code as the branch run over git://.
+    by_default = run(f"{served['http']}/proj.git#tiny", None)
+    assert by_default["cached"] is True and by_default["run_id"] == by_branch["run_id"]
 
     # Smart HTTP with credentials in the URL: they reach git, never the store.
     http_url = served["http"].replace("http://", "http://bob:s3cret@") + "/proj.git#tiny"
