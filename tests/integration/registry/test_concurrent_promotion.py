@@ -1,0 +1,154 @@
+"""Concurrent promotions of one alias against an ``mlflow server`` on a real PostgreSQL.
+
+``set_registered_model_alias`` is last-writer-wins and a concurrent first-time set can
+fail with a UniqueViolation; ``registry_tools`` adds a lock (a registered model created
+atomically) and a compare-and-set of the holders the decision was based on. These tests
+start promotions from threads at the same instant and check that exactly one wins, the
+losers get ``PromotionConflict`` (exit 1) and change nothing, and the audit trail is a
+consistent chain.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from registry_tools import aliases, versions
+from registry_tools.audit import AuditRecord, replay, trail
+from registry_tools.client import Registry
+from registry_tools.errors import PromotionConflict
+from registry_tools.lock import lock_name
+from registry_tools.promote import Promotion, PromotionRequest, promote
+from tests.support.servers import MlflowServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def model_ids(mlflow_server: MlflowServer) -> Iterator[list[str]]:
+    """Four tiny logged models (distinct accuracies) on the server; their ``m-`` ids."""
+    import mlflow
+    import numpy as np
+    from sklearn.dummy import DummyClassifier
+
+    mlflow.set_tracking_uri(mlflow_server.url)
+    mlflow.set_experiment(f"registry-race-{uuid.uuid4().hex[:8]}")
+    x, y = np.zeros((8, 2)), np.array([0, 1] * 4)
+    ids = []
+    try:
+        for index in range(4):
+            with mlflow.start_run():
+                mlflow.log_metric("accuracy", 0.5 + index / 10)
+                info = mlflow.sklearn.log_model(DummyClassifier().fit(x, y), name="model")
+                ids.append(info.model_id)
+        yield ids
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+def _registered(server: MlflowServer, model_ids: list[str]) -> tuple[Registry, str]:
+    registry = Registry(server.url)
+    name = f"race-{uuid.uuid4().hex[:8]}"
+    for model_id in model_ids:
+        versions.register(registry, f"models:/{model_id}", name)
+    return registry, name
+
+
+def _race(calls: list[Callable[[], Promotion]]) -> list[Promotion | BaseException]:
+    """Run the calls in threads released at the same instant; results in call order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Promotion | BaseException | None] = [None] * len(calls)
+
+    def worker(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = calls[index]()
+        except BaseException as exc:  # collected and asserted on by the test
+            results[index] = exc
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert all(not t.is_alive() for t in threads)
+    return [r for r in results if r is not None]
+
+
+def _assert_consistent_chain(registry: Registry, name: str) -> list[AuditRecord]:
+    """Each record starts where the previous one ended; the alias is where the trail ends."""
+    model = registry.get_model(name)
+    records = trail("champion", model.tags)
+    for before, after in itertools.pairwise(records):
+        assert after.previous == before.version, (before, after)
+        assert after.seq == before.seq + 1
+    assert replay(records).holder == registry.holder(name, "champion")
+    assert model.tags.get("mlharness.seq.champion") == str(records[-1].seq)
+    assert registry.try_get_model(lock_name(name, "champion")) is None  # lock released
+    return records
+
+
+def test_two_promotions_expecting_the_same_holder_have_one_winner(
+    mlflow_server: MlflowServer, model_ids: list[str]
+) -> None:
+    registry, name = _registered(mlflow_server, model_ids[:3])
+    aliases.set_alias(registry, name, "champion", "1")
+
+    def promotion(version: str) -> Callable[[], Promotion]:
+        request = PromotionRequest(
+            name,
+            "champion",
+            ["accuracy>=champion.accuracy"],
+            version=version,
+            expect_version="1",
+        )
+        return lambda: promote(Registry(mlflow_server.url), request)
+
+    outcomes = _race([promotion("2"), promotion("3")])
+    winners = [o for o in outcomes if isinstance(o, Promotion)]
+    losers = [o for o in outcomes if not isinstance(o, Promotion)]
+    assert len(winners) == 1 and len(losers) == 1, outcomes
+    assert isinstance(losers[0], PromotionConflict), repr(losers[0])
+    assert int(losers[0].exit_code) == 1 and "nothing changed" in losers[0].one_line()
+
+    winner = winners[0].plan.candidate
+    loser = "3" if winner == "2" else "2"
+    assert registry.holder(name, "champion") == winner
+    records = _assert_consistent_chain(registry, name)
+    assert [(r.action, r.previous, r.version) for r in records] == [
+        ("set", None, "1"),
+        ("promote", "1", winner),
+    ]
+    assert versions.get(registry, name, winner).tags["mlharness.champion.previous"] == "1"
+    assert not any(
+        k.startswith("mlharness.champion.") for k in versions.get(registry, name, loser).tags
+    )
+
+
+def test_first_time_promotions_from_four_threads_never_lose_an_update(
+    mlflow_server: MlflowServer, model_ids: list[str]
+) -> None:
+    """Nobody holds the alias yet: the first-time set that can hit a UniqueViolation."""
+    registry, name = _registered(mlflow_server, model_ids)
+
+    def promotion(version: str) -> Callable[[], Promotion]:
+        request = PromotionRequest(name, "champion", ["accuracy>=0.5"], version=version)
+        return lambda: promote(Registry(mlflow_server.url), request)
+
+    outcomes = _race([promotion(v) for v in ("1", "2", "3", "4")])
+    winners = [o for o in outcomes if isinstance(o, Promotion)]
+    losers = [o for o in outcomes if not isinstance(o, Promotion)]
+    assert len(outcomes) == 4 and winners, outcomes
+    assert all(isinstance(o, PromotionConflict) for o in losers), [repr(o) for o in losers]
+    records = _assert_consistent_chain(registry, name)
+    # One record per winner, each based on the holder it saw: no lost update.
+    assert len(records) == len(winners)
+    assert {r.version for r in records} == {w.plan.candidate for w in winners}
+    assert records[0].previous is None
+    for promotion_done in winners:
+        assert promotion_done.record is not None
+        assert promotion_done.record.previous == promotion_done.plan.current
