@@ -280,7 +280,7 @@ def main(argv: list[str]) -> int:
     )
     main_rows = 100_000 if args.quick else args.main_rows
     work = args.workdir or Path(tempfile.mkdtemp(prefix="mlharness-drift-bench-"))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for size in sorted(set([*sizes, main_rows])):
         is_main = size == main_rows
         print(f"measuring {size:,} rows ...", flush=True)
@@ -293,7 +293,16 @@ def main(argv: list[str]) -> int:
                 all_pvalues=is_main,
             )
         )
-    report = {
+        report = _report(rows, main_rows)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(report, indent=1) + "\n")  # partial results survive
+    _print(report)
+    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    return 0
+
+
+def _report(rows: list[dict[str, Any]], main_rows: int) -> dict[str, Any]:
+    return {
         "benchmark": "drift",
         "machine": {
             "cpus": os.cpu_count(),
@@ -309,11 +318,6 @@ def main(argv: list[str]) -> int:
         },
         "results": rows,
     }
-    _print(report)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
-    return 0
 
 
 def _print(report: dict[str, Any]) -> None:

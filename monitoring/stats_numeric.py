@@ -184,9 +184,10 @@ def select_crossing(support: Support, mask: BoolArray, finite: F64) -> F64:
     """The values of one chunk that fall inside the crossing intervals (second pass)."""
     if not mask.any() or finite.size == 0:
         return np.empty(0, np.float64)
-    pos = np.searchsorted(support.values, finite, side="left")
+    y = np.sort(finite)  # sorted needles: searchsorted is several times faster
+    pos = np.searchsorted(support.values, y, side="left")
     keep = mask[pos]
-    inside = finite[keep]
+    inside = y[keep]
     # Values equal to a support point are not inside an open interval.
     on_point = support.values[np.minimum(pos[keep], len(support.values) - 1)] == inside
     selected: F64 = inside[~on_point]
