@@ -296,6 +296,25 @@ def main(argv: list[str]) -> int:
         report = _report(rows, main_rows)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(report, indent=1) + "\n")  # partial results survive
+    small, large = work / "rows-1000000", work / f"rows-{max(sizes)}"
+    if max(sizes) > 1_000_000 and (small / "profile.json").exists():
+        # Memory is flat in the current batch's rows: same 1M-row profile, 10x the rows.
+        print(f"flat memory check: 1M-row profile vs {max(sizes):,}-row batch ...", flush=True)
+        report["flat_memory_check"] = {
+            "profile_rows": 1_000_000,
+            "current_rows": max(sizes),
+            "ours": run_child(
+                [
+                    str(Path(__file__).resolve()),
+                    "--child",
+                    "ours",
+                    str(small / "profile.json"),
+                    str(large / "current.parquet"),
+                    str(large),
+                ]
+            ),
+        }
+        RESULTS.write_text(json.dumps(report, indent=1) + "\n")
     _print(report)
     print(f"\nwrote {RESULTS.relative_to(REPO)}")
     return 0
@@ -353,6 +372,14 @@ def _print(report: dict[str, Any]) -> None:
             )
     print("input = reference + current, Arrow in-memory size; RSS = peak of that process;")
     print("cpu s = user+sys CPU of the whole process, imports included (robust to load)")
+    flat = report.get("flat_memory_check")
+    if flat:
+        one = next(r for r in report["results"] if r["rows"] == flat["profile_rows"])
+        print(
+            f"flat memory: 1M-row profile vs {flat['current_rows']:,}-row batch peak RSS "
+            f"{flat['ours']['peak_rss_bytes'] / mib:.0f} MiB in {flat['ours']['seconds']:.1f} s "
+            f"(vs {one['ours']['peak_rss_bytes'] / mib:.0f} MiB for the 1M-row batch)"
+        )
     print(f"load average at the end: {report['machine']['load_average_at_end']}")
 
 

@@ -194,15 +194,7 @@ def _profile_column(
             chunk_counts, nulls = category_counts(batch.column(0))
             counts.update(chunk_counts)
             nonfinite.missing += nulls
-        return ColumnProfile(
-            name=column,
-            kind=kind,
-            role=role,
-            n_rows=source.num_rows,
-            nonfinite=nonfinite,
-            n_finite=sum(counts.values()),
-            categories=dict(counts.most_common()),
-        )
+        return _categorical(column, role, source.num_rows, nonfinite, counts)
     parts = []
     for batch in source.iter_batches([column]):
         finite, excluded = numeric_chunk(batch.column(0))
@@ -218,18 +210,13 @@ def _profile_column(
     if kind == "integer":
         kind = "categorical" if len(support.values) <= MAX_INT_CATEGORIES else "numerical"
         if kind == "categorical":
-            cats = {
-                _int_text(v): int(c) for v, c in zip(support.values, support.counts(), strict=True)
-            }
-            return ColumnProfile(
-                name=column,
-                kind=kind,
-                role=role,
-                n_rows=source.num_rows,
-                nonfinite=nonfinite,
-                n_finite=int(values.size),
-                categories=dict(sorted(cats.items(), key=lambda kv: -kv[1])),
+            cats = Counter(
+                {
+                    _int_text(v): int(c)
+                    for v, c in zip(support.values, support.counts(), strict=True)
+                }
             )
+            return _categorical(column, role, source.num_rows, nonfinite, cats)
     quantiles: dict[str, float] = {}
     if values.size:
         qs = np.quantile(values, QUANTILES, method="inverted_cdf")
@@ -249,6 +236,20 @@ def _profile_column(
         n_distinct=len(support.values),
         sampled=sampled,
         support=support,
+    )
+
+
+def _categorical(
+    column: str, role: str, rows: int, nonfinite: NonFinite, counts: Counter[str]
+) -> ColumnProfile:
+    return ColumnProfile(
+        name=column,
+        kind="categorical",
+        role=role,
+        n_rows=rows,
+        nonfinite=nonfinite,
+        n_finite=sum(counts.values()),
+        categories=dict(counts.most_common()),
     )
 
 
