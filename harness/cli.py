@@ -163,7 +163,9 @@ def verify_command(
         _print_json({"dry_run": True, "source": original["source"],
                      "run_spec": original["run_spec"], "rtol": tolerances})
         return
-    original, outcome = replay.replay(run_id, uri, quiet_stdout=True)
+    original = replay.load_checked(run_id, uri)
+    verify.check_rtol_names(tolerances, original)
+    _, outcome = replay.replay(run_id, uri, quiet_stdout=True, original=original)
     rows = verify.compare(original, outcome.manifest or {}, tolerances)
     same = verify.identical(rows)
     if json_out:

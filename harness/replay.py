@@ -56,10 +56,12 @@ def recorded_source(src: dict[str, Any]) -> Iterator[source.ResolvedSource]:
         yield resolved
 
 
-def replay(run_id: str, tracking_uri: str, *, quiet_stdout: bool = False
-           ) -> tuple[manifest.Manifest, Outcome]:
-    """Launch a new run from ``run_id``'s manifest; returns (original manifest, outcome)."""
-    original = load_checked(run_id, tracking_uri)
+def replay(run_id: str, tracking_uri: str, *, quiet_stdout: bool = False,
+           original: manifest.Manifest | None = None) -> tuple[manifest.Manifest, Outcome]:
+    """Launch a new run from ``run_id``'s manifest (``original``, when already loaded and
+    checked); returns (original manifest, outcome)."""
+    if original is None:
+        original = load_checked(run_id, tracking_uri)
     run_spec = original["run_spec"]
     with recorded_source(original["source"]) as resolved:
         built = spec.build_run_spec(

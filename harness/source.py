@@ -209,9 +209,28 @@ def cache_root() -> Path:
     return Path(base) / "git"
 
 
+def _store(remote: RemoteURI) -> Path:
+    return cache_root() / hashlib.sha256(remote.url.encode()).hexdigest()[:24]
+
+
+@contextmanager
+def _cache_lock(remote: RemoteURI) -> Iterator[None]:
+    """One fetch at a time per cached remote (concurrent runs would fight over git's locks)."""
+    import fcntl
+
+    lock_file = _store(remote).with_suffix(".lock")
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _fetch(remote: RemoteURI, version: str | None) -> Path:
     """Fetch branches, tags and HEAD of ``remote`` into its bare cache repository."""
-    store = cache_root() / hashlib.sha256(remote.url.encode()).hexdigest()[:24]
+    store = _store(remote)
     if not (store / "HEAD").exists():
         store.mkdir(parents=True, exist_ok=True)
         git("init", "--bare", "-q", str(store))
@@ -303,9 +322,10 @@ def checkout(
         with local_commit(root, "" if relative == "." else relative, version) as source:
             yield source
         return
-    store = _fetch(remote, version)
-    commit = resolve_commit(store, version, where=remote.url)
-    work = export_commit(store, commit, remote.subdir, where=remote.url)
+    with _cache_lock(remote):
+        store = _fetch(remote, version)
+        commit = resolve_commit(store, version, where=remote.url)
+        work = export_commit(store, commit, remote.subdir, where=remote.url)
     try:
         project = work / remote.subdir
         yield ResolvedSource(

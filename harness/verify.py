@@ -50,6 +50,15 @@ def parse_rtols(pairs: list[str]) -> dict[str, float]:
     return tolerances
 
 
+def check_rtol_names(rtols: dict[str, float], *manifests: dict[str, Any]) -> None:
+    """Refuse tolerances for metrics that none of the manifests has (before any replay)."""
+    known = {name for doc in manifests for name in doc.get("metrics", {})}
+    unknown = sorted(set(rtols) - known)
+    if unknown:
+        raise ParamError([f"--rtol names unknown metric {name!r}" for name in unknown],
+                         hint=f"metrics: {', '.join(sorted(known)) or 'none'}")
+
+
 def _rows(section: str, original: dict[str, Any], replay: dict[str, Any]) -> list[Row]:
     return [
         Row(section, name, original.get(name), replay.get(name),
@@ -71,9 +80,7 @@ def compare(original: dict[str, Any], replay: dict[str, Any],
             rtols: dict[str, float] | None = None) -> list[Row]:
     """Every compared value of two manifests, original first."""
     rtols = rtols or {}
-    unknown = sorted(set(rtols) - set(original["metrics"]) - set(replay["metrics"]))
-    if unknown:
-        raise ParamError([f"--rtol names unknown metric {name!r}" for name in unknown])
+    check_rtol_names(rtols, original, replay)
     src_a, src_b = original["source"], replay["source"]
     rows = [
         Row("source", key, src_a.get(key), src_b.get(key),

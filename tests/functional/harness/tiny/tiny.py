@@ -6,7 +6,7 @@ import random
 import mlflow
 
 parser = argparse.ArgumentParser()
-for name in ("--s", "--i", "--f", "--p"):
+for name in ("--s", "--t", "--i", "--f", "--p"):
     parser.add_argument(name, default="")
 parser.add_argument("--noisy", action="store_true")
 args = parser.parse_args()
