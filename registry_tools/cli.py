@@ -50,6 +50,19 @@ def _note(text: str) -> None:
     render.console(stderr=True).print(text, style="yellow")
 
 
+def _alias_or_stage(alias: str | None, stage: str | None, option: str) -> str:
+    """The alias an option names, or the one a deprecated ``--stage`` maps to (with a note)."""
+    from harness.errors import RegistryError
+    from registry_tools import stages
+
+    if stage is not None:
+        _note(stages.stage_target(stage).note)
+        alias = alias or stages.stage_alias(stage)
+    if alias is None:
+        raise RegistryError(f"give {option} ALIAS (or --stage Staging|Production)")
+    return alias
+
+
 def _plan(lines: list[str], dry_run: bool) -> None:
     out = render.console()
     for line in lines:
@@ -311,15 +324,9 @@ def promote(
     dry_run: DryRun = False,
 ) -> None:
     """Move an alias to a candidate if every gate passes; audited, race-safe."""
-    from harness.errors import RegistryError
     from registry_tools import promote as promotion
-    from registry_tools import stages
 
-    if stage is not None:
-        _note(stages.stage_target(stage).note)
-        to = to or stages.stage_alias(stage)
-    if to is None:
-        raise RegistryError("give --to ALIAS (or --stage Staging|Production)")
+    to = _alias_or_stage(to, stage, "--to")
     registry = _registry(tracking_uri)
     request = promotion.PromotionRequest(
         name=name,
@@ -369,15 +376,9 @@ def rollback(
     dry_run: DryRun = False,
 ) -> None:
     """Move an alias back to its previous holder, as recorded in the audit trail."""
-    from harness.errors import RegistryError
-    from registry_tools import stages
     from registry_tools.rollback import rollback as roll_back
 
-    if stage is not None:
-        _note(stages.stage_target(stage).note)
-        alias = alias or stages.stage_alias(stage)
-    if alias is None:
-        raise RegistryError("give --alias ALIAS (or --stage Staging|Production)")
+    alias = _alias_or_stage(alias, stage, "--alias")
     result = roll_back(_registry(tracking_uri), name, alias, dry_run=dry_run)
     _report(
         result.to_dict(),

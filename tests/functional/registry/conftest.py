@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from registry_tools import aliases, versions
+from registry_tools.client import Registry
 from tests.support.mlflow_cli import CliResult, cli_env, mlflow_run
 from tests.support.paths import MLHARNESS, PROJECTS
 
@@ -113,3 +115,13 @@ def registry_state(uri: str) -> dict[str, object]:
             "versions": {v.version: (dict(v.tags), v.description, v.status) for v in versions},
         }
     return state
+
+
+def two_versions(trained: Trained, name: str) -> Registry:
+    """``name`` v1 (weak, ``champion``) and v2 (strong, ``challenger``)."""
+    registry = Registry(trained.tracking_uri)
+    versions.register(registry, trained.weak, name)
+    versions.register(registry, trained.strong, name)
+    aliases.set_alias(registry, name, "champion", "1")
+    aliases.set_alias(registry, name, "challenger", "2")
+    return registry

@@ -14,7 +14,7 @@ from registry_tools.audit import AuditRecord, trail
 from registry_tools.client import Registry
 from registry_tools.promote import PromotionRequest, promote
 from registry_tools.rollback import rollback
-from tests.functional.registry.conftest import Trained, registry_state
+from tests.functional.registry.conftest import Trained, registry_state, two_versions
 
 pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("registry-functional")]
 
@@ -96,17 +96,8 @@ def test_tags_and_descriptions(trained: Trained, model_name: str) -> None:
     assert registry_state(trained.tracking_uri) == before
 
 
-def _two_versions(trained: Trained, name: str) -> Registry:
-    registry = Registry(trained.tracking_uri)
-    versions.register(registry, trained.weak, name)
-    versions.register(registry, trained.strong, name)
-    aliases.set_alias(registry, name, "champion", "1")
-    aliases.set_alias(registry, name, "challenger", "2")
-    return registry
-
-
 def test_promote_moves_alias_and_writes_the_audit_record(trained: Trained, model_name: str) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     request = PromotionRequest(
         model_name,
         "champion",
@@ -136,7 +127,7 @@ def test_promote_moves_alias_and_writes_the_audit_record(trained: Trained, model
 
 
 def test_failing_gate_changes_nothing(trained: Trained, model_name: str) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     before = registry_state(trained.tracking_uri)
     request = PromotionRequest(
         model_name, "champion", ["accuracy>=0.5", "accuracy>=1.01"], from_alias="challenger"
@@ -149,14 +140,14 @@ def test_failing_gate_changes_nothing(trained: Trained, model_name: str) -> None
 def test_rollback_refuses_an_alias_moved_outside_mlharness(
     trained: Trained, model_name: str
 ) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     registry.client.set_registered_model_alias(model_name, "champion", "2")
     with pytest.raises(RegistryError, match="moved outside mlharness"):
         rollback(registry, model_name, "champion")
 
 
 def test_alias_rm_then_rollback_restores_it(trained: Trained, model_name: str) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     aliases.remove_alias(registry, model_name, "champion")
     assert registry.holder(model_name, "champion") is None
     rollback(registry, model_name, "champion")
@@ -166,7 +157,7 @@ def test_alias_rm_then_rollback_restores_it(trained: Trained, model_name: str) -
 def test_champion_alias_loads_and_predicts(
     trained: Trained, model_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     promote(
         registry,
         PromotionRequest(model_name, "champion", ["f1>=champion.f1"], from_alias="challenger"),

@@ -8,9 +8,9 @@ import json
 import pytest
 from mlflow import MlflowClient
 
-from registry_tools import aliases, versions
+from registry_tools import versions
 from registry_tools.client import Registry
-from tests.functional.registry.conftest import Trained, registry_cli, registry_state
+from tests.functional.registry.conftest import Trained, registry_cli, registry_state, two_versions
 from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("registry-functional")]
@@ -26,15 +26,6 @@ def _error_line(result: object) -> str:
     assert len(lines) == 1, result.stderr  # type: ignore[attr-defined]
     assert "Traceback" not in result.output  # type: ignore[attr-defined]
     return lines[0]
-
-
-def _two_versions(trained: Trained, name: str) -> Registry:
-    registry = Registry(trained.tracking_uri)
-    versions.register(registry, trained.weak, name)
-    versions.register(registry, trained.strong, name)
-    aliases.set_alias(registry, name, "champion", "1")
-    aliases.set_alias(registry, name, "challenger", "2")
-    return registry
 
 
 def test_register_list_show(trained: Trained, model_name: str) -> None:
@@ -99,7 +90,7 @@ def test_register_list_show(trained: Trained, model_name: str) -> None:
 
 
 def test_tags_describe_aliases_and_their_dry_runs(trained: Trained, model_name: str) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     uri = trained.tracking_uri
     changes = [
         ("tag", "set", model_name, "1", "owner=ml", "stage=x"),
@@ -126,7 +117,7 @@ def test_tags_describe_aliases_and_their_dry_runs(trained: Trained, model_name: 
 
 
 def test_promote_fail_dry_run_pass_rollback(trained: Trained, model_name: str) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     uri = trained.tracking_uri
     promote = ["promote", model_name, "--from", "challenger", "--to", "champion"]
     before = registry_state(uri)
@@ -165,7 +156,7 @@ def test_promote_fail_dry_run_pass_rollback(trained: Trained, model_name: str) -
 def test_promote_with_evaluate_scores_both_on_the_same_data(
     trained: Trained, model_name: str
 ) -> None:
-    registry = _two_versions(trained, model_name)
+    registry = two_versions(trained, model_name)
     done = _ok(
         registry_cli(
             trained,
@@ -235,7 +226,7 @@ def test_stage_options_map_to_aliases_and_a_tag(trained: Trained, model_name: st
 @pytest.fixture(scope="module")
 def prepared(trained: Trained) -> str:
     name = "rf-bad-input"
-    _two_versions(trained, name)
+    two_versions(trained, name)
     return name
 
 
