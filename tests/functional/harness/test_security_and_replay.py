@@ -104,6 +104,12 @@ def test_replay_verify_tolerances_and_refused_manifests(
                          cwd=tmp_path)
     assert bad_rtol.returncode == 2 and "unknown metric 'nosuch'" in bad_rtol.stderr
 
+    runs_before = len(all_runs(tracking_uri))
+    for command in ("replay", "verify"):
+        planned = mlharness(command, noisy, "--dry-run", "--json", tracking_uri=tracking_uri,
+                            cwd=tmp_path)
+        assert json_of(planned)["run_spec"]["entry_point"] == "noisy"
+    assert len(all_runs(tracking_uri)) == runs_before
     replayed = mlharness("replay", noisy, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
     assert json_of(replayed)["replay_of"] == noisy
     runs_before = len(all_runs(tracking_uri))

@@ -25,7 +25,7 @@ def test_run_cache_show_verify_against_a_postgres_backed_server(
     (tmp_path / "in.txt").write_text("input")
     marker = uuid.uuid4().hex  # the server is shared: keep this test's cache key unique
     args = ["run", project, "--env-manager", "local", "-P", f"s={marker}", "-P", "p=in.txt",
-            "--experiment-name", f"harness-{marker}", "--json"]
+            "--experiment-name", f"harness-{marker}", "--run-name", "team-run", "--json"]
 
     first = mlharness(*args, tracking_uri=url, cwd=tmp_path)
     assert first.returncode == 0, first.output + mlflow_server.log_tail()
@@ -34,6 +34,8 @@ def test_run_cache_show_verify_against_a_postgres_backed_server(
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["s"] == marker
+    assert run.info.run_name == "team-run"
+    assert client.get_experiment(run.info.experiment_id).name == f"harness-{marker}"
 
     again = mlharness(*args, tracking_uri=url, cwd=tmp_path)
     assert json_of(again) == {**json_of(again), "cached": True, "run_id": run_id}
