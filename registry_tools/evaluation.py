@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.errors import RegistryError
 from registry_tools.client import Registry, fluent_uri
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHORT_NAMES = {
     "accuracy_score": "accuracy",
@@ -48,12 +52,14 @@ def file_digest(path: Path) -> str:
 
 def score(registry: Registry, name: str, version: str, data: Path, target: str) -> Scored:
     """Score ``models:/NAME/VERSION`` on a CSV with a ``target`` column."""
-    import mlflow
     import pandas as pd
 
     if not data.is_file():
         raise RegistryError(f"--evaluate {data}: not a file", hint="give a CSV file")
-    frame = pd.read_csv(data)
+    try:
+        frame = pd.read_csv(data)
+    except (ValueError, OSError) as exc:  # pandas' parser errors are ValueErrors
+        raise RegistryError(f"--evaluate {data}: not a readable CSV: {exc}") from exc
     if target not in frame.columns:
         raise RegistryError(
             f"--evaluate {data}: no {target!r} column", hint="name the label column with --target"
@@ -67,6 +73,26 @@ def score(registry: Registry, name: str, version: str, data: Path, target: str) 
         "mlharness.evaluation_data": str(data),
         "mlharness.evaluation_data_digest": file_digest(data),
     }
+    try:
+        return _evaluate(registry, name, version, frame, target, experiment_id, tags)
+    except (ValueError, TypeError, KeyError) as exc:  # data that does not fit the model
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RegistryError(
+            f"cannot evaluate version {version} of {name!r} on {data}: {first}"
+        ) from exc
+
+
+def _evaluate(
+    registry: Registry,
+    name: str,
+    version: str,
+    frame: pd.DataFrame,
+    target: str,
+    experiment_id: str | None,
+    tags: dict[str, str],
+) -> Scored:
+    import mlflow
+
     with (
         fluent_uri(registry.tracking_uri),
         registry.converted(f"evaluate {name} v{version}"),
