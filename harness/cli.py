@@ -89,7 +89,7 @@ def _report(outcome: Any, json_out: bool) -> None:
     if json_out:
         _print_json({
             "run_id": outcome.run_id, "status": outcome.status, "cached": outcome.cached,
-            "cache_key": doc["cache_key"] if doc else None,
+            "cache_key": doc["cache_key"] if doc else outcome.extra.get("cache_key"),
             "manifest_digest": manifest.digest(doc) if doc else None,
             "metrics": doc["metrics"] if doc else None,
         })

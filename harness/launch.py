@@ -233,7 +233,8 @@ def execute(
         if not force:
             hit = find_cached(client, the_plan.cache_key)
             if hit is not None:
-                return Outcome(hit, "FINISHED", cached=True)
+                return Outcome(hit, "FINISHED", cached=True,
+                               extra={"cache_key": the_plan.cache_key})
         experiment_id = mlflow_api.resolve_experiment_id(the_plan.spec.experiment_name)
         run_id = _create_run(client, the_plan, experiment_id, replay_of)
     started = _now()

@@ -72,6 +72,7 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
     # The same commit asked for by sha is the same code: a cache hit, no new run.
     by_commit = run(daemon_url, served["first"])
     assert by_commit["cached"] is True and by_commit["run_id"] == by_tag["run_id"]
+    assert by_commit["cache_key"] == by_tag["cache_key"] == tag_doc["cache_key"]
 
     # No --version: the remote's HEAD (main), the same code as the branch run over git://.
     by_default = run(f"{served['http']}/proj.git#tiny", None)
