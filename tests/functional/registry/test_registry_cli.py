@@ -280,6 +280,22 @@ def prepared(trained: Trained) -> str:
             "is held by version 1, not version 2",
         ),
         (["rollback", "{m}", "--alias", "challenger"], 2, "no earlier holder"),
+        (
+            [
+                "promote",
+                "{m}",
+                "--from",
+                "challenger",
+                "--to",
+                "champion",
+                "--gate",
+                "f1>=0",
+                "--evaluate",
+                "missing.csv",
+            ],
+            2,
+            "--evaluate missing.csv: not a file",
+        ),
         (["tag", "set", "{m}", "1", "novalue"], 2, "tag 'novalue' is not KEY=VALUE"),
         (
             ["promote", "{m}", "--version", "2", "--stage", "Archived", "--gate", "f1>=0"],
