@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.errors import RegistryError
 from registry_tools.client import Registry
 from registry_tools.versions import VersionInfo
 
@@ -63,7 +64,10 @@ def lineage(registry: Registry, info: VersionInfo) -> Lineage:
     """Collect the lineage of one version; a run that was deleted leaves only the version."""
     if info.run_id is None:
         return Lineage(info, None)
-    run = registry.get_run(info.run_id)
+    try:
+        run = registry.get_run(info.run_id)
+    except RegistryError:  # the run was garbage-collected: show the version anyway
+        return Lineage(info, info.run_id, run_status="missing")
     datasets = {
         d.dataset.name: d.dataset.digest for d in (run.inputs.dataset_inputs if run.inputs else [])
     }
