@@ -111,13 +111,17 @@ class CurrentCounts:
         hit = u[np.minimum(pos, k - 1)] == y
         self.slots += np.bincount(2 * pos + hit, minlength=2 * k + 1)
         # Offset of each value from the lower end of its interval (below u[0]: its
-        # distance to u[0]). Small positive numbers: no cancellation later.
-        lower = u[np.maximum(pos - 1, 0)]
-        off = np.where(pos == 0, u[0] - y, y - lower)
+        # distance to u[0]). Small positive numbers: no cancellation later. y is sorted,
+        # so the values below u[0] are a prefix.
+        below = int(np.searchsorted(y, u[0], side="left"))
+        off = np.empty_like(y)
+        np.subtract(u[0], y[:below], out=off[:below])
+        np.subtract(y[below:], u[pos[below:] - 1], out=off[below:])
         off[hit] = 0.0
         self.offset += np.bincount(pos, weights=off, minlength=k + 1)
         if self.complete and self.m <= self.keep_limit:
-            self.kept.append((y, np.where(hit, -1, pos)))
+            pos[hit] = -1  # values on a support point are never inside an interval
+            self.kept.append((y, pos))
         else:
             self.complete = False
             self.kept = []
@@ -134,7 +138,7 @@ class CurrentCounts:
         # Chan et al.'s parallel update: exact enough whatever the chunking.
         n_b = int(y.size)
         mean_b = float(np.mean(y))
-        m2_b = float(np.sum((y - mean_b) ** 2))
+        m2_b = float(np.var(y)) * n_b
         total = self.m + n_b
         delta = mean_b - self.mean
         self.mean += delta * n_b / total
