@@ -37,7 +37,9 @@ def _print_json(obj: Any) -> None:
 
 
 def run_command(
-    project: Annotated[str, typer.Argument(help="Project dir, or Git URL[#subdir].")],
+    project: Annotated[
+        str, typer.Argument(help="Project dir, or Git URL (optionally ending in #subdir).")
+    ],
     entry_point: Annotated[str, typer.Option("-e", "--entry-point", help="Entry point.")] = "main",
     param: Annotated[
         list[str] | None, typer.Option("-P", "--param", help="Parameter NAME=VALUE (repeat).")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -160,11 +161,10 @@ def _launch(the_plan: Plan, experiment_id: str, run_id: str) -> str:
     """Run the entry point on the created run; returns the final status."""
     from mlflow.exceptions import MlflowException
 
-    if the_plan.spec.env_manager == "local":
-        # "local" is this interpreter's environment (the one the manifest describes), so its
-        # `python` must be the first on PATH for the entry point command.
-        bin_dir = os.path.dirname(sys.executable)
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    # "local" means this interpreter's environment (the one the manifest describes), and the
+    # tools MLflow calls for the other managers (uv, virtualenv) are installed beside it.
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     try:
         mlflow_api.run_project(
             the_plan.source.project_dir, the_plan.spec.entry_point,
@@ -173,6 +173,10 @@ def _launch(the_plan: Plan, experiment_id: str, run_id: str) -> str:
         )
     except MlflowException as exc:
         print(f"mlharness: {exc.message.splitlines()[0]}", file=sys.stderr)
+        return "FAILED"
+    except (OSError, subprocess.SubprocessError) as exc:
+        # MLflow building the environment (uv, virtualenv, pyenv) failed outside its own errors.
+        print(f"mlharness: launching the run failed: {exc}", file=sys.stderr)
         return "FAILED"
     return "FINISHED"
 
