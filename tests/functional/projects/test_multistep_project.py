@@ -81,7 +81,7 @@ def _step_runs(client: MlflowClient, pipeline: Run) -> dict[str, Run]:
     return {s: client.get_run(pipeline.data.tags[f"multistep.run_id.{s}"]) for s in STEPS}
 
 
-def test_step_entry_points_chain_by_run_uri_and_main_reuses_them(
+def test_step_entry_points_chain_and_main_reruns_only_changed_steps(
     tracking_uri: str, tmp_path: Path
 ) -> None:
     client = MlflowClient(tracking_uri)
@@ -129,25 +129,10 @@ def test_step_entry_points_chain_by_run_uri_and_main_reuses_them(
     assert pipeline.data.metrics == evaluate.data.metrics
     assert pipeline.data.params["select_k"] == "10"
 
-
-def test_main_reruns_exactly_the_steps_whose_params_or_input_data_changed(
-    tracking_uri: str, tmp_path: Path
-) -> None:
-    client = MlflowClient(tracking_uri)
-    first, reused = _pipeline(tracking_uri, tmp_path)
-    assert reused == set()
-    steps = _step_runs(client, first)
-    assert all(r.data.tags["mlflow.parentRunId"] == first.info.run_id for r in steps.values())
-    assert first.data.metrics == steps["evaluate"].data.metrics
-
-    again, reused = _pipeline(tracking_uri, tmp_path)
-    assert reused == set(STEPS)
-    assert _step_runs(client, again).keys() == steps.keys()
-    assert all(again.data.tags[f"multistep.run_id.{s}"] == steps[s].info.run_id for s in STEPS)
-
     # A train parameter: data steps reused, the model and its evaluation are new.
-    _, reused = _pipeline(tracking_uri, tmp_path, C=0.1)
+    changed, reused = _pipeline(tracking_uri, tmp_path, C=0.1)
     assert reused == {"ingest", "featurize"}
+    assert changed.data.metrics == _step_runs(client, changed)["evaluate"].data.metrics
 
     # An ingest parameter changes the data: every step downstream of it runs again,
     # although featurize's and train's own parameters are the same as before.
@@ -156,7 +141,7 @@ def test_main_reruns_exactly_the_steps_whose_params_or_input_data_changed(
     assert _step_runs(client, changed)["ingest"].data.metrics["n_test"] == 171
 
 
-def test_same_params_are_deterministic_and_reuse_follows_code_not_git(
+def test_main_is_deterministic_and_reused_by_code_content_not_git(
     tracking_uri: str, tmp_path: Path
 ) -> None:
     client = MlflowClient(tracking_uri)
@@ -174,11 +159,14 @@ def test_same_params_are_deterministic_and_reuse_follows_code_not_git(
         # records its own run id, so a retrained model is new input even with equal weights.
         assert (a.data.tags[KEY_TAG] == b.data.tags[KEY_TAG]) == (step != "evaluate"), step
 
-    # A copy of the project outside the repository has the same keys: it reuses everything.
+    # Main again, from a copy of the project outside the repository: same keys, all reused.
     copy = tmp_path / "copy" / "multistep"
     shutil.copytree(MULTISTEP, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    _, reused = _pipeline(tracking_uri, tmp_path, project=copy, experiment="second")
+    again, reused = _pipeline(tracking_uri, tmp_path, project=copy, experiment="second")
     assert reused == set(STEPS)
+    assert all(
+        again.data.tags[f"multistep.run_id.{s}"] == runs_second[s].info.run_id for s in STEPS
+    )
 
     # Any edit of train's code, even a comment, makes train and what follows run again.
     with (copy / "multistep_project" / "train.py").open("a") as source:
