@@ -71,7 +71,8 @@ def run_step(step: str, params: dict[str, Any], workdir: Path, *, nested: bool) 
     key = keys.key_for(step, params, inputs)
     if nested:
         parent = mlflow.active_run()
-        assert parent is not None, "a nested step needs the pipeline's run"
+        if parent is None:
+            raise RuntimeError(f"step {step}: a nested step needs the pipeline's active run")
         earlier = find_reusable(parent.info.experiment_id, key)
         if earlier is not None:
             return StepRun(step, earlier, reused=True)
