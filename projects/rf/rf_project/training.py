@@ -27,6 +27,17 @@ def pinned_requirements() -> list[str]:
     return [str(req) for req in spec["dependencies"]]
 
 
+def log_missing_params(run_id: str, params: dict[str, object]) -> None:
+    """Log the parameters the run does not have yet.
+
+    ``mlflow run`` has already logged each ``-P`` value as typed (``test_size=.25``);
+    logging the parsed value (``0.25``) again would be refused as a change. A run started
+    without ``mlflow run`` (``python -m rf_project.train``) logs them all here.
+    """
+    logged = mlflow.get_run(run_id).data.params
+    mlflow.log_params({name: value for name, value in params.items() if name not in logged})
+
+
 def train_and_log(args: argparse.Namespace) -> str:
     """Train, evaluate on the held-out split, log to MLflow; returns the run id."""
     seed_everything(args.random_state)
@@ -37,14 +48,15 @@ def train_and_log(args: argparse.Namespace) -> str:
     x_test, y_test = data.features_and_target(test)
 
     with mlflow.start_run() as run:
-        mlflow.log_params(
+        log_missing_params(
+            run.info.run_id,
             {
                 "n_estimators": args.n_estimators,
                 "max_depth": "none" if args.max_depth is None else args.max_depth,
                 "min_samples_leaf": args.min_samples_leaf,
                 "test_size": args.test_size,
                 "random_state": args.random_state,
-            }
+            },
         )
         mlflow.log_input(
             mlflow.data.from_pandas(train, name="breast_cancer_train", targets=data.TARGET),

@@ -86,7 +86,9 @@ def test_evaluate_scores_a_logged_model_on_a_csv(tracking_uri: str, tmp_path: Pa
 
 
 def test_same_params_give_identical_metrics(tracking_uri: str, tmp_path: Path) -> None:
-    params = {"n_estimators": 15, "max_depth": "none", "random_state": 3}
+    # Values typed the way people type them: `mlflow run` logs them as given, and the
+    # project must not log its parsed form (0.25, "none") again as a conflicting change.
+    params = {"n_estimators": 15, "max_depth": "None", "test_size": ".25", "random_state": 3}
     for _ in range(2):
         result = mlflow_run(RF, params, tracking_uri=tracking_uri, cwd=tmp_path)
         assert result.returncode == 0, result.output
@@ -94,6 +96,7 @@ def test_same_params_give_identical_metrics(tracking_uri: str, tmp_path: Path) -
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert len(runs) == 2
     assert runs[0].data.metrics == runs[1].data.metrics
+    assert runs[0].data.params["test_size"] == ".25"
 
 
 @pytest.mark.parametrize(
