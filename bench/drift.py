@@ -274,6 +274,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", type=int, nargs="*", help="scaling sizes")
     parser.add_argument("--main-rows", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=None, help="keep generated data here")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="JSON output file")
     args, _unknown = parser.parse_known_args(argv)
     sizes = args.rows or (
         [10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000, 10_000_000]
@@ -294,8 +295,8 @@ def main(argv: list[str]) -> int:
             )
         )
         report = _report(rows, main_rows)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(report, indent=1) + "\n")  # partial results survive
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps(report, indent=1) + "\n")  # partial results survive
     small, large = work / "rows-1000000", work / f"rows-{max(sizes)}"
     if max(sizes) > 1_000_000 and (small / "profile.json").exists():
         # Memory is flat in the current batch's rows: same 1M-row profile, 10x the rows.
@@ -314,9 +315,9 @@ def main(argv: list[str]) -> int:
                 ]
             ),
         }
-        RESULTS.write_text(json.dumps(report, indent=1) + "\n")
+        args.results.write_text(json.dumps(report, indent=1) + "\n")
     _print(report)
-    print(f"\nwrote {RESULTS.relative_to(REPO)}")
+    print(f"\nwrote {args.results}")
     return 0
 
 
