@@ -158,15 +158,17 @@ def repo_root(path: Path) -> Path | None:
     return Path(done.stdout.decode().strip())
 
 
-def working_tree_state(root: Path) -> tuple[str | None, bool, str | None]:
-    """(HEAD commit, dirty, digest of ``git diff HEAD`` plus untracked files) of a repo."""
+def working_tree_state(root: Path, subdir: str = "") -> tuple[str | None, bool, str | None]:
+    """(HEAD commit, dirty, digest of ``git diff HEAD`` plus untracked files) of the project
+    at ``subdir`` of a repo: changes elsewhere in the repo are not the project's code."""
+    scope = ["--", subdir or "."]
     head = git("rev-parse", "--verify", "-q", "HEAD", cwd=root, check=False)
     commit = head.stdout.decode().strip() if head.returncode == 0 else None
-    status = git("status", "--porcelain", "--untracked-files=all", cwd=root).stdout
+    status = git("status", "--porcelain", "--untracked-files=all", *scope, cwd=root).stdout
     if not status.strip():
         return commit, False, None
-    diff = git("diff", "HEAD", "--binary", cwd=root, check=False).stdout
-    untracked = git("ls-files", "--others", "--exclude-standard", "-z", cwd=root).stdout
+    diff = git("diff", "HEAD", "--binary", *scope, cwd=root, check=False).stdout
+    untracked = git("ls-files", "--others", "--exclude-standard", "-z", *scope, cwd=root).stdout
     digest = hashlib.sha256()
     digest.update(diff)
     for name in sorted(n for n in untracked.decode().split("\0") if n):
@@ -184,7 +186,8 @@ def resolve_local(path: Path, *, require_clean: bool) -> ResolvedSource:
     root = repo_root(project)
     commit, dirty, diff_digest = (None, False, None)
     if root is not None:
-        commit, dirty, diff_digest = working_tree_state(root)
+        relative = project.relative_to(root).as_posix()
+        commit, dirty, diff_digest = working_tree_state(root, "" if relative == "." else relative)
         if dirty and require_clean:
             raise SourceError(
                 f"working tree {root} has uncommitted changes (--require-clean)",

@@ -64,6 +64,9 @@ def test_local_source_records_commit_dirty_flag_and_diff_digest(tmp_path: Path) 
         assert (clean.commit, clean.dirty, clean.diff_digest, clean.subdir) == (
             head, False, None, "rf")
         assert clean.uri == str(repo)
+    (repo / "notes-outside-the-project.txt").write_text("not the project's code")
+    with checkout(str(repo / "rf"), None) as still_clean:
+        assert not still_clean.dirty
     (repo / "rf" / "notes.txt").write_text("untracked")
     with checkout(str(repo / "rf"), None) as dirty:
         assert dirty.dirty and dirty.diff_digest is not None
