@@ -318,6 +318,10 @@ def main(argv: list[str]) -> int:
         args.results.write_text(json.dumps(report, indent=1) + "\n")
     _print(report)
     print(f"\nwrote {args.results}")
+    if args.workdir is None:  # generated data is large (about 2 GB at 10M rows)
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
