@@ -94,7 +94,9 @@ class ParquetSource:
     def iter_batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         # One ParquetFile per pass: passes run in parallel threads.
         handle = pq.ParquetFile(self.path)
-        yield from handle.iter_batches(batch_size=self.batch_rows, columns=list(columns))
+        yield from handle.iter_batches(
+            batch_size=self.batch_rows, columns=list(columns), use_threads=False
+        )
 
 
 def open_source(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> ColumnSource:
