@@ -19,8 +19,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     if not path.is_file():
         fail(f"parameter data: {path} is not a file; accepted: a CSV file")
     import mlflow
-    import mlflow.data
     import pandas as pd
+    from mlflow.data.pandas_dataset import from_pandas
 
     from {{ cookiecutter.project_slug }} import data, metrics, model
 
@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     with mlflow.start_run():
         mlflow.log_params({"model_uri": args.model_uri, "data": str(path)})
         mlflow.log_input(
-            mlflow.data.from_pandas(frame, source=str(path), name=path.stem, targets=data.TARGET),
+            from_pandas(frame, source=str(path), name=path.stem, targets=data.TARGET),
             context="evaluation",
         )
         scores = metrics.score(target.to_numpy(), predict_scores(features))

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 import mlflow
-import mlflow.data
+from mlflow.data.pandas_dataset import from_pandas
 
 from {{ cookiecutter.project_slug }} import data, metrics, model, params
 from {{ cookiecutter.project_slug }}.seeding import seed_everything
@@ -32,11 +32,11 @@ def train_and_log(args: argparse.Namespace) -> str:
     with mlflow.start_run() as run:
         mlflow.log_params(params.loggable(args))
         mlflow.log_input(
-            mlflow.data.from_pandas(train, name=f"{data.DATASET}_train", targets=data.TARGET),
+            from_pandas(train, name=f"{data.DATASET}_train", targets=data.TARGET),
             context="training",
         )
         mlflow.log_input(
-            mlflow.data.from_pandas(test, name=f"{data.DATASET}_test", targets=data.TARGET),
+            from_pandas(test, name=f"{data.DATASET}_test", targets=data.TARGET),
             context="testing",
         )
 

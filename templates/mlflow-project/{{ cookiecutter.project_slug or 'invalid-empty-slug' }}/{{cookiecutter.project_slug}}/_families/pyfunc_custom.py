@@ -20,6 +20,7 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
 {%- if classification %}
 from sklearn.linear_model import LogisticRegression
 {%- else %}
@@ -31,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 PACKAGE = Path(__file__).resolve().parent
 
 
-class TabularModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class TabularModel(PythonModel):
     """Scales, predicts and shapes the output frame; the columns it was fitted on come first."""
 
     def __init__(self, pipeline: Pipeline, columns: list[str]) -> None:
@@ -69,10 +70,10 @@ def fit(args: argparse.Namespace, x_train: pd.DataFrame, y_train: pd.Series) -> 
 def predict_scores(model: TabularModel, features: pd.DataFrame) -> np.ndarray:
 {%- if classification %}
     """P(class=1) for every row."""
-    return model.predict(None, features)["probability"].to_numpy(dtype=float)
+    return np.asarray(model.predict(None, features)["probability"], dtype=float)
 {%- else %}
     """The predicted target for every row."""
-    return model.predict(None, features)["prediction"].to_numpy(dtype=float)
+    return np.asarray(model.predict(None, features)["prediction"], dtype=float)
 {%- endif %}
 
 
@@ -92,4 +93,4 @@ def load_scorer(model_uri: str) -> Callable[[pd.DataFrame], np.ndarray]:
     """Load a logged model and return its scoring function."""
     loaded = mlflow.pyfunc.load_model(model_uri)
     column = {% if classification %}"probability"{% else %}"prediction"{% endif %}
-    return lambda features: loaded.predict(features)[column].to_numpy(dtype=float)
+    return lambda features: np.asarray(loaded.predict(features)[column], dtype=float)

@@ -16,9 +16,7 @@ import mlflow.sklearn
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
-from sklearn.ensemble import {{ estimator }}
-
-Model = {{ estimator }}
+from sklearn.ensemble import {{ estimator }} as Model
 
 # skops refuses to load a tree unless its type is trusted explicitly.
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
@@ -26,7 +24,7 @@ SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
 
 def fit(args: argparse.Namespace, x_train: pd.DataFrame, y_train: pd.Series) -> Model:
     """A seeded {{ estimator }} fitted on the training split."""
-    model = {{ estimator }}(
+    model = Model(
         n_estimators=args.n_estimators,
         max_depth=args.max_depth,
 {%- if rf %}

@@ -27,6 +27,11 @@ Forward = Callable[[torch.Tensor], torch.Tensor]
 class TabularMLP(nn.Module):
     """Two hidden ReLU layers on standardised features."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+    target_mean: torch.Tensor
+    target_std: torch.Tensor
+
     def __init__(self, features: torch.Tensor, target: torch.Tensor, hidden_units: int) -> None:
         super().__init__()
         self.register_buffer("mean", features.mean(dim=0))
@@ -48,7 +53,8 @@ class TabularMLP(nn.Module):
 
     def raw(self, x: torch.Tensor) -> torch.Tensor:
         """The output before the {% if classification %}sigmoid{% else %}target scaling is undone{% endif %} (what the loss sees)."""
-        return self.net((x - self.mean) / self.std).squeeze(-1)
+        out: torch.Tensor = self.net((x - self.mean) / self.std)
+        return out.squeeze(-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
 {%- if classification %}
@@ -93,7 +99,7 @@ def fit(args: argparse.Namespace, x_train: pd.DataFrame, y_train: pd.Series) -> 
 def predict_scores(model: Forward, features: pd.DataFrame) -> np.ndarray:
     """{% if classification %}P(class=1){% else %}The predicted target{% endif %} for every row."""
     with torch.no_grad():
-        return model(_tensor(features)).numpy().astype(float)
+        return np.asarray(model(_tensor(features)).numpy(), dtype=float)
 
 
 def log_model(model: TabularMLP, example: pd.DataFrame, pip_requirements: list[str]) -> None:
