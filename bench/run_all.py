@@ -18,7 +18,9 @@ def main(argv: list[str]) -> int:
     failures = 0
     for script in scripts:
         print(f"\n=== bench/{script.name} ===", flush=True)
-        failures += subprocess.run([sys.executable, str(script), *argv], check=False).returncode != 0
+        # -P: bench/harness.py must not shadow the harness package for the others.
+        command = [sys.executable, "-P", str(script), *argv]
+        failures += subprocess.run(command, check=False).returncode != 0
     print(f"\n{len(scripts) - failures} benchmarks ran, {failures} failed; JSON in bench/results/")
     return 1 if failures else 0
 
