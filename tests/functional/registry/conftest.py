@@ -2,12 +2,15 @@
 
 One run comes from plain ``mlflow run`` and one from ``mlharness run`` (so one version has a
 manifest and one has none). Each test registers them under its own model name, so tests
-share the runs but never each other's registry state. Every module here marks itself
-``xdist_group("registry-functional")`` so the runs are trained once per test session.
+share the runs but never each other's registry state. The runs are trained once per test
+session (see ``trained``).
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -58,11 +61,10 @@ def _only_new_run(uri: str, before: set[str]) -> str:
     return ids.pop()
 
 
-@pytest.fixture(scope="package")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+def _train(workdir: Path) -> dict[str, str]:
+    """Train both runs into a store in ``workdir``; returns their ids and the test CSV."""
     from mlflow import MlflowClient
 
-    workdir = tmp_path_factory.mktemp("registry")
     uri = f"sqlite:///{workdir / 'mlflow.db'}"
     weak = mlflow_run(RF, {"n_estimators": 3, "max_depth": 2}, tracking_uri=uri, cwd=workdir)
     assert weak.returncode == 0, weak.output[-3000:]
@@ -90,8 +92,34 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
     )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     strong_id = _only_new_run(uri, {weak_id})
-    csv = Path(MlflowClient(uri).download_artifacts(weak_id, "data/test.csv", str(workdir)))
-    yield Trained(uri, workdir, weak_id, strong_id, csv)
+    csv = MlflowClient(uri).download_artifacts(weak_id, "data/test.csv", str(workdir))
+    return {"weak": weak_id, "strong": strong_id, "test_csv": csv}
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Trained]:
+    """Train once per session, even across xdist workers; each worker gets its own store.
+
+    (``xdist_group`` cannot keep these tests on one worker: with pytest 9.2, xdist 3.8's
+    loadgroup sets ``item._nodeid``, which pytest no longer reads.) The first worker trains
+    into a directory shared by the session under a file lock; every worker then copies the
+    sqlite file, so registry writes never contend. Artifact locations in the store are
+    absolute, so the copies share the trained artifacts (new runs get new directories).
+    """
+    own = tmp_path_factory.mktemp("registry")
+    shared = own if worker_id == "master" else tmp_path_factory.getbasetemp().parent / "rf-runs"
+    shared.mkdir(exist_ok=True)
+    with (shared / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = shared / "trained.json"
+        if not record.exists():
+            record.write_text(json.dumps(_train(shared)))
+        runs = json.loads(record.read_text())
+        if own != shared:
+            shutil.copyfile(shared / "mlflow.db", own / "mlflow.db")
+    yield Trained(
+        f"sqlite:///{own / 'mlflow.db'}", own, runs["weak"], runs["strong"], Path(runs["test_csv"])
+    )
 
 
 @pytest.fixture

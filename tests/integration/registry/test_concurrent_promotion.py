@@ -25,7 +25,7 @@ from registry_tools.lock import lock_name
 from registry_tools.promote import Promotion, PromotionRequest, promote
 from tests.support.servers import MlflowServer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("registry-integration")]
 
 
 @pytest.fixture(scope="module")
