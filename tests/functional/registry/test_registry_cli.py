@@ -223,6 +223,9 @@ def test_stage_options_map_to_aliases_and_a_tag(trained: Trained, model_name: st
     assert shown["versions"][0]["version"]["stage"] == "Production"  # type: ignore[index]
 
 
+PROMOTE = ["promote", "{m}", "--from", "challenger", "--to", "champion"]
+
+
 @pytest.fixture(scope="module")
 def prepared(trained: Trained) -> str:
     name = "rf-bad-input"
@@ -234,39 +237,21 @@ def prepared(trained: Trained) -> str:
     "args,code,needle",
     [
         (["show", "nope-model"], 2, "Registered Model with name=nope-model not found"),
+        (["alias", "set", "{m}", "champion", "99"], 2, "(name={m}, version=99) not found"),
         (
-            ["alias", "set", "{m}", "champion", "99"],
-            2,
-            "Model Version (name={m}, version=99) not found",
-        ),
-        (
-            ["promote", "{m}", "--from", "nope", "--to", "champion", "--gate", "f1>=0"],
+            [*PROMOTE[:2], "--from", "nope", "--to", "champion", "--gate", "f1>=0"],
             2,
             "model '{m}' has no alias 'nope'",
         ),
         (
-            ["promote", "{m}", "--from", "challenger", "--to", "champion", "--gate", "f1>=>0"],
+            [*PROMOTE, "--gate", "f1>=>0"],
             2,
             "malformed gate 'f1>=>0': expected a number or ALIAS.METRIC at column 5",
         ),
+        ([*PROMOTE, "--gate", "f1>=champion.auc"], 2, "metric 'auc' missing on version 1"),
         (
             [
-                "promote",
-                "{m}",
-                "--from",
-                "challenger",
-                "--to",
-                "champion",
-                "--gate",
-                "f1>=champion.auc",
-            ],
-            2,
-            "metric 'auc' missing on version 1 of '{m}'",
-        ),
-        (
-            [
-                "promote",
-                "{m}",
+                *PROMOTE[:2],
                 "--version",
                 "2",
                 "--to",
@@ -281,24 +266,13 @@ def prepared(trained: Trained) -> str:
         ),
         (["rollback", "{m}", "--alias", "challenger"], 2, "no earlier holder"),
         (
-            [
-                "promote",
-                "{m}",
-                "--from",
-                "challenger",
-                "--to",
-                "champion",
-                "--gate",
-                "f1>=0",
-                "--evaluate",
-                "missing.csv",
-            ],
+            [*PROMOTE, "--gate", "f1>=0", "--evaluate", "missing.csv"],
             2,
             "--evaluate missing.csv: not a file",
         ),
         (["tag", "set", "{m}", "1", "novalue"], 2, "tag 'novalue' is not KEY=VALUE"),
         (
-            ["promote", "{m}", "--version", "2", "--stage", "Archived", "--gate", "f1>=0"],
+            [*PROMOTE[:2], "--version", "2", "--stage", "Archived", "--gate", "f1>=0"],
             2,
             "stage Archived is not an alias",
         ),
