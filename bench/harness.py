@@ -31,8 +31,13 @@ RESULTS = REPO / "bench" / "results" / "harness.json"
 
 def _timed(command: list[str], cwd: Path, store: str) -> float:
     env = dict(os.environ)
-    env.update({"MLFLOW_TRACKING_URI": store, "PATH": f"{BIN}{os.pathsep}{env['PATH']}",
-                "PYTHONWARNINGS": "ignore"})
+    env.update(
+        {
+            "MLFLOW_TRACKING_URI": store,
+            "PATH": f"{BIN}{os.pathsep}{env['PATH']}",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     env.pop("MLFLOW_EXPERIMENT_NAME", None)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
@@ -66,19 +71,26 @@ def main(argv: list[str]) -> int:
                 cold[tool].append(_timed(commands[tool], work, store))
                 if tool == "mlharness":
                     cached.append(_timed(commands[tool], work, store))
-        help_ours = [_timed([str(BIN / "mlharness"), "--help"], Path(tmp), "sqlite:///x.db")
-                     for _ in range(5)]
-        help_mlflow = [_timed([str(BIN / "mlflow"), "--help"], Path(tmp), "sqlite:///x.db")
-                       for _ in range(5)]
+        help_ours = [
+            _timed([str(BIN / "mlharness"), "--help"], Path(tmp), "sqlite:///x.db")
+            for _ in range(5)
+        ]
+        help_mlflow = [
+            _timed([str(BIN / "mlflow"), "--help"], Path(tmp), "sqlite:///x.db") for _ in range(5)
+        ]
     median = statistics.median
     result = {
-        "project": args.project, "n_estimators": args.n_estimators, "repeat": args.repeat,
+        "project": args.project,
+        "n_estimators": args.n_estimators,
+        "repeat": args.repeat,
         "cold_s": {tool: [round(t, 3) for t in times] for tool, times in cold.items()},
         "cold_median_s": {tool: round(median(times), 3) for tool, times in cold.items()},
         "cold_overhead": round(median(cold["mlharness"]) / median(cold["mlflow"]) - 1, 4),
         "cached_rerun_s": round(median(cached), 3),
-        "help_s": {"mlharness": round(median(help_ours), 3),
-                   "mlflow": round(median(help_mlflow), 3)},
+        "help_s": {
+            "mlharness": round(median(help_ours), 3),
+            "mlflow": round(median(help_mlflow), 3),
+        },
         "targets": {"cold_overhead_max": 0.10, "cached_rerun_max_s": 1.0, "help_max_s": 0.5},
         "load_average": os.getloadavg(),
     }
@@ -86,12 +98,27 @@ def main(argv: list[str]) -> int:
     for column in ("measure", "mlflow", "mlharness", "ratio / target", "ok"):
         table.add_column(column)
     ratio = median(cold["mlharness"]) / median(cold["mlflow"])
-    table.add_row("cold run", f"{median(cold['mlflow']):.2f}", f"{median(cold['mlharness']):.2f}",
-                  f"{ratio:.2f}x (<= 1.10x)", "yes" if ratio <= 1.10 else "NO")
-    table.add_row("cached re-run", f"{median(cold['mlflow']):.2f} (a new run)",
-                  f"{median(cached):.2f}", "<= 1.00 s", "yes" if median(cached) <= 1.0 else "NO")
-    table.add_row("--help", f"{median(help_mlflow):.2f}", f"{median(help_ours):.2f}",
-                  "<= 0.50 s", "yes" if median(help_ours) <= 0.5 else "NO")
+    table.add_row(
+        "cold run",
+        f"{median(cold['mlflow']):.2f}",
+        f"{median(cold['mlharness']):.2f}",
+        f"{ratio:.2f}x (<= 1.10x)",
+        "yes" if ratio <= 1.10 else "NO",
+    )
+    table.add_row(
+        "cached re-run",
+        f"{median(cold['mlflow']):.2f} (a new run)",
+        f"{median(cached):.2f}",
+        "<= 1.00 s",
+        "yes" if median(cached) <= 1.0 else "NO",
+    )
+    table.add_row(
+        "--help",
+        f"{median(help_mlflow):.2f}",
+        f"{median(help_ours):.2f}",
+        "<= 0.50 s",
+        "yes" if median(help_ours) <= 0.5 else "NO",
+    )
     Console().print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     tmp_file = RESULTS.with_suffix(".tmp")

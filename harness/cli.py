@@ -67,9 +67,12 @@ def run_command(
     params = spec.parse_assignments(param or [])
     with source.checkout(project, version, require_clean=require_clean) as resolved:
         run_spec = spec.build_run_spec(
-            resolved.project_dir, entry_point, params,
+            resolved.project_dir,
+            entry_point,
+            params,
             env_manager=env_manager.value if env_manager else None,
-            experiment_name=experiment_name, run_name=run_name,
+            experiment_name=experiment_name,
+            run_name=run_name,
         )
         the_plan = launch.plan(resolved, run_spec)
         if dry_run:
@@ -89,18 +92,24 @@ def _report(outcome: Any, json_out: bool) -> None:
 
     doc = outcome.manifest
     if json_out:
-        _print_json({
-            "run_id": outcome.run_id, "status": outcome.status, "cached": outcome.cached,
-            "cache_key": doc["cache_key"] if doc else outcome.extra.get("cache_key"),
-            "manifest_digest": manifest.digest(doc) if doc else None,
-            "metrics": doc["metrics"] if doc else None,
-        })
+        _print_json(
+            {
+                "run_id": outcome.run_id,
+                "status": outcome.status,
+                "cached": outcome.cached,
+                "cache_key": doc["cache_key"] if doc else outcome.extra.get("cache_key"),
+                "manifest_digest": manifest.digest(doc) if doc else None,
+                "metrics": doc["metrics"] if doc else None,
+            }
+        )
     elif outcome.cached:
         print(f"cached: {outcome.run_id}", flush=True)
     else:
         metrics = ", ".join(f"{k}={v:.6g}" for k, v in (doc or {}).get("metrics", {}).items())
-        print(f"run: {outcome.run_id} {outcome.status}" + (f" ({metrics})" if metrics else ""),
-              flush=True)
+        print(
+            f"run: {outcome.run_id} {outcome.status}" + (f" ({metrics})" if metrics else ""),
+            flush=True,
+        )
 
 
 def show_command(
@@ -132,8 +141,9 @@ def replay_command(
     uri = tracking.use(tracking_uri)
     if dry_run:
         original = replay.load_checked(run_id, uri)
-        _print_json({"dry_run": True, "source": original["source"],
-                     "run_spec": original["run_spec"]})
+        _print_json(
+            {"dry_run": True, "source": original["source"], "run_spec": original["run_spec"]}
+        )
         return
     _, outcome = replay.replay(run_id, uri, quiet_stdout=json_out)
     if json_out:
@@ -162,8 +172,14 @@ def verify_command(
     uri = tracking.use(tracking_uri)
     if dry_run:
         original = replay.load_checked(run_id, uri)
-        _print_json({"dry_run": True, "source": original["source"],
-                     "run_spec": original["run_spec"], "rtol": tolerances})
+        _print_json(
+            {
+                "dry_run": True,
+                "source": original["source"],
+                "run_spec": original["run_spec"],
+                "rtol": tolerances,
+            }
+        )
         return
     original = replay.load_checked(run_id, uri)
     verify.check_rtol_names(tolerances, original)
@@ -171,13 +187,20 @@ def verify_command(
     rows = verify.compare(original, outcome.manifest or {}, tolerances)
     same = verify.identical(rows)
     if json_out:
-        _print_json({"run_id": run_id, "replay_run_id": outcome.run_id, "identical": same,
-                     "rows": [row.as_dict() for row in rows]})
+        _print_json(
+            {
+                "run_id": run_id,
+                "replay_run_id": outcome.run_id,
+                "identical": same,
+                "rows": [row.as_dict() for row in rows],
+            }
+        )
     else:
         console = Console()
         console.print(render.diff_table(rows))
         differing = sum(row.status == verify.DIFFERS for row in rows)
-        console.print(f"replay {outcome.run_id}: " + ("identical" if same else
-                                                      f"{differing} value(s) differ"))
+        console.print(
+            f"replay {outcome.run_id}: " + ("identical" if same else f"{differing} value(s) differ")
+        )
     if not same:
         raise typer.Exit(1)

@@ -21,10 +21,28 @@ from pathlib import Path
 from harness.tree import sha256_bytes
 
 # Variables that can change a result and are worth recording.
-RECORDED_PREFIXES = ("MLFLOW_", "PYTHONHASHSEED", "OMP_", "MKL_", "OPENBLAS_", "CUBLAS_",
-                     "CUDA_VISIBLE_DEVICES", "TORCH_")
-SECRET_PATTERNS = ("*_TOKEN", "*_TOKEN_*", "*_PASSWORD", "*_PASSWORD_*", "*_SECRET*",
-                   "*SECRET*", "AWS_*", "*_API_KEY", "*_CREDENTIALS*", "*_AUTH*")
+RECORDED_PREFIXES = (
+    "MLFLOW_",
+    "PYTHONHASHSEED",
+    "OMP_",
+    "MKL_",
+    "OPENBLAS_",
+    "CUBLAS_",
+    "CUDA_VISIBLE_DEVICES",
+    "TORCH_",
+)
+SECRET_PATTERNS = (
+    "*_TOKEN",
+    "*_TOKEN_*",
+    "*_PASSWORD",
+    "*_PASSWORD_*",
+    "*_SECRET*",
+    "*SECRET*",
+    "AWS_*",
+    "*_API_KEY",
+    "*_CREDENTIALS*",
+    "*_AUTH*",
+)
 ENV_FILES = ("python_env.yaml", "conda.yaml", "conda.yml", "requirements.txt")
 
 _FREEZE_SNIPPET = (
@@ -45,7 +63,8 @@ def recorded_variables(environ: Mapping[str, str]) -> dict[str, str]:
     from harness.source import redact
 
     return {
-        name: redact(value) for name, value in sorted(environ.items())
+        name: redact(value)
+        for name, value in sorted(environ.items())
         if name.startswith(RECORDED_PREFIXES) and not is_secret(name)
     }
 
@@ -54,8 +73,9 @@ def freeze(python: str | None = None) -> list[str]:
     """``name==version`` of every installed distribution of ``python`` (default: this one)."""
     if python is None:
         return _installed_here()
-    done = subprocess.run([python, "-c", _FREEZE_SNIPPET], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [python, "-c", _FREEZE_SNIPPET], capture_output=True, text=True, timeout=120, check=False
+    )
     if done.returncode != 0:
         return []
     packages: list[str] = json.loads(done.stdout)
@@ -132,6 +152,11 @@ def complete_after_run(section: dict[str, object], project_dir: Path) -> None:
     if python is None:
         return
     section["pip_freeze"] = freeze(python)
-    done = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     section["python"] = done.stdout.strip() or None

@@ -54,16 +54,23 @@ class Plan:
     def source_section(self) -> dict[str, Any]:
         src = self.source
         return {
-            "uri": src.uri, "commit": src.commit, "subdir": src.subdir, "version": src.version,
-            "dirty": src.dirty, "diff_digest": src.diff_digest, "tree_digest": src.tree_digest,
+            "uri": src.uri,
+            "commit": src.commit,
+            "subdir": src.subdir,
+            "version": src.version,
+            "dirty": src.dirty,
+            "diff_digest": src.diff_digest,
+            "tree_digest": src.tree_digest,
             "template": self.template,
         }
 
     def run_spec_section(self) -> dict[str, Any]:
         spec = self.spec
         return {
-            "entry_point": spec.entry_point, "parameters": dict(spec.parameters),
-            "env_manager": spec.env_manager, "experiment_name": spec.experiment_name,
+            "entry_point": spec.entry_point,
+            "parameters": dict(spec.parameters),
+            "env_manager": spec.env_manager,
+            "experiment_name": spec.experiment_name,
             "run_name": spec.run_name,
         }
 
@@ -97,8 +104,11 @@ def plan(source: ResolvedSource, spec: RunSpec) -> Plan:
     env = environment.describe(source.project_dir, spec.env_manager)
     inputs = manifest.input_digests(spec.input_params())
     key = cache_key(
-        tree_digest=source.tree_digest, entry_point=spec.entry_point,
-        parameters=spec.parameters, lock_digest=str(env["lock_digest"]), inputs=inputs,
+        tree_digest=source.tree_digest,
+        entry_point=spec.entry_point,
+        parameters=spec.parameters,
+        lock_digest=str(env["lock_digest"]),
+        inputs=inputs,
     )
     return Plan(source, spec, env, inputs, key, _template(source.project_dir))
 
@@ -124,8 +134,7 @@ def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
         os.close(saved)
 
 
-def _create_run(client: Any, the_plan: Plan, experiment_id: str,
-                replay_of: str | None) -> str:
+def _create_run(client: Any, the_plan: Plan, experiment_id: str, replay_of: str | None) -> str:
     """Create the run with MLflow's project tags (source without credentials)."""
     from mlflow.entities import Param
     from mlflow.utils.mlflow_tags import (
@@ -153,7 +162,7 @@ def _create_run(client: Any, the_plan: Plan, experiment_id: str,
     run_id = str(run.info.run_id)
     params = [Param(k, v) for k, v in sorted(the_plan.spec.parameters.items())]
     for start in range(0, len(params), 100):
-        client.log_batch(run_id, params=params[start:start + 100])
+        client.log_batch(run_id, params=params[start : start + 100])
     return run_id
 
 
@@ -167,9 +176,12 @@ def _launch(the_plan: Plan, experiment_id: str, run_id: str) -> str:
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     try:
         mlflow_api.run_project(
-            the_plan.source.project_dir, the_plan.spec.entry_point,
-            dict(the_plan.spec.parameters), experiment_id=experiment_id,
-            env_manager=the_plan.spec.env_manager, run_id=run_id,
+            the_plan.source.project_dir,
+            the_plan.spec.entry_point,
+            dict(the_plan.spec.parameters),
+            experiment_id=experiment_id,
+            env_manager=the_plan.spec.env_manager,
+            run_id=run_id,
         )
     except MlflowException as exc:
         print(f"mlharness: {exc.message.splitlines()[0]}", file=sys.stderr)
@@ -193,8 +205,9 @@ def _outputs(client: Any, run_id: str, tracking_uri: str) -> dict[str, str]:
         return manifest.output_digests(Path(local))
 
 
-def _record(client: Any, the_plan: Plan, run_id: str, tracking_uri: str,
-            started: dt.datetime) -> dict[str, Any]:
+def _record(
+    client: Any, the_plan: Plan, run_id: str, tracking_uri: str, started: dt.datetime
+) -> dict[str, Any]:
     """Build the manifest of a finished run, log it and tag the run with its digest."""
     finished = _now()
     run = client.get_run(run_id)
@@ -209,7 +222,8 @@ def _record(client: Any, the_plan: Plan, run_id: str, tracking_uri: str,
         "metrics": dict(sorted(run.data.metrics.items())),
         "seeds": manifest.seeds_of(the_plan.spec.parameters),
         "timings": {
-            "started": started.isoformat(), "finished": finished.isoformat(),
+            "started": started.isoformat(),
+            "finished": finished.isoformat(),
             "duration_s": round((finished - started).total_seconds(), 3),
         },
         "cache_key": the_plan.cache_key,
@@ -237,8 +251,9 @@ def execute(
         if not force:
             hit = find_cached(client, the_plan.cache_key)
             if hit is not None:
-                return Outcome(hit, "FINISHED", cached=True,
-                               extra={"cache_key": the_plan.cache_key})
+                return Outcome(
+                    hit, "FINISHED", cached=True, extra={"cache_key": the_plan.cache_key}
+                )
         experiment_id = mlflow_api.resolve_experiment_id(the_plan.spec.experiment_name)
         run_id = _create_run(client, the_plan, experiment_id, replay_of)
     started = _now()
@@ -257,8 +272,13 @@ def execute(
         doc = _record(client, the_plan, run_id, tracking_uri, started)
     if status != "FINISHED":
         raise RunFailed(f"run {run_id} ended {status}", hint="see the output above")
-    return Outcome(run_id, status, cached=False, manifest=doc,
-                   extra={"wall_s": round(time.monotonic() - clock, 3)})
+    return Outcome(
+        run_id,
+        status,
+        cached=False,
+        manifest=doc,
+        extra={"wall_s": round(time.monotonic() - clock, 3)},
+    )
 
 
 def fetch_manifest(client: Any, run_id: str, tracking_uri: str) -> tuple[Any, str | None]:
@@ -272,13 +292,17 @@ def fetch_manifest(client: Any, run_id: str, tracking_uri: str) -> tuple[Any, st
         with tempfile.TemporaryDirectory(prefix="mlharness-show-") as tmp:
             try:
                 local = mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=manifest.ARTIFACT_PATH, dst_path=tmp,
+                    run_id=run_id,
+                    artifact_path=manifest.ARTIFACT_PATH,
+                    dst_path=tmp,
                     tracking_uri=tracking_uri,
                 )
             except Exception as exc:
                 from harness.errors import SpecError
 
-                raise SpecError(f"run {run_id} has no {manifest.ARTIFACT_PATH}",
-                                hint="was it launched by mlharness run?") from exc
+                raise SpecError(
+                    f"run {run_id} has no {manifest.ARTIFACT_PATH}",
+                    hint="was it launched by mlharness run?",
+                ) from exc
             data = json.loads(Path(local).read_text())
     return data, run.data.tags.get(manifest.TAG_DIGEST)

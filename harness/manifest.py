@@ -21,8 +21,18 @@ TAG_DIGEST = "mlharness.manifest_digest"
 TAG_CACHE_KEY = "mlharness.cache_key"
 TAG_REPLAY_OF = "mlharness.replay_of"
 SEED_HINTS = ("seed", "random_state")
-REQUIRED_SECTIONS = ("schema_version", "source", "run_spec", "environment", "inputs", "outputs",
-                     "metrics", "seeds", "timings", "cache_key")
+REQUIRED_SECTIONS = (
+    "schema_version",
+    "source",
+    "run_spec",
+    "environment",
+    "inputs",
+    "outputs",
+    "metrics",
+    "seeds",
+    "timings",
+    "cache_key",
+)
 
 Manifest = dict[str, Any]
 
@@ -60,9 +70,8 @@ def output_digests(directory: Path) -> dict[str, str]:
     return {
         path.relative_to(directory).as_posix(): path_digest(path)
         for path in sorted(directory.rglob("*"))
-        if path.is_file() and not path.relative_to(directory).as_posix().startswith(
-            f"{ARTIFACT_DIR}/"
-        )
+        if path.is_file()
+        and not path.relative_to(directory).as_posix().startswith(f"{ARTIFACT_DIR}/")
     }
 
 
@@ -91,8 +100,9 @@ def check(manifest: object, expected_digest: str | None, *, where: str) -> Manif
     if missing:
         raise SpecError(f"{where}: the manifest lacks {', '.join(missing)}")
     if expected_digest is None:
-        raise SpecError(f"{where}: the run has no {TAG_DIGEST} tag",
-                        hint="was it launched by mlharness run?")
+        raise SpecError(
+            f"{where}: the run has no {TAG_DIGEST} tag", hint="was it launched by mlharness run?"
+        )
     actual = digest(manifest)
     if actual != expected_digest:
         raise SpecError(

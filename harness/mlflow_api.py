@@ -48,7 +48,8 @@ def virtualenv_dir(project_dir: Path) -> Path:
     env_file = project_dir / "python_env.yaml"
     python_env = (
         _PythonEnv.from_yaml(str(env_file))  # type: ignore[no-untyped-call]
-        if env_file.is_file() else _PythonEnv()  # type: ignore[no-untyped-call]
+        if env_file.is_file()
+        else _PythonEnv()  # type: ignore[no-untyped-call]
     )
     root = _get_mlflow_virtualenv_root()  # type: ignore[no-untyped-call]
     name = _get_virtualenv_name(python_env, project_dir)  # type: ignore[no-untyped-call]
@@ -63,14 +64,24 @@ def resolve_experiment_id(experiment_name: str | None) -> str:
 
 
 def run_project(
-    project_dir: Path, entry_point: str, parameters: dict[str, str], *, experiment_id: str,
-    env_manager: str, run_id: str,
+    project_dir: Path,
+    entry_point: str,
+    parameters: dict[str, str],
+    *,
+    experiment_id: str,
+    env_manager: str,
+    run_id: str,
 ) -> None:
     """``mlflow.projects.run`` on an existing run, synchronously, local backend."""
     import mlflow.projects
 
     mlflow.projects.run(  # type: ignore[no-untyped-call]
-        str(project_dir), entry_point=entry_point, parameters=parameters,
-        experiment_id=experiment_id, env_manager=env_manager, run_id=run_id,
-        synchronous=True, backend="local",
+        str(project_dir),
+        entry_point=entry_point,
+        parameters=parameters,
+        experiment_id=experiment_id,
+        env_manager=env_manager,
+        run_id=run_id,
+        synchronous=True,
+        backend="local",
     )

@@ -30,8 +30,9 @@ def show_manifest(console: Console, run_id: str, doc: dict[str, Any], digest_ok:
     env["packages"] = f"{len(packages)} (see --json)"
     spec = dict(doc.get("run_spec", {}))
     params = spec.pop("parameters", {})
-    inputs = {k: f"{v.get('value')}  sha256:{v.get('digest')}"
-              for k, v in doc.get("inputs", {}).items()}
+    inputs = {
+        k: f"{v.get('value')}  sha256:{v.get('digest')}" for k, v in doc.get("inputs", {}).items()
+    }
     parts: list[Any] = [
         _pairs("source", dict(doc.get("source", {}))),
         _pairs("run spec", spec),
@@ -42,8 +43,13 @@ def show_manifest(console: Console, run_id: str, doc: dict[str, Any], digest_ok:
         _pairs("environment", env),
         _pairs("recorded variables", variables),
         _pairs("timings", doc.get("timings", {})),
-        _pairs("cache", {"cache_key": doc.get("cache_key"),
-                         "digest": "matches tag" if digest_ok else "DOES NOT MATCH TAG"}),
+        _pairs(
+            "cache",
+            {
+                "cache_key": doc.get("cache_key"),
+                "digest": "matches tag" if digest_ok else "DOES NOT MATCH TAG",
+            },
+        ),
     ]
     title = f"run {run_id} (manifest schema {doc.get('schema_version')})"
     parts = [part for part in parts if part.row_count]
@@ -59,12 +65,20 @@ def diff_table(rows: list[Row], *, only_differences: bool = False) -> Table:
         if only_differences and row.status == SAME:
             continue
         style = _STATUS_STYLE.get(row.status, "yellow")
-        table.add_row(row.section, row.name, _short(row.original), _short(row.replay),
-                      f"[{style}]{row.status}[/{style}]")
+        table.add_row(
+            row.section,
+            row.name,
+            _short(row.original),
+            _short(row.replay),
+            f"[{style}]{row.status}[/{style}]",
+        )
     return table
 
 
 def _short(value: Any) -> str:
     text = "" if value is None else str(value)
-    return text[:16] + "..." if len(text) == 64 and all(c in "0123456789abcdef" for c in text) \
+    return (
+        text[:16] + "..."
+        if len(text) == 64 and all(c in "0123456789abcdef" for c in text)
         else text
+    )

@@ -56,8 +56,13 @@ def recorded_source(src: dict[str, Any]) -> Iterator[source.ResolvedSource]:
         yield resolved
 
 
-def replay(run_id: str, tracking_uri: str, *, quiet_stdout: bool = False,
-           original: manifest.Manifest | None = None) -> tuple[manifest.Manifest, Outcome]:
+def replay(
+    run_id: str,
+    tracking_uri: str,
+    *,
+    quiet_stdout: bool = False,
+    original: manifest.Manifest | None = None,
+) -> tuple[manifest.Manifest, Outcome]:
     """Launch a new run from ``run_id``'s manifest (``original``, when already loaded and
     checked); returns (original manifest, outcome)."""
     if original is None:
@@ -65,12 +70,18 @@ def replay(run_id: str, tracking_uri: str, *, quiet_stdout: bool = False,
     run_spec = original["run_spec"]
     with recorded_source(original["source"]) as resolved:
         built = spec.build_run_spec(
-            resolved.project_dir, str(run_spec["entry_point"]),
+            resolved.project_dir,
+            str(run_spec["entry_point"]),
             {str(k): str(v) for k, v in run_spec["parameters"].items()},
             env_manager=str(run_spec["env_manager"]),
             experiment_name=run_spec.get("experiment_name"),
             run_name=run_spec.get("run_name"),
         )
-        outcome = execute(plan(resolved, built), tracking_uri, force=True, replay_of=run_id,
-                          quiet_stdout=quiet_stdout)
+        outcome = execute(
+            plan(resolved, built),
+            tracking_uri,
+            force=True,
+            replay_of=run_id,
+            quiet_stdout=quiet_stdout,
+        )
     return original, outcome

@@ -58,8 +58,8 @@ def strip_credentials(url: str) -> str:
     scheme, userinfo = match.group("scheme"), match.group("userinfo")
     if scheme.lower().startswith("ssh") and userinfo:
         user = userinfo.split(":", 1)[0]
-        return f"{scheme}{user}@{url[match.end():]}"
-    return f"{scheme}{url[match.end():]}"
+        return f"{scheme}{user}@{url[match.end() :]}"
+    return f"{scheme}{url[match.end() :]}"
 
 
 def redact(text: str) -> str:
@@ -128,7 +128,11 @@ def git(
     """Run git; on failure raise SourceError with git's (redacted) last line."""
     try:
         done = subprocess.run(
-            ["git", *args], cwd=cwd, env=_git_env(), capture_output=True, timeout=timeout,
+            ["git", *args],
+            cwd=cwd,
+            env=_git_env(),
+            capture_output=True,
+            timeout=timeout,
             check=False,
         )
     except FileNotFoundError as exc:
@@ -195,9 +199,15 @@ def resolve_local(path: Path, *, require_clean: bool) -> ResolvedSource:
             )
     subdir = project.relative_to(root).as_posix() if root else ""
     return ResolvedSource(
-        uri=str(root or project), commit=commit, subdir="" if subdir == "." else subdir,
-        version=None, dirty=dirty, diff_digest=diff_digest, project_dir=project,
-        tree_digest=tree_digest(project), remote=False,
+        uri=str(root or project),
+        commit=commit,
+        subdir="" if subdir == "." else subdir,
+        version=None,
+        dirty=dirty,
+        diff_digest=diff_digest,
+        project_dir=project,
+        tree_digest=tree_digest(project),
+        remote=False,
     )
 
 
@@ -241,8 +251,15 @@ def _fetch(remote: RemoteURI, version: str | None) -> Path:
     error = ""
     for attempt in range(FETCH_ATTEMPTS):
         done = git(
-            "--git-dir", str(store), "fetch", "--prune", "-q", remote.fetch_url, *refspecs,
-            timeout=FETCH_TIMEOUT_S, check=False,
+            "--git-dir",
+            str(store),
+            "fetch",
+            "--prune",
+            "-q",
+            remote.fetch_url,
+            *refspecs,
+            timeout=FETCH_TIMEOUT_S,
+            check=False,
         )
         if done.returncode == 0:
             break
@@ -256,8 +273,16 @@ def _fetch(remote: RemoteURI, version: str | None) -> Path:
         )
     if version and _HEX40.match(version) and not _has_commit(store, version):
         # Not reachable from any advertised ref: ask for it by sha (servers may allow it).
-        git("--git-dir", str(store), "fetch", "-q", remote.fetch_url, version,
-            timeout=FETCH_TIMEOUT_S, check=False)
+        git(
+            "--git-dir",
+            str(store),
+            "fetch",
+            "-q",
+            remote.fetch_url,
+            version,
+            timeout=FETCH_TIMEOUT_S,
+            check=False,
+        )
     return store
 
 
@@ -269,12 +294,20 @@ def _has_commit(git_dir: Path, ref: str) -> bool:
 def resolve_commit(git_dir: Path, version: str | None, *, where: str) -> str:
     """The full 40-hex commit of ``version`` (branch, tag, short or full sha, None = HEAD)."""
     candidates = (
-        ["refs/remote-head", "HEAD"] if version is None
+        ["refs/remote-head", "HEAD"]
+        if version is None
         else [f"refs/heads/{version}", f"refs/tags/{version}", version]
     )
     for ref in candidates:
-        done = git("--git-dir", str(git_dir), "rev-parse", "--verify", "-q", f"{ref}^{{commit}}",
-                   check=False)
+        done = git(
+            "--git-dir",
+            str(git_dir),
+            "rev-parse",
+            "--verify",
+            "-q",
+            f"{ref}^{{commit}}",
+            check=False,
+        )
         if done.returncode == 0:
             return done.stdout.decode().strip()
     raise SourceError(
@@ -287,11 +320,20 @@ def export_commit(git_dir: Path, commit: str, subdir: str, *, where: str) -> Pat
     """Write the tree of ``commit`` into a new temp dir (no .git); returns that dir."""
     target = Path(tempfile.mkdtemp(prefix="mlharness-src-"))
     try:
-        archive = git("--git-dir", str(git_dir), "archive", "--format=tar", commit,
-                      *([subdir] if subdir else []), check=False, timeout=FETCH_TIMEOUT_S)
+        archive = git(
+            "--git-dir",
+            str(git_dir),
+            "archive",
+            "--format=tar",
+            commit,
+            *([subdir] if subdir else []),
+            check=False,
+            timeout=FETCH_TIMEOUT_S,
+        )
         if archive.returncode != 0:
-            raise SourceError(f"{where}: {_last_line(archive.stderr)}",
-                              hint="check the subdirectory after '#'")
+            raise SourceError(
+                f"{where}: {_last_line(archive.stderr)}", hint="check the subdirectory after '#'"
+            )
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
             tar.extractall(target, filter="data")
     except BaseException:
@@ -311,16 +353,19 @@ def checkout(
         path = Path(uri.partition("#")[0]).expanduser()
         subdir = uri.partition("#")[2].strip("/")
         if not path.exists():
-            raise SourceError(f"project {uri!r} not found",
-                              hint="give a directory with an MLproject, or a Git URL")
+            raise SourceError(
+                f"project {uri!r} not found",
+                hint="give a directory with an MLproject, or a Git URL",
+            )
         if version is None:
             yield resolve_local(path / subdir, require_clean=require_clean)
             return
         project = (path / subdir).resolve()
         root = repo_root(project)
         if root is None:
-            raise SourceError(f"{project} is not inside a git repository",
-                              hint="--version needs git history")
+            raise SourceError(
+                f"{project} is not inside a git repository", hint="--version needs git history"
+            )
         relative = project.relative_to(root).as_posix()
         with local_commit(root, "" if relative == "." else relative, version) as source:
             yield source
@@ -332,8 +377,15 @@ def checkout(
     try:
         project = work / remote.subdir
         yield ResolvedSource(
-            uri=remote.url, commit=commit, subdir=remote.subdir, version=version, dirty=False,
-            diff_digest=None, project_dir=project, tree_digest=tree_digest(project), remote=True,
+            uri=remote.url,
+            commit=commit,
+            subdir=remote.subdir,
+            version=version,
+            dirty=False,
+            diff_digest=None,
+            project_dir=project,
+            tree_digest=tree_digest(project),
+            remote=True,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -351,8 +403,14 @@ def local_commit(root: Path, subdir: str, version: str) -> Iterator[ResolvedSour
     try:
         exported = work / subdir
         yield ResolvedSource(
-            uri=str(root), commit=commit, subdir=subdir, version=version, dirty=False,
-            diff_digest=None, project_dir=exported, tree_digest=tree_digest(exported),
+            uri=str(root),
+            commit=commit,
+            subdir=subdir,
+            version=version,
+            dirty=False,
+            diff_digest=None,
+            project_dir=exported,
+            tree_digest=tree_digest(exported),
             remote=False,
         )
     finally:

@@ -40,7 +40,8 @@ class RunSpec:
     def input_params(self) -> dict[str, str]:
         """Parameters whose value names data (``path`` or ``uri``)."""
         return {
-            name: value for name, value in self.parameters.items()
+            name: value
+            for name, value in self.parameters.items()
             if self.param_types.get(name) in {"path", "uri"}
         }
 
@@ -125,8 +126,9 @@ def build_run_spec(
     entry_points: dict[str, Any] = project._entry_points or {}
     if entry_point not in entry_points:
         if entry_point.endswith((".py", ".sh")) and (project_dir / entry_point).is_file():
-            return RunSpec(entry_point, dict(user_params), {}, env_manager, experiment_name,
-                           run_name)
+            return RunSpec(
+                entry_point, dict(user_params), {}, env_manager, experiment_name, run_name
+            )
         known = ", ".join(sorted(entry_points)) or "none"
         close = difflib.get_close_matches(entry_point, list(entry_points), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"entry points: {known}"
@@ -152,7 +154,7 @@ def build_run_spec(
             continue
         problem = _check_type(name, str(param.type), value)
         if problem is None and _shell_unsafe(str(entry.command), name, value):
-            problem = f"{name}: value contains $, `, \\ or \" inside a double-quoted placeholder"
+            problem = f'{name}: value contains $, `, \\ or " inside a double-quoted placeholder'
         if problem:
             problems.append(problem)
         else:

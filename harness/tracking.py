@@ -20,8 +20,8 @@ _HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_T
 def absolute_uri(uri: str) -> str:
     """``sqlite:///relative.db`` -> ``sqlite:////abs/relative.db``; others unchanged."""
     prefix = "sqlite:///"
-    if uri.startswith(prefix) and not uri[len(prefix):].startswith("/"):
-        return prefix + os.path.abspath(uri[len(prefix):])
+    if uri.startswith(prefix) and not uri[len(prefix) :].startswith("/"):
+        return prefix + os.path.abspath(uri[len(prefix) :])
     return uri
 
 
@@ -31,8 +31,9 @@ def use(uri: str | None) -> str:
         os.environ.setdefault(name, value)
     import mlflow
 
-    resolved = absolute_uri(uri or os.environ.get("MLFLOW_TRACKING_URI") or
-                            mlflow.get_tracking_uri())
+    resolved = absolute_uri(
+        uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+    )
     mlflow.set_tracking_uri(resolved)
     os.environ["MLFLOW_TRACKING_URI"] = resolved
     return resolved

@@ -13,8 +13,17 @@ from pathlib import Path
 
 # Written by running the code, not part of it.
 IGNORED_DIRS = frozenset(
-    {".git", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "mlruns",
-     "mlartifacts", ".ipynb_checkpoints", ".venv"}
+    {
+        ".git",
+        "__pycache__",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+        "mlruns",
+        "mlartifacts",
+        ".ipynb_checkpoints",
+        ".venv",
+    }
 )
 IGNORED_SUFFIXES = (".pyc", ".pyo")
 IGNORED_FILES = frozenset({"mlflow.db", ".DS_Store"})

@@ -55,14 +55,21 @@ def check_rtol_names(rtols: dict[str, float], *manifests: dict[str, Any]) -> Non
     known = {name for doc in manifests for name in doc.get("metrics", {})}
     unknown = sorted(set(rtols) - known)
     if unknown:
-        raise ParamError([f"--rtol names unknown metric {name!r}" for name in unknown],
-                         hint=f"metrics: {', '.join(sorted(known)) or 'none'}")
+        raise ParamError(
+            [f"--rtol names unknown metric {name!r}" for name in unknown],
+            hint=f"metrics: {', '.join(sorted(known)) or 'none'}",
+        )
 
 
 def _rows(section: str, original: dict[str, Any], replay: dict[str, Any]) -> list[Row]:
     return [
-        Row(section, name, original.get(name), replay.get(name),
-            SAME if original.get(name) == replay.get(name) else DIFFERS)
+        Row(
+            section,
+            name,
+            original.get(name),
+            replay.get(name),
+            SAME if original.get(name) == replay.get(name) else DIFFERS,
+        )
         for name in sorted(set(original) | set(replay))
     ]
 
@@ -76,20 +83,33 @@ def _metric_row(name: str, a: Any, b: Any, rtol: float | None) -> Row:
     return Row("metrics", name, a, b, DIFFERS)
 
 
-def compare(original: dict[str, Any], replay: dict[str, Any],
-            rtols: dict[str, float] | None = None) -> list[Row]:
+def compare(
+    original: dict[str, Any], replay: dict[str, Any], rtols: dict[str, float] | None = None
+) -> list[Row]:
     """Every compared value of two manifests, original first."""
     rtols = rtols or {}
     check_rtol_names(rtols, original, replay)
     src_a, src_b = original["source"], replay["source"]
     rows = [
-        Row("source", key, src_a.get(key), src_b.get(key),
-            SAME if src_a.get(key) == src_b.get(key) else DIFFERS)
+        Row(
+            "source",
+            key,
+            src_a.get(key),
+            src_b.get(key),
+            SAME if src_a.get(key) == src_b.get(key) else DIFFERS,
+        )
         for key in ("commit", "tree_digest")
     ]
     spec_a, spec_b = original["run_spec"], replay["run_spec"]
-    rows.append(Row("run_spec", "entry_point", spec_a["entry_point"], spec_b["entry_point"],
-                    SAME if spec_a["entry_point"] == spec_b["entry_point"] else DIFFERS))
+    rows.append(
+        Row(
+            "run_spec",
+            "entry_point",
+            spec_a["entry_point"],
+            spec_b["entry_point"],
+            SAME if spec_a["entry_point"] == spec_b["entry_point"] else DIFFERS,
+        )
+    )
     rows += _rows("params", spec_a["parameters"], spec_b["parameters"])
     metrics_a, metrics_b = original["metrics"], replay["metrics"]
     rows += [
@@ -104,8 +124,13 @@ def compare(original: dict[str, Any], replay: dict[str, Any],
     )
     env_a, env_b = original["environment"], replay["environment"]
     rows += [
-        Row("environment", key, env_a.get(key), env_b.get(key),
-            SAME if env_a.get(key) == env_b.get(key) else DIFFERS)
+        Row(
+            "environment",
+            key,
+            env_a.get(key),
+            env_b.get(key),
+            SAME if env_a.get(key) == env_b.get(key) else DIFFERS,
+        )
         for key in ("python", "platform", "lock_digest")
     ]
     return rows

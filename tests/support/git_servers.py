@@ -19,16 +19,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
-    "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.invalid",
+    "GIT_AUTHOR_NAME": "test",
+    "GIT_AUTHOR_EMAIL": "test@example.invalid",
+    "GIT_COMMITTER_NAME": "test",
+    "GIT_COMMITTER_EMAIL": "test@example.invalid",
 }
 
 
 def git(repo: Path, *args: str) -> str:
     """Run git in ``repo`` with a fixed identity; returns stdout."""
     done = subprocess.run(
-        ["git", *args], cwd=repo, env={**os.environ, **GIT_IDENTITY}, capture_output=True,
-        text=True, check=True, timeout=60,
+        ["git", *args],
+        cwd=repo,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return done.stdout.strip()
 
@@ -80,9 +87,20 @@ def git_daemon(base_path: Path) -> Iterator[str]:
     """Serve every repository under ``base_path`` at ``git://127.0.0.1:PORT/<name>``."""
     port = free_port()
     process = subprocess.Popen(
-        ["git", "daemon", "--listen=127.0.0.1", f"--port={port}", "--reuseaddr",
-         f"--base-path={base_path}", "--export-all", "--informative-errors", str(base_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            "git",
+            "daemon",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            "--reuseaddr",
+            f"--base-path={base_path}",
+            "--export-all",
+            "--informative-errors",
+            str(base_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_for_port(port, process)
@@ -120,15 +138,25 @@ def _http_backend_handler(base_path: Path) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(length) if length else b""
             env = {
                 **os.environ,
-                "GIT_PROJECT_ROOT": str(base_path), "GIT_HTTP_EXPORT_ALL": "1",
-                "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
+                "GIT_PROJECT_ROOT": str(base_path),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
                 "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-                "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1",
+                "CONTENT_LENGTH": str(len(body)),
+                "REMOTE_ADDR": "127.0.0.1",
                 "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
                 "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
             }
-            done = subprocess.run(["git", "http-backend"], input=body, env=env,
-                                  capture_output=True, timeout=60, check=False)
+            done = subprocess.run(
+                ["git", "http-backend"],
+                input=body,
+                env=env,
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
             head, _, payload = done.stdout.partition(b"\r\n\r\n")
             if not _:
                 head, _, payload = done.stdout.partition(b"\n\n")

@@ -16,14 +16,26 @@ from tests.support.paths import MLHARNESS
 TINY = Path(__file__).parent / "tiny"
 
 
-def mlharness(*args: str, tracking_uri: str, cwd: Path, timeout: float = 600,
-              env: dict[str, str] | None = None) -> CliResult:
+def mlharness(
+    *args: str,
+    tracking_uri: str,
+    cwd: Path,
+    timeout: float = 600,
+    env: dict[str, str] | None = None,
+) -> CliResult:
     """``mlharness ARGS --tracking-uri URI`` in ``cwd``; never raises on failure."""
     command = [MLHARNESS, *args]
     if args and args[0] in {"run", "show", "replay", "verify"}:
         command += ["--tracking-uri", tracking_uri]
-    done = subprocess.run(command, cwd=cwd, env=cli_env(tracking_uri, env), capture_output=True,
-                          text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        command,
+        cwd=cwd,
+        env=cli_env(tracking_uri, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     return CliResult(done.returncode, done.stdout, done.stderr)
 
 
@@ -45,7 +57,9 @@ def manifest_of(tracking_uri: str, run_id: str, tmp: Path) -> Any:
     import mlflow.artifacts
 
     local = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path="mlharness/manifest.json", dst_path=str(tmp),
+        run_id=run_id,
+        artifact_path="mlharness/manifest.json",
+        dst_path=str(tmp),
         tracking_uri=tracking_uri,
     )
     return json.loads(Path(local).read_text())

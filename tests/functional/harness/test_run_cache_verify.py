@@ -22,8 +22,16 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     repo = tmp_path / "repo"
     head = make_repo(repo, {"rf": PROJECTS / "rf"})
 
-    first = mlharness("run", str(repo / "rf"), *SMALL, "--experiment-name", "h", "--json",
-                      tracking_uri=tracking_uri, cwd=tmp_path)
+    first = mlharness(
+        "run",
+        str(repo / "rf"),
+        *SMALL,
+        "--experiment-name",
+        "h",
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+    )
     outcome = json_of(first)
     assert first.returncode == 0 and outcome["cached"] is False, first.output
     run_id = outcome["run_id"]
@@ -34,8 +42,14 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     assert run.data.tags["mlharness.cache_key"] == doc["cache_key"] == outcome["cache_key"]
     assert run.data.tags["mlflow.source.git.commit"] == head
     assert doc["source"] == {
-        "uri": str(repo), "commit": head, "subdir": "rf", "version": None, "dirty": False,
-        "diff_digest": None, "tree_digest": doc["source"]["tree_digest"], "template": None,
+        "uri": str(repo),
+        "commit": head,
+        "subdir": "rf",
+        "version": None,
+        "dirty": False,
+        "diff_digest": None,
+        "tree_digest": doc["source"]["tree_digest"],
+        "template": None,
     }
     assert doc["run_spec"]["parameters"]["n_estimators"] == "5"
     assert doc["run_spec"]["experiment_name"] == "h"
@@ -68,23 +82,41 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     client = MlflowClient(tracking_uri)
     assert client.get_run(replay_id).data.tags["mlharness.replay_of"] == run_id
 
-    forced = mlharness("run", str(repo / "rf"), *SMALL, "--force", "--json",
-                       tracking_uri=tracking_uri, cwd=tmp_path)
+    forced = mlharness(
+        "run",
+        str(repo / "rf"),
+        *SMALL,
+        "--force",
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+    )
     assert forced.returncode == 1, forced.output  # the new code refuses to run
     assert len(all_runs(tracking_uri)) == 3
 
 
 def test_bad_parameters_exit_2_and_write_nothing(tracking_uri: str, tmp_path: Path) -> None:
     result = mlharness(
-        "run", str(PROJECTS / "rf"), "-P", "n_estimator=5", "-P", "test_size=big",
-        "-e", "main", "--env-manager", "local", tracking_uri=tracking_uri, cwd=tmp_path,
+        "run",
+        str(PROJECTS / "rf"),
+        "-P",
+        "n_estimator=5",
+        "-P",
+        "test_size=big",
+        "-e",
+        "main",
+        "--env-manager",
+        "local",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
     )
     assert result.returncode == 2, result.output
     assert result.stderr.count("error:") == 1
     assert "did you mean 'n_estimators'?" in result.stderr and "test_size" in result.stderr
     assert not (tmp_path / "mlflow.db").exists()
-    unknown = mlharness("run", str(PROJECTS / "rf"), "-e", "trian", tracking_uri=tracking_uri,
-                        cwd=tmp_path)
+    unknown = mlharness(
+        "run", str(PROJECTS / "rf"), "-e", "trian", tracking_uri=tracking_uri, cwd=tmp_path
+    )
     assert unknown.returncode == 2 and "unknown entry point 'trian'" in unknown.stderr
     assert not (tmp_path / "mlflow.db").exists()
 
@@ -95,11 +127,19 @@ def test_dirty_tree_is_recorded_and_require_clean_refuses_it(
     repo = tmp_path / "repo"
     make_repo(repo, {"rf": PROJECTS / "rf"})
     (repo / "rf" / "scratch.txt").write_text("uncommitted")
-    refused = mlharness("run", str(repo / "rf"), *SMALL, "--require-clean",
-                        tracking_uri=tracking_uri, cwd=tmp_path)
+    refused = mlharness(
+        "run", str(repo / "rf"), *SMALL, "--require-clean", tracking_uri=tracking_uri, cwd=tmp_path
+    )
     assert refused.returncode == 2 and "uncommitted changes" in refused.stderr
-    plan = mlharness("run", str(repo / "rf"), *SMALL, "--dry-run", "--json",
-                     tracking_uri=tracking_uri, cwd=tmp_path)
+    plan = mlharness(
+        "run",
+        str(repo / "rf"),
+        *SMALL,
+        "--dry-run",
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+    )
     planned = json_of(plan)
     assert planned["source"]["dirty"] is True and len(planned["source"]["diff_digest"]) == 64
     assert not (tmp_path / "mlflow.db").exists()

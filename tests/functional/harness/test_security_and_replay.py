@@ -39,22 +39,51 @@ def test_parameter_values_never_reach_a_shell(
     (tmp_path / "$(touch pwned2)").write_text("data")
     string_attacks = {"s": "$(touch pwned1)", "t": "x; touch pwned3 `touch pwned4` && touch pwned5"}
     # string and path: MLflow single-quotes the values; the run goes ahead, harmlessly.
-    done = mlharness("run", str(tiny_repo), *LOCAL, "-P", f"s={string_attacks['s']}",
-                     "-P", f"t={string_attacks['t']}", "-P", "p=$(touch pwned2)", "--json",
-                     tracking_uri=tracking_uri, cwd=tmp_path)
+    done = mlharness(
+        "run",
+        str(tiny_repo),
+        *LOCAL,
+        "-P",
+        f"s={string_attacks['s']}",
+        "-P",
+        f"t={string_attacks['t']}",
+        "-P",
+        "p=$(touch pwned2)",
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+    )
     run_id = json_of(done)["run_id"]
     echoed = MlflowClient(tracking_uri).download_artifacts(run_id, "echo.txt", str(tmp_path))
     for value in string_attacks.values():
         assert repr(value) in Path(echoed).read_text()
     # int and float: refused by validation before anything runs, both reported.
-    refused = mlharness("run", str(tiny_repo), *LOCAL, "-P", "i=1; touch pwned6",
-                        "-P", "f=$(touch pwned7)", tracking_uri=tracking_uri, cwd=tmp_path)
+    refused = mlharness(
+        "run",
+        str(tiny_repo),
+        *LOCAL,
+        "-P",
+        "i=1; touch pwned6",
+        "-P",
+        "f=$(touch pwned7)",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+    )
     assert refused.returncode == 2, refused.output
     assert "i: '1; touch pwned6' is not an int" in refused.stderr
     assert "f: '$(touch pwned7)' is not a float" in refused.stderr
     # A double-quoted placeholder: bash would expand $(...) there, so the harness refuses.
-    quoted = mlharness("run", str(tiny_repo), "-e", "quoted", *LOCAL, "-P", "s=$(touch pwned8)",
-                       tracking_uri=tracking_uri, cwd=tmp_path)
+    quoted = mlharness(
+        "run",
+        str(tiny_repo),
+        "-e",
+        "quoted",
+        *LOCAL,
+        "-P",
+        "s=$(touch pwned8)",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+    )
     assert quoted.returncode == 2 and "double-quoted placeholder" in quoted.stderr
     assert _pwned(tmp_path, tiny_repo) == []
     assert len(all_runs(tracking_uri)) == 1
@@ -63,7 +92,10 @@ def test_parameter_values_never_reach_a_shell(
 def test_ctrl_c_ends_the_run_as_killed(tracking_uri: str, tmp_path: Path, tiny_repo: Path) -> None:
     process = subprocess.Popen(
         [MLHARNESS, "run", str(tiny_repo), "-e", "sleep", *LOCAL, "--tracking-uri", tracking_uri],
-        cwd=tmp_path, env=cli_env(tracking_uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=cli_env(tracking_uri),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -89,25 +121,38 @@ def test_ctrl_c_ends_the_run_as_killed(tracking_uri: str, tmp_path: Path, tiny_r
 def test_replay_verify_tolerances_and_refused_manifests(
     tracking_uri: str, tmp_path: Path, tiny_repo: Path
 ) -> None:
-    noisy = json_of(mlharness("run", str(tiny_repo), "-e", "noisy", *LOCAL, "--json",
-                              tracking_uri=tracking_uri, cwd=tmp_path))["run_id"]
+    noisy = json_of(
+        mlharness(
+            "run",
+            str(tiny_repo),
+            "-e",
+            "noisy",
+            *LOCAL,
+            "--json",
+            tracking_uri=tracking_uri,
+            cwd=tmp_path,
+        )
+    )["run_id"]
     # The metric is random: verify must see the difference, and a tolerance may accept it.
     differs = mlharness("verify", noisy, tracking_uri=tracking_uri, cwd=tmp_path)
     assert differs.returncode == 1, differs.output
     assert "differs" in differs.stdout and "value(s) differ" in differs.stdout
-    tolerated = mlharness("verify", noisy, "--rtol", "value=1e9", "--json",
-                          tracking_uri=tracking_uri, cwd=tmp_path)
+    tolerated = mlharness(
+        "verify", noisy, "--rtol", "value=1e9", "--json", tracking_uri=tracking_uri, cwd=tmp_path
+    )
     report = json_of(tolerated)
     assert tolerated.returncode == 0 and report["identical"], tolerated.output
     assert [r["status"] for r in report["rows"] if r["name"] == "value"] == ["within rtol"]
-    bad_rtol = mlharness("verify", noisy, "--rtol", "nosuch=0.1", tracking_uri=tracking_uri,
-                         cwd=tmp_path)
+    bad_rtol = mlharness(
+        "verify", noisy, "--rtol", "nosuch=0.1", tracking_uri=tracking_uri, cwd=tmp_path
+    )
     assert bad_rtol.returncode == 2 and "unknown metric 'nosuch'" in bad_rtol.stderr
 
     runs_before = len(all_runs(tracking_uri))
     for command in ("replay", "verify"):
-        planned = mlharness(command, noisy, "--dry-run", "--json", tracking_uri=tracking_uri,
-                            cwd=tmp_path)
+        planned = mlharness(
+            command, noisy, "--dry-run", "--json", tracking_uri=tracking_uri, cwd=tmp_path
+        )
         assert json_of(planned)["run_spec"]["entry_point"] == "noisy"
     assert len(all_runs(tracking_uri)) == runs_before
     replayed = mlharness("replay", noisy, "--json", tracking_uri=tracking_uri, cwd=tmp_path)

@@ -35,8 +35,14 @@ def served(tmp_path: Path) -> Iterator[dict[str, str]]:
     feature = commit_change(repo, "tiny/tiny.py", "\n# feature\n")
     git(repo, "checkout", "-q", "main")
     with git_daemon(base) as daemon, smart_http(base) as http:
-        yield {"daemon": daemon, "http": http, "first": first, "second": second,
-               "feature": feature, "repo": str(repo)}
+        yield {
+            "daemon": daemon,
+            "http": http,
+            "first": first,
+            "second": second,
+            "feature": feature,
+            "repo": str(repo),
+        }
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -51,9 +57,19 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
 
     def run(url: str, version: str | None, *extra: str) -> dict[str, object]:
         pinned = ["--version", version] if version else []
-        done = mlharness("run", url, *pinned, *LOCAL, "-P", "p=in.txt", "--json",
-                         tracking_uri=tracking_uri, cwd=tmp_path, env=_env(tmp_path),
-                         timeout=BOUND_S * 3)
+        done = mlharness(
+            "run",
+            url,
+            *pinned,
+            *LOCAL,
+            "-P",
+            "p=in.txt",
+            "--json",
+            tracking_uri=tracking_uri,
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            timeout=BOUND_S * 3,
+        )
         assert done.returncode == 0, done.output
         assert "s3cret" not in done.output
         result: dict[str, object] = json_of(done)
@@ -64,7 +80,10 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
     doc = manifest_of(tracking_uri, str(by_branch["run_id"]), tmp_path / "m1")
     assert doc["source"]["commit"] == served["second"]
     assert (doc["source"]["uri"], doc["source"]["subdir"], doc["source"]["version"]) == (
-        f"{served['daemon']}/proj.git", "tiny", "main")
+        f"{served['daemon']}/proj.git",
+        "tiny",
+        "main",
+    )
 
     by_tag = run(daemon_url, "v1")
     tag_doc = manifest_of(tracking_uri, str(by_tag["run_id"]), tmp_path / "m2")
@@ -92,28 +111,60 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
 
     # The remote moves on; verify fetches the recorded commit again.
     commit_change(Path(served["repo"]), "tiny/tiny.py", "\nraise SystemExit(3)\n")
-    verified = mlharness("verify", str(by_http["run_id"]), "--json", tracking_uri=tracking_uri,
-                         cwd=tmp_path, env=_env(tmp_path), timeout=BOUND_S * 3)
+    verified = mlharness(
+        "verify",
+        str(by_http["run_id"]),
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        timeout=BOUND_S * 3,
+    )
     assert verified.returncode == 0 and json_of(verified)["identical"], verified.output
 
 
 def test_unknown_commit_and_unreachable_host_fail_clearly(
     tracking_uri: str, tmp_path: Path, served: dict[str, str]
 ) -> None:
-    unknown = mlharness("run", f"{served['http']}/proj.git#tiny", "--version", "ab" * 20,
-                        *LOCAL, tracking_uri=tracking_uri, cwd=tmp_path, env=_env(tmp_path),
-                        timeout=BOUND_S)
+    unknown = mlharness(
+        "run",
+        f"{served['http']}/proj.git#tiny",
+        "--version",
+        "ab" * 20,
+        *LOCAL,
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        timeout=BOUND_S,
+    )
     assert unknown.returncode == 2, unknown.output
     assert f"has no branch, tag or commit '{'ab' * 20}'" in unknown.stderr
-    missing_ref = mlharness("run", f"{served['daemon']}/proj.git#tiny", "--version", "nope",
-                            *LOCAL, tracking_uri=tracking_uri, cwd=tmp_path, env=_env(tmp_path),
-                            timeout=BOUND_S)
+    missing_ref = mlharness(
+        "run",
+        f"{served['daemon']}/proj.git#tiny",
+        "--version",
+        "nope",
+        *LOCAL,
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+        env=_env(tmp_path),
+        timeout=BOUND_S,
+    )
     assert missing_ref.returncode == 2 and "'nope'" in missing_ref.stderr
     closed = free_port()
-    for url in (f"git://127.0.0.1:{closed}/proj.git#tiny",
-                f"http://user:tok3n@127.0.0.1:{closed}/proj.git#tiny"):
-        down = mlharness("run", url, *LOCAL, tracking_uri=tracking_uri, cwd=tmp_path,
-                         env=_env(tmp_path), timeout=BOUND_S)
+    for url in (
+        f"git://127.0.0.1:{closed}/proj.git#tiny",
+        f"http://user:tok3n@127.0.0.1:{closed}/proj.git#tiny",
+    ):
+        down = mlharness(
+            "run",
+            url,
+            *LOCAL,
+            tracking_uri=tracking_uri,
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            timeout=BOUND_S,
+        )
         assert down.returncode == 5, down.output
         assert "cannot fetch" in down.stderr and "tok3n" not in down.output
     assert not (tmp_path / "mlflow.db").exists()

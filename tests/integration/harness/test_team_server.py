@@ -24,8 +24,21 @@ def test_run_cache_show_verify_against_a_postgres_backed_server(
     project = str(tmp_path / "repo" / "tiny")
     (tmp_path / "in.txt").write_text("input")
     marker = uuid.uuid4().hex  # the server is shared: keep this test's cache key unique
-    args = ["run", project, "--env-manager", "local", "-P", f"s={marker}", "-P", "p=in.txt",
-            "--experiment-name", f"harness-{marker}", "--run-name", "team-run", "--json"]
+    args = [
+        "run",
+        project,
+        "--env-manager",
+        "local",
+        "-P",
+        f"s={marker}",
+        "-P",
+        "p=in.txt",
+        "--experiment-name",
+        f"harness-{marker}",
+        "--run-name",
+        "team-run",
+        "--json",
+    ]
 
     first = mlharness(*args, tracking_uri=url, cwd=tmp_path)
     assert first.returncode == 0, first.output + mlflow_server.log_tail()

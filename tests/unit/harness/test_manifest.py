@@ -15,9 +15,16 @@ from harness.errors import SpecError
 
 def _doc() -> dict[str, Any]:
     return {
-        "schema_version": 1, "source": {"uri": "/r", "commit": "a" * 40}, "run_spec": {},
-        "environment": {}, "inputs": {}, "outputs": {"x.png": "b" * 64}, "metrics": {"acc": 0.5},
-        "seeds": {}, "timings": {}, "cache_key": "c" * 64,
+        "schema_version": 1,
+        "source": {"uri": "/r", "commit": "a" * 40},
+        "run_spec": {},
+        "environment": {},
+        "inputs": {},
+        "outputs": {"x.png": "b" * 64},
+        "metrics": {"acc": 0.5},
+        "seeds": {},
+        "timings": {},
+        "cache_key": "c" * 64,
     }
 
 
@@ -59,13 +66,22 @@ def test_check_refuses_malformed_manifests(broken: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MY_SECRET_KEY",
-             "AWS_ACCESS_KEY_ID", "AWS_REGION", "DATABRICKS_TOKEN", "MLFLOW_S3_SECRET"],
+    "name",
+    [
+        "MLFLOW_TRACKING_TOKEN",
+        "MLFLOW_TRACKING_PASSWORD",
+        "MY_SECRET_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_REGION",
+        "DATABRICKS_TOKEN",
+        "MLFLOW_S3_SECRET",
+    ],
 )
 def test_secret_looking_variables_are_never_recorded(name: str) -> None:
     assert is_secret(name)
-    recorded = recorded_variables({name: "hunter2", "MLFLOW_EXPERIMENT_NAME": "e",
-                                   "PYTHONHASHSEED": "0", "HOME": "/root"})
+    recorded = recorded_variables(
+        {name: "hunter2", "MLFLOW_EXPERIMENT_NAME": "e", "PYTHONHASHSEED": "0", "HOME": "/root"}
+    )
     assert name not in recorded
     assert recorded == {"MLFLOW_EXPERIMENT_NAME": "e", "PYTHONHASHSEED": "0"}
 
@@ -79,8 +95,9 @@ def test_input_digests_cover_files_and_directories(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "a.csv").write_text("1\n")
     (tmp_path / "f.csv").write_text("2\n")
-    found = manifest.input_digests({"dir": str(tmp_path / "d"), "file": str(tmp_path / "f.csv"),
-                                    "remote": "s3://bucket/x"})
+    found = manifest.input_digests(
+        {"dir": str(tmp_path / "d"), "file": str(tmp_path / "f.csv"), "remote": "s3://bucket/x"}
+    )
     assert found["remote"]["digest"] is None
     before = (found["dir"]["digest"], found["file"]["digest"])
     (tmp_path / "d" / "a.csv").write_text("1\n2\n")

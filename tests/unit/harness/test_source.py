@@ -15,21 +15,48 @@ from tests.support.paths import PROJECTS
 @pytest.mark.parametrize(
     ("uri", "fetch_url", "url", "subdir"),
     [
-        ("https://github.com/org/repo", "https://github.com/org/repo",
-         "https://github.com/org/repo", ""),
-        ("https://user:tok@github.com/org/repo.git#projects/rf",
-         "https://user:tok@github.com/org/repo.git", "https://github.com/org/repo.git",
-         "projects/rf"),
-        ("https://ghp_secret@github.com/org/repo", "https://ghp_secret@github.com/org/repo",
-         "https://github.com/org/repo", ""),
-        ("ssh://git:pw@host.example/org/repo#rf", "ssh://git:pw@host.example/org/repo",
-         "ssh://git@host.example/org/repo", "rf"),
-        ("git://127.0.0.1:9418/repo.git#rf", "git://127.0.0.1:9418/repo.git",
-         "git://127.0.0.1:9418/repo.git", "rf"),
-        ("git@github.com:org/repo.git#a/b", "git@github.com:org/repo.git",
-         "git@github.com:org/repo.git", "a/b"),
-        ("github.com/mlflow/mlflow-example", "https://github.com/mlflow/mlflow-example",
-         "https://github.com/mlflow/mlflow-example", ""),
+        (
+            "https://github.com/org/repo",
+            "https://github.com/org/repo",
+            "https://github.com/org/repo",
+            "",
+        ),
+        (
+            "https://user:tok@github.com/org/repo.git#projects/rf",
+            "https://user:tok@github.com/org/repo.git",
+            "https://github.com/org/repo.git",
+            "projects/rf",
+        ),
+        (
+            "https://ghp_secret@github.com/org/repo",
+            "https://ghp_secret@github.com/org/repo",
+            "https://github.com/org/repo",
+            "",
+        ),
+        (
+            "ssh://git:pw@host.example/org/repo#rf",
+            "ssh://git:pw@host.example/org/repo",
+            "ssh://git@host.example/org/repo",
+            "rf",
+        ),
+        (
+            "git://127.0.0.1:9418/repo.git#rf",
+            "git://127.0.0.1:9418/repo.git",
+            "git://127.0.0.1:9418/repo.git",
+            "rf",
+        ),
+        (
+            "git@github.com:org/repo.git#a/b",
+            "git@github.com:org/repo.git",
+            "git@github.com:org/repo.git",
+            "a/b",
+        ),
+        (
+            "github.com/mlflow/mlflow-example",
+            "https://github.com/mlflow/mlflow-example",
+            "https://github.com/mlflow/mlflow-example",
+            "",
+        ),
     ],
 )
 def test_remote_forms_are_parsed_and_recorded_without_credentials(
@@ -62,7 +89,11 @@ def test_local_source_records_commit_dirty_flag_and_diff_digest(tmp_path: Path) 
     head = make_repo(repo, {"rf": PROJECTS / "rf"})
     with checkout(str(repo / "rf"), None) as clean:
         assert (clean.commit, clean.dirty, clean.diff_digest, clean.subdir) == (
-            head, False, None, "rf")
+            head,
+            False,
+            None,
+            "rf",
+        )
         assert clean.uri == str(repo)
     (repo / "notes-outside-the-project.txt").write_text("not the project's code")
     with checkout(str(repo / "rf"), None) as still_clean:
@@ -74,8 +105,9 @@ def test_local_source_records_commit_dirty_flag_and_diff_digest(tmp_path: Path) 
     (repo / "rf" / "notes.txt").write_text("changed")
     with checkout(str(repo / "rf"), None) as dirtier:
         assert dirtier.diff_digest != dirty.diff_digest
-    with pytest.raises(SourceError, match="uncommitted changes"), checkout(
-        str(repo / "rf"), None, require_clean=True
+    with (
+        pytest.raises(SourceError, match="uncommitted changes"),
+        checkout(str(repo / "rf"), None, require_clean=True),
     ):
         pass
 
@@ -94,8 +126,9 @@ def test_local_version_exports_history_not_the_working_tree(tmp_path: Path) -> N
             assert old.project_dir != repo / "rf"
             exported = old.project_dir
         assert not exported.exists()
-    with pytest.raises(SourceError, match="no branch, tag or commit"), checkout(
-        str(repo / "rf"), "0" * 40
+    with (
+        pytest.raises(SourceError, match="no branch, tag or commit"),
+        checkout(str(repo / "rf"), "0" * 40),
     ):
         pass
 

@@ -17,8 +17,11 @@ TINY = Path(__file__).parents[2] / "functional" / "harness" / "tiny"
 def test_defaults_are_filled_and_values_kept_as_strings() -> None:
     spec = build_run_spec(RF, "main", {"n_estimators": "7"}, env_manager="local")
     assert spec.parameters == {
-        "n_estimators": "7", "max_depth": "none", "min_samples_leaf": "1",
-        "test_size": "0.25", "random_state": "42",
+        "n_estimators": "7",
+        "max_depth": "none",
+        "min_samples_leaf": "1",
+        "test_size": "0.25",
+        "random_state": "42",
     }
     assert spec.param_types["test_size"] == "float"
 
@@ -26,7 +29,8 @@ def test_defaults_are_filled_and_values_kept_as_strings() -> None:
 def test_every_problem_is_reported_at_once_with_a_suggestion() -> None:
     with pytest.raises(ParamError) as caught:
         build_run_spec(
-            RF, "main",
+            RF,
+            "main",
             {"n_estimator": "5", "min_samples_leaf": "x", "test_size": "abc", "zzz": "1"},
             env_manager="local",
         )
@@ -42,8 +46,7 @@ def test_every_problem_is_reported_at_once_with_a_suggestion() -> None:
 
 def test_missing_required_and_missing_path_are_reported(tmp_path: Path) -> None:
     with pytest.raises(ParamError) as caught:
-        build_run_spec(RF, "evaluate", {"data": str(tmp_path / "nope.csv")},
-                       env_manager="local")
+        build_run_spec(RF, "evaluate", {"data": str(tmp_path / "nope.csv")}, env_manager="local")
     assert caught.value.problems == [
         "missing required parameter 'model_uri' (string)",
         f"data: path '{tmp_path / 'nope.csv'}' does not exist",
@@ -53,8 +56,9 @@ def test_missing_required_and_missing_path_are_reported(tmp_path: Path) -> None:
 def test_existing_path_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "d.csv").write_text("a\n")
     monkeypatch.chdir(tmp_path)
-    spec = build_run_spec(RF, "evaluate", {"data": "d.csv", "model_uri": "runs:/x/model"},
-                          env_manager="local")
+    spec = build_run_spec(
+        RF, "evaluate", {"data": "d.csv", "model_uri": "runs:/x/model"}, env_manager="local"
+    )
     assert spec.parameters["data"] == str(tmp_path / "d.csv")
     assert spec.input_params() == {"data": str(tmp_path / "d.csv")}
 

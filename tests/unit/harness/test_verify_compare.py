@@ -34,8 +34,12 @@ def test_each_kind_of_difference_is_found() -> None:
     other["environment"]["lock_digest"] = "l2"
     other["inputs"]["data"]["digest"] = "i2"
     differing = {(r.section, r.name) for r in compare(_doc(), other) if r.status == DIFFERS}
-    assert differing == {("metrics", "acc"), ("outputs", "plot.png"),
-                         ("environment", "lock_digest"), ("inputs", "data")}
+    assert differing == {
+        ("metrics", "acc"),
+        ("outputs", "plot.png"),
+        ("environment", "lock_digest"),
+        ("inputs", "data"),
+    }
 
 
 def test_metric_tolerance_is_relative_and_per_metric() -> None:
