@@ -65,3 +65,20 @@ def mlflow_run(
         check=False,
     )
     return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+def assert_failed_fast(result: CliResult, needle: str, tracking_uri: str) -> None:
+    """A bad-input ``mlflow run``: non-zero exit, exactly one ``error:`` line containing
+    ``needle``, no traceback, and every run in the store FAILED with nothing logged."""
+    from mlflow.tracking import MlflowClient
+
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1 and needle in error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    client = MlflowClient(tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments)
+    assert runs, "the failed launch should still be recorded as a FAILED run"
+    assert all(r.info.status == "FAILED" for r in runs), [r.info.status for r in runs]
+    assert all(not r.data.metrics and not client.list_artifacts(r.info.run_id) for r in runs)

@@ -15,7 +15,7 @@ import pytest
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from tests.support.mlflow_cli import mlflow_run
+from tests.support.mlflow_cli import assert_failed_fast, mlflow_run
 from tests.support.paths import PROJECTS
 
 pytestmark = pytest.mark.functional
@@ -189,11 +189,5 @@ def test_bad_input_fails_fast_with_one_line_and_no_finished_run(
     result = mlflow_run(
         MULTISTEP, {name: value}, entry_point=entry_point, tracking_uri=tracking_uri, cwd=tmp_path
     )
-    assert result.returncode != 0
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1 and needle in error_lines[0], result.stderr
-    assert "Traceback" not in result.stderr
-    client = MlflowClient(tracking_uri)
-    runs = _all_runs(client)
-    assert len(runs) == 1 and runs[0].info.status == "FAILED"  # no step run was started
-    assert not runs[0].data.metrics and not client.list_artifacts(runs[0].info.run_id)
+    assert_failed_fast(result, needle, tracking_uri)
+    assert len(_all_runs(MlflowClient(tracking_uri))) == 1  # no step run was started

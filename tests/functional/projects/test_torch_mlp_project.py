@@ -11,7 +11,7 @@ import pytest
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from tests.support.mlflow_cli import mlflow_run
+from tests.support.mlflow_cli import assert_failed_fast, mlflow_run
 from tests.support.paths import PROJECTS
 
 pytestmark = pytest.mark.functional
@@ -104,14 +104,7 @@ def test_bad_input_fails_fast_with_one_line_and_no_finished_run(
 ) -> None:
     name, value = param.split("=")
     result = mlflow_run(TORCH_MLP, {name: value}, tracking_uri=tracking_uri, cwd=tmp_path)
-    assert result.returncode != 0
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(error_lines) == 1 and needle in error_lines[0], result.stderr
-    assert "Traceback" not in result.stderr
-    client = MlflowClient(tracking_uri)
-    runs = _runs(client)
-    assert all(r.info.status == "FAILED" for r in runs)
-    assert all(not r.data.metrics and not client.list_artifacts(r.info.run_id) for r in runs)
+    assert_failed_fast(result, needle, tracking_uri)
 
 
 @pytest.mark.slow
