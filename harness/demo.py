@@ -86,8 +86,8 @@ def main() -> None:
     client = mlflow.MlflowClient()
     table = Table(title="demo runs")
     table.add_column("project")
-    table.add_column("run id")
-    table.add_column("status")
+    table.add_column("run id", no_wrap=True, min_width=32)
+    table.add_column("status", no_wrap=True)
     table.add_column("metrics")
     for run, run_id in results:
         info = client.get_run(run_id)

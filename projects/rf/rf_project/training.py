@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 import mlflow
@@ -16,6 +17,10 @@ from rf_project import data, metrics, plots
 from rf_project.seeding import seed_everything
 
 PYTHON_ENV = Path(__file__).resolve().parent.parent / "python_env.yaml"
+
+# The predicted class is an integer column; MLflow's hint about missing values in integer
+# columns does not apply to a classifier's output.
+warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
 
 # skops refuses to load a tree unless the type is trusted explicitly (see DESIGN.md).
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
