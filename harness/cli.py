@@ -7,6 +7,7 @@ Thin typer commands: parse options, call the library, print text or JSON. Heavy 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from typing import Annotated, Any
@@ -62,28 +63,72 @@ def run_command(
     json_out: JsonOut = False,
 ) -> None:
     """Run a project reproducibly: validate, launch via MLflow, record a manifest, cache."""
-    from harness import launch, source, spec, tracking
+    from harness import hit_memo, spec
 
     params = spec.parse_assignments(param or [])
-    with source.checkout(project, version, require_clean=require_clean) as resolved:
+    request = hit_memo.Request(
+        project,
+        entry_point,
+        params,
+        env_manager.value if env_manager else None,
+        experiment_name,
+        tracking_uri,
+        version=version,
+        require_clean=require_clean,
+        force=force,
+        dry_run=dry_run,
+    )
+    probe = hit_memo.probe(request)
+    hit = hit_memo.answer(probe) if probe is not None else None
+    if hit is not None:
+        _report(hit, json_out)
+        return
+    _run_full(request, run_name, json_out, probe)
+
+
+def _run_full(request: Any, run_name: str | None, json_out: bool, probe: Any) -> None:
+    """The authoritative path: MLflow parses and launches; a FINISHED end is memoised."""
+    from harness import hit_memo, launch, mlflow_api, source, spec, tracking
+
+    with source.checkout(
+        request.project, request.version, require_clean=request.require_clean
+    ) as resolved:
         run_spec = spec.build_run_spec(
             resolved.project_dir,
-            entry_point,
-            params,
-            env_manager=env_manager.value if env_manager else None,
-            experiment_name=experiment_name,
+            request.entry_point,
+            request.params,
+            env_manager=request.env_manager,
+            experiment_name=request.experiment_name,
             run_name=run_name,
         )
         the_plan = launch.plan(resolved, run_spec)
-        if dry_run:
+        if request.dry_run:
             summary = the_plan.summary()
             if json_out:
                 _print_json({"dry_run": True, **summary})
             else:
                 _print_json(summary)
             return
-        uri = tracking.use(tracking_uri)
-        outcome = launch.execute(the_plan, uri, force=force, quiet_stdout=json_out)
+        uri = tracking.use(request.tracking_uri)
+        outcome = launch.execute(the_plan, uri, force=request.force, quiet_stdout=json_out)
+        if probe is not None and outcome.status == "FINISHED":
+            inputs = {}
+            for name, entry in the_plan.inputs.items():
+                local = mlflow_api.local_path_or_none(str(entry["value"]))
+                if entry["digest"] and local is not None:
+                    inputs[name] = (os.path.abspath(local), str(entry["digest"]))
+            local_lock = (
+                the_plan.environment["lock_digest"] if run_spec.env_manager == "local" else None
+            )
+            hit_memo.remember(
+                probe,
+                uri,
+                the_plan.cache_key,
+                outcome.run_id,
+                inputs,
+                planned_tree=resolved.tree_digest,
+                planned_local_lock=local_lock,
+            )
     _report(outcome, json_out)
 
 

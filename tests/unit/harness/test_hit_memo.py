@@ -1,0 +1,102 @@
+"""The memo's fingerprint, default store and read-only sqlite lookup, against MLflow itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from harness import hit_memo
+from harness.cache import find_cached
+from harness.manifest import TAG_CACHE_KEY
+
+BASE = hit_memo.Request("proj", "main", {"a": "1", "b": "x"}, "local", None, None)
+
+
+def _fp(project: Path, request: hit_memo.Request = BASE, **kw: str) -> str:
+    args = {"tracking_uri": "sqlite:////db", "cwd": "/w", **kw}
+    return hit_memo.fingerprint(request, project, args["tracking_uri"], args["cwd"])[0]
+
+
+def test_fingerprint_covers_every_input_of_the_decision(tmp_path: Path) -> None:
+    (tmp_path / "MLproject").write_text("name: p\n")
+    base = _fp(tmp_path)
+    same = dataclasses.replace(BASE, params={"b": "x", "a": "1"})
+    assert _fp(tmp_path, same) == base
+    variants = [
+        _fp(tmp_path, dataclasses.replace(BASE, params={"a": "2", "b": "x"})),
+        _fp(tmp_path, dataclasses.replace(BASE, entry_point="other")),
+        _fp(tmp_path, dataclasses.replace(BASE, env_manager="uv")),
+        _fp(tmp_path, dataclasses.replace(BASE, experiment_name="e")),
+        _fp(tmp_path, cwd="/elsewhere"),
+        _fp(tmp_path, tracking_uri="sqlite:////other.db"),
+    ]
+    (tmp_path / "MLproject").write_text("name: q\n")
+    variants.append(_fp(tmp_path))
+    assert len({base, *variants}) == len(variants) + 1
+
+
+@pytest.mark.parametrize(
+    "change", [{"force": True}, {"dry_run": True}, {"version": "v1"}, {"require_clean": True}]
+)
+def test_probe_skips_what_the_memo_cannot_answer(tmp_path: Path, change: dict[str, object]) -> None:
+    local = dataclasses.replace(BASE, project=str(tmp_path), tracking_uri="sqlite:////x.db")
+    assert hit_memo.probe(local) is not None
+    assert hit_memo.probe(dataclasses.replace(local, **change)) is None  # type: ignore[arg-type]
+    assert hit_memo.probe(dataclasses.replace(local, project="https://h/o/r.git")) is None
+
+
+def test_default_store_is_mlflows_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow.tracking._tracking_service.utils import get_tracking_uri
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert hit_memo.resolve_tracking_uri(None, os.getcwd()) == get_tracking_uri()
+    (tmp_path / "mlruns" / "0").mkdir(parents=True)
+    (tmp_path / "mlruns" / "0" / "meta.yaml").write_text("name: Default\n")
+    assert get_tracking_uri().startswith("file:")
+    assert hit_memo.resolve_tracking_uri(None, os.getcwd()) is None
+
+
+def test_corrupt_memo_is_no_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLHARNESS_CACHE_DIR", str(tmp_path))
+    found = hit_memo.Probe("f" * 64, "sqlite:////nowhere.db", "t", None)
+    hit_memo.remember(
+        found, found.tracking_uri, "k", "r", {}, planned_tree="t", planned_local_lock=None
+    )
+    assert (tmp_path / "hits" / f"{'f' * 64}.json").is_file()
+    (tmp_path / "hits" / f"{'f' * 64}.json").write_text("[1, 2")
+    assert hit_memo.answer(found) is None
+    # A plan that saw another tree writes nothing.
+    hit_memo.remember(
+        found, found.tracking_uri, "k", "r", {}, planned_tree="u", planned_local_lock=None
+    )
+    assert (tmp_path / "hits" / f"{'f' * 64}.json").read_text() == "[1, 2"
+
+
+def test_sqlite_lookup_agrees_with_mlflow_search(tracking_uri: str) -> None:
+    client = MlflowClient(tracking_uri)
+    path = tracking_uri[len("sqlite:///") :]
+    experiment = client.create_experiment("memo")
+
+    def finished(key: str, status: str = "FINISHED", experiment_id: str = "0") -> str:
+        run_id = str(client.create_run(experiment_id).info.run_id)
+        client.set_tag(run_id, TAG_CACHE_KEY, key)
+        client.set_terminated(run_id, status)
+        return run_id
+
+    assert hit_memo.newest_sqlite_hit(path, "k") is None
+    older = finished("k")
+    finished("k", "FAILED")
+    newer = finished("k", experiment_id=experiment)
+    assert hit_memo.newest_sqlite_hit(path, "k") == find_cached(client, "k") == newer
+    client.delete_experiment(experiment)
+    assert hit_memo.newest_sqlite_hit(path, "k") == find_cached(client, "k") == older
+    client.delete_run(older)
+    assert hit_memo.newest_sqlite_hit(path, "k") is None and find_cached(client, "k") is None
+    assert hit_memo.store_answer(tracking_uri, "other") is None
+    with pytest.raises(LookupError):
+        hit_memo.store_answer("file:///tmp/mlruns", "k")
