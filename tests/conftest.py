@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +13,12 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+
+# Git clones and the hit memo go to a private cache per test process, never ~/.cache.
+if "MLHARNESS_CACHE_DIR" not in os.environ:
+    _cache = tempfile.mkdtemp(prefix="mlharness-test-cache-")
+    os.environ["MLHARNESS_CACHE_DIR"] = _cache
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 
 @pytest.fixture
