@@ -38,6 +38,8 @@ demo: setup
 debian-packages:
 	@bash .ci/install-debian-packages
 
+# --dist loadgroup honours xdist_group marks; with pytest 9.2 + xdist 3.8 they are ignored
+# (it then behaves as --dist load), so tests that share costly state use file locks instead.
 test: setup debian-packages
 	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup $(PYTEST_ARGS)
 
