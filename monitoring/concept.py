@@ -131,7 +131,7 @@ def windowed(
         part = signal[start : start + window]
         if part.size < max(1, window // 2):
             break
-        value = float(1 - part.mean()) if task == "classification" else float(part.mean())
+        value = _metric(part, task)
         bad = False
         if reference is not None:
             if task == "classification":
@@ -141,6 +141,15 @@ def windowed(
         flagged += int(bad)
         rows.append({"start": start, "end": start + part.size, "value": value, "flagged": bad})
     return rows, flagged
+
+
+def _metric_name(task: str) -> str:
+    return "accuracy" if task == "classification" else "mae"
+
+
+def _metric(errors: NDArray[np.float64], task: str) -> float:
+    """Accuracy (classification: 1 - error rate) or MAE (regression) of an error signal."""
+    return float(1 - errors.mean()) if task == "classification" else float(errors.mean())
 
 
 def error_signal(
@@ -183,9 +192,7 @@ def reference_metrics(source: ColumnSource, profile: Profile) -> dict[str, float
     signal = error_signal(source, profile.prediction, profile.target, task)
     if signal.size == 0:
         return {}
-    if task == "classification":
-        return {"accuracy": float(1 - signal.mean())}
-    return {"mae": float(signal.mean())}
+    return {_metric_name(task): _metric(signal, task)}
 
 
 def detect(source: ColumnSource, profile: Profile, window: int = WINDOW) -> ConceptResult | None:
@@ -197,11 +204,9 @@ def detect(source: ColumnSource, profile: Profile, window: int = WINDOW) -> Conc
         return None
     task = task_of(profile)
     signal = error_signal(source, profile.prediction, profile.target, task)
-    metric = "accuracy" if task == "classification" else "mae"
+    metric = _metric_name(task)
     reference = profile.reference_metrics.get(metric)
-    current = None
-    if signal.size:
-        current = float(1 - signal.mean()) if task == "classification" else float(signal.mean())
+    current = _metric(signal, task) if signal.size else None
     ddm_result = ddm(signal) if task == "classification" else None
     ph = page_hinkley(signal)
     rows, flagged = windowed(signal, task, reference, window)
