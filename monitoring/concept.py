@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
@@ -162,7 +161,7 @@ def error_signal(
         both = pc.and_(pc.is_valid(pred), pc.is_valid(label))
         pred, label = pc.filter(pred, both), pc.filter(label, both)
         if task == "classification":
-            wrong = pc.not_equal(_text(pred), _text(label))
+            wrong = pc.not_equal(as_text(pred), as_text(label))
             parts.append(np.asarray(wrong.to_numpy(zero_copy_only=False), dtype=np.float64))
         else:
             diff = np.abs(
@@ -171,12 +170,6 @@ def error_signal(
             )
             parts.append(diff[np.isfinite(diff)])
     return np.concatenate(parts) if parts else np.empty(0, np.float64)
-
-
-def _text(array: pa.Array) -> pa.Array:
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        return array
-    return as_text(array)
 
 
 def task_of(profile: Profile) -> str:

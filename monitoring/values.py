@@ -82,8 +82,7 @@ def category_counts(array: pa.Array | pa.ChunkedArray) -> tuple[Counter[str], in
     nulls = int(array.null_count)
     if pa.types.is_dictionary(array.type):
         array = array.cast(array.type.value_type)
-    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
-        array = as_text(array)
+    array = as_text(array)
     counts: Counter[str] = Counter()
     for item in pc.value_counts(array).to_pylist():
         if item["values"] is not None:
@@ -92,6 +91,9 @@ def category_counts(array: pa.Array | pa.ChunkedArray) -> tuple[Counter[str], in
 
 
 def as_text(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The values as strings (text arrays are returned as they are)."""
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array
     if pa.types.is_boolean(array.type):
         return pc.if_else(array, "true", "false")
     if pa.types.is_floating(array.type):
