@@ -17,11 +17,11 @@ import json
 import os
 import re
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.manifest import TAG_CACHE_KEY, canonical_json
 from harness.tree import path_digest, sha256_bytes, tree_digest
 
@@ -208,12 +208,7 @@ def remember(
         "inputs": {name: list(pair) for name, pair in sorted(inputs.items())},
     }
     try:
-        folder = memo_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".memo-", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(entry, handle)
-        os.replace(tmp, _memo_file(found.fingerprint))
+        write_text_atomic(_memo_file(found.fingerprint), json.dumps(entry))
     except OSError:
         return
 

@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.atomic import temp_beside
 from harness.errors import ConfigError, SourceError
-from monitoring.atomic import temp_beside
 from monitoring.chunks import ColumnSource
 from monitoring.stats_numeric import Support
 from monitoring.values import (

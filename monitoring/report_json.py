@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from monitoring.atomic import write_text_atomic
+from harness.atomic import write_text_atomic
 from monitoring.engine import DriftResult
 
 SCHEMA_VERSION = 1
