@@ -1,4 +1,6 @@
-"""Write files so a failure never leaves one half-written: temp file beside it, then rename."""
+"""Write files so a failure never leaves one half-written: temp file beside it, then rename.
+
+Shared by every package (harness sits at the bottom of the layers)."""
 
 from __future__ import annotations
 
