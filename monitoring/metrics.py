@@ -20,54 +20,38 @@ class DriftMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         per_column = ["dataset", "column", "role", "method"]
-        self.score = Gauge(
+        self.score = self._gauge(
             "mlharness_drift_score",
             "Value of the column's deciding drift statistic (p-value or distance).",
             per_column,
-            registry=self.registry,
         )
-        self.column_drift = Gauge(
-            "mlharness_drift_detected",
-            "1 when the column drifted, else 0.",
-            per_column,
-            registry=self.registry,
+        self.column_drift = self._gauge(
+            "mlharness_drift_detected", "1 when the column drifted, else 0.", per_column
         )
-        self.nonfinite = Gauge(
+        self.nonfinite = self._gauge(
             "mlharness_drift_nonfinite_share",
             "Share of missing or infinite values in the current batch.",
             ["dataset", "column"],
-            registry=self.registry,
         )
-        self.dataset_drift = Gauge(
+        self.dataset_drift = self._gauge(
             "mlharness_dataset_drift",
             "1 when the share of drifting features reached the threshold.",
-            ["dataset"],
-            registry=self.registry,
         )
-        self.share = Gauge(
-            "mlharness_dataset_drift_share",
-            "Share of feature columns that drifted.",
-            ["dataset"],
-            registry=self.registry,
+        self.share = self._gauge(
+            "mlharness_dataset_drift_share", "Share of feature columns that drifted."
         )
-        self.concept = Gauge(
+        self.concept = self._gauge(
             "mlharness_concept_drift",
             "1 when a concept-drift detector fired on the (prediction, label) stream.",
-            ["dataset"],
-            registry=self.registry,
         )
-        self.rows = Gauge(
-            "mlharness_drift_current_rows",
-            "Rows in the current batch.",
-            ["dataset"],
-            registry=self.registry,
+        self.rows = self._gauge("mlharness_drift_current_rows", "Rows in the current batch.")
+        self.last_run = self._gauge(
+            "mlharness_drift_last_run_timestamp_seconds", "Unix time of the last drift run."
         )
-        self.last_run = Gauge(
-            "mlharness_drift_last_run_timestamp_seconds",
-            "Unix time of the last drift run.",
-            ["dataset"],
-            registry=self.registry,
-        )
+
+    def _gauge(self, name: str, documentation: str, labels: list[str] | None = None) -> Gauge:
+        """A gauge in this registry, labelled per data set unless ``labels`` says otherwise."""
+        return Gauge(name, documentation, labels or ["dataset"], registry=self.registry)
 
     def update(self, result: DriftResult, dataset: str) -> None:
         """Set every gauge from one result (a column without a score keeps no sample)."""
