@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.support.param_checks import assert_rejected
 from tests.support.paths import PROJECTS
 
 PROJECT = PROJECTS / "multistep"
@@ -55,12 +56,7 @@ def test_parse_entry_point_converts_types() -> None:
 def test_bad_input_is_one_line_naming_the_parameter(
     argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        params.parse_entry_point(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: "), err
-    assert needle in err
+    assert_rejected(lambda: params.parse_entry_point(argv), needle, capsys)
 
 
 # --- step keys -------------------------------------------------------------------------------

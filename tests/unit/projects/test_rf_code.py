@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from tests.support.param_checks import assert_rejected
 from tests.support.paths import PROJECTS
 
 sys.path.insert(0, str(PROJECTS / "rf"))
@@ -49,12 +50,7 @@ def test_max_depth_accepts_number_or_none(text: str, expected: int | None) -> No
 def test_bad_input_is_one_line_naming_the_parameter(
     argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        params.train_args(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    assert needle in err
+    assert_rejected(lambda: params.train_args(argv), needle, capsys)
 
 
 def test_split_is_stratified_and_seeded() -> None:

@@ -10,6 +10,7 @@ import pytest
 import torch
 import yaml
 
+from tests.support.param_checks import assert_rejected
 from tests.support.paths import PROJECTS
 
 PROJECT = PROJECTS / "torch_mlp"
@@ -63,12 +64,7 @@ def test_parse_converts_types() -> None:
 def test_bad_input_is_one_line_naming_the_parameter(
     argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        params.parse(argv, params.TRAIN)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("error: "), err
-    assert needle in err
+    assert_rejected(lambda: params.parse(argv, params.TRAIN), needle, capsys)
 
 
 def test_evaluate_requires_its_parameters(capsys: pytest.CaptureFixture[str]) -> None:
