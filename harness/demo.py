@@ -8,12 +8,13 @@ directory) unless ``MLFLOW_TRACKING_URI`` says otherwise.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
+from mlflow import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
@@ -37,8 +38,6 @@ DEMO_RUNS = [
 
 def launch(run: DemoRun, console: Console) -> str:
     """Run one project with ``mlflow run`` and return its run id."""
-    import mlflow
-
     command = [
         sys.executable,
         "-m",
@@ -54,7 +53,7 @@ def launch(run: DemoRun, console: Console) -> str:
         command += ["-P", f"{name}={value}"]
     console.rule(f"mlflow run projects/{run.project}")
     console.print(" ".join(command[2:]), style="dim")
-    client = mlflow.MlflowClient()
+    client = MlflowClient()
     before = _run_ids(client, run.experiment)
     subprocess.run(command, check=True)
     new = _run_ids(client, run.experiment) - before
@@ -63,10 +62,7 @@ def launch(run: DemoRun, console: Console) -> str:
     return new.pop()
 
 
-def _run_ids(client: object, experiment_name: str) -> set[str]:
-    import mlflow
-
-    assert isinstance(client, mlflow.MlflowClient)
+def _run_ids(client: MlflowClient, experiment_name: str) -> set[str]:
     experiment = client.get_experiment_by_name(experiment_name)
     if experiment is None:
         return set()
@@ -77,13 +73,11 @@ def _run_ids(client: object, experiment_name: str) -> set[str]:
 
 def main() -> None:
     """Run every demo project and print a table of run ids and metrics."""
-    import mlflow
-
     console = Console()
     console.print(f"tracking store: {mlflow.get_tracking_uri()}")
     results = [(run, launch(run, console)) for run in DEMO_RUNS]
 
-    client = mlflow.MlflowClient()
+    client = MlflowClient()
     table = Table(title="demo runs")
     table.add_column("project")
     table.add_column("run id", no_wrap=True, min_width=32)
@@ -94,7 +88,7 @@ def main() -> None:
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in sorted(info.data.metrics.items()))
         table.add_row(run.project, run_id, info.info.status, metrics)
     console.print(table)
-    uri = os.environ.get("MLFLOW_TRACKING_URI", mlflow.get_tracking_uri())
+    uri = mlflow.get_tracking_uri()  # already honours MLFLOW_TRACKING_URI
     console.print(
         "Look at the runs: "
         f"[bold].venv/bin/mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port 5000[/bold]"
