@@ -98,8 +98,6 @@ def _epilog() -> str:
 app = typer.Typer(
     cls=LazyGroup,
     name="mlharness",
-    help="mlharness: run MLflow Projects reproducibly, promote models by evidence, "
-    "and generate their pipelines and monitoring.",
     epilog=_epilog(),
     add_completion=False,
     no_args_is_help=True,
