@@ -110,7 +110,7 @@ def child_ours(profile: Path, cur: Path, out: Path, all_pvalues: bool = False) -
     result = run_drift(
         load_profile(profile), open_source(cur), make_policy([]), threads=2, all_pvalues=all_pvalues
     )
-    report_json.write_json(result, out / "report.json")
+    report_json.write_json(report_json.to_dict(result), out / "report.json")
     write_html(result, out / "report.html")
     return {
         "seconds": time.perf_counter() - started,

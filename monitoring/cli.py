@@ -187,7 +187,7 @@ def drift_command(
 
     report = report_json.to_dict(result)
     if output is not None:
-        report_json.write_json(result, output)
+        report_json.write_json(report, output)
     if html is not None:
         from monitoring.report_html import write_html
 
@@ -206,7 +206,7 @@ def drift_command(
         )
         report["mlflow_run_id"] = run_id
     if as_json:
-        sys.stdout.write(json.dumps(report, indent=1, allow_nan=False) + "\n")
+        sys.stdout.write(report_json.dumps(report) + "\n")
     else:
         _print_summary(result)
     if result.dataset_drift:

@@ -43,10 +43,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def dumps(result: DriftResult) -> str:
-    return json.dumps(to_dict(result), indent=1, allow_nan=False)
+def dumps(report: dict[str, Any]) -> str:
+    """The report (from ``to_dict``) as strict JSON text."""
+    return json.dumps(report, indent=1, allow_nan=False)
 
 
-def write_json(result: DriftResult, path: str | Path) -> Path:
-    """Write the report atomically."""
-    return write_text_atomic(Path(path), dumps(result) + "\n")
+def write_json(report: dict[str, Any], path: str | Path) -> Path:
+    """Write the report (from ``to_dict``) atomically."""
+    return write_text_atomic(Path(path), dumps(report) + "\n")

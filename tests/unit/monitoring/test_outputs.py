@@ -36,7 +36,7 @@ def drifted() -> DriftResult:
 
 
 def test_json_report_is_strict_and_versioned(drifted: DriftResult, tmp_path: Path) -> None:
-    path = report_json.write_json(drifted, tmp_path / "r.json")
+    path = report_json.write_json(report_json.to_dict(drifted), tmp_path / "r.json")
     data = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"bare {c}"))
     assert data["schema_version"] == 1 and data["kind"] == "mlharness.drift_report"
     assert data["dataset_drift"] is True
