@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from harness import tracking
 from harness.errors import ExternalServiceError
 from monitoring.engine import DriftResult
 
@@ -28,8 +29,7 @@ def log_report(
     import mlflow
 
     try:
-        if tracking_uri:
-            mlflow.set_tracking_uri(tracking_uri)
+        tracking.use(tracking_uri)
         mlflow.set_experiment(experiment)
         with mlflow.start_run(run_name=f"drift {result.current}") as run:
             mlflow.set_tags({"mlharness.kind": "drift_report"})

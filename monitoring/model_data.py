@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from harness import tracking
 from harness.errors import ExternalServiceError, RegistryError, SourceError
 from monitoring.chunks import ColumnSource, TableSource, open_source
 
@@ -60,13 +61,11 @@ def resolve_model_data(
     model_uri: str, data: Path | None, *, tracking_uri: str | None = None
 ) -> ModelData:
     """Find the model version, its run, and reference data for it."""
-    import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     from mlflow.store.artifact.utils.models import get_model_name_and_version
 
-    if tracking_uri:
-        mlflow.set_tracking_uri(tracking_uri)
+    tracking.use(tracking_uri)
     if not model_uri.startswith("models:/"):
         raise RegistryError(f"{model_uri}: expected models:/name@alias or models:/name/version")
     client = MlflowClient()
