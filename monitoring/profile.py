@@ -17,7 +17,6 @@ reference.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import Counter
@@ -32,6 +31,7 @@ import numpy as np
 
 from harness.atomic import temp_beside
 from harness.errors import ConfigError, SourceError
+from harness.tree import file_digest
 from monitoring.chunks import ColumnSource
 from monitoring.stats_numeric import Support
 from monitoring.values import (
@@ -281,7 +281,7 @@ def save_profile(profile: Profile, path: str | Path) -> list[Path]:
         np.savez(handle, **arrays)  # type: ignore[arg-type]
     header = profile.header()
     header["payload"] = payload.name
-    header["payload_sha256"] = _sha256(tmp_payload)
+    header["payload_sha256"] = file_digest(tmp_payload)
     tmp_header = temp_beside(path)
     tmp_header.write_text(json.dumps(header, indent=1, allow_nan=False) + "\n")
     os.replace(tmp_payload, payload)
@@ -338,11 +338,3 @@ def load_profile(path: str | Path) -> Profile:
         created_at=header.get("created_at", ""),
         payload_path=payload,
     )
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
