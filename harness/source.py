@@ -162,6 +162,12 @@ def repo_root(path: Path) -> Path | None:
     return Path(done.stdout.decode().strip())
 
 
+def _subdir_in(root: Path, project: Path) -> str:
+    """``project``'s path inside the repo at ``root`` ("" for the root itself)."""
+    relative = project.relative_to(root).as_posix()
+    return "" if relative == "." else relative
+
+
 def working_tree_state(root: Path, subdir: str = "") -> tuple[str | None, bool, str | None]:
     """(HEAD commit, dirty, digest of ``git diff HEAD`` plus untracked files) of the project
     at ``subdir`` of a repo: changes elsewhere in the repo are not the project's code."""
@@ -188,20 +194,19 @@ def resolve_local(path: Path, *, require_clean: bool) -> ResolvedSource:
     if not project.is_dir():
         raise SourceError(f"project {str(path)!r} is not a directory", hint="check the path")
     root = repo_root(project)
+    subdir = _subdir_in(root, project) if root is not None else ""
     commit, dirty, diff_digest = (None, False, None)
     if root is not None:
-        relative = project.relative_to(root).as_posix()
-        commit, dirty, diff_digest = working_tree_state(root, "" if relative == "." else relative)
+        commit, dirty, diff_digest = working_tree_state(root, subdir)
         if dirty and require_clean:
             raise SourceError(
                 f"working tree {root} has uncommitted changes (--require-clean)",
                 hint="commit or stash them, or drop --require-clean",
             )
-    subdir = project.relative_to(root).as_posix() if root else ""
     return ResolvedSource(
         uri=str(root or project),
         commit=commit,
-        subdir="" if subdir == "." else subdir,
+        subdir=subdir,
         version=None,
         dirty=dirty,
         diff_digest=diff_digest,
@@ -350,8 +355,8 @@ def checkout(
     when the block ends."""
     remote = parse_remote(uri)
     if remote is None:
-        path = Path(uri.partition("#")[0]).expanduser()
-        subdir = uri.partition("#")[2].strip("/")
+        base, _, subdir = uri.partition("#")
+        path, subdir = Path(base).expanduser(), subdir.strip("/")
         if not path.exists():
             raise SourceError(
                 f"project {uri!r} not found",
@@ -366,26 +371,35 @@ def checkout(
             raise SourceError(
                 f"{project} is not inside a git repository", hint="--version needs git history"
             )
-        relative = project.relative_to(root).as_posix()
-        with local_commit(root, "" if relative == "." else relative, version) as source:
+        with local_commit(root, _subdir_in(root, project), version) as source:
             yield source
         return
     with _cache_lock(remote):
         store = _fetch(remote, version)
         commit = resolve_commit(store, version, where=remote.url)
         work = export_commit(store, commit, remote.subdir, where=remote.url)
+    with _exported(work, remote.url, commit, remote.subdir, version, remote=True) as source:
+        yield source
+
+
+@contextmanager
+def _exported(
+    work: Path, uri: str, commit: str, subdir: str, version: str | None, *, remote: bool
+) -> Iterator[ResolvedSource]:
+    """The source of a commit exported into ``work`` by :func:`export_commit`; ``work`` is
+    removed when the block ends."""
     try:
-        project = work / remote.subdir
+        project = work / subdir
         yield ResolvedSource(
-            uri=remote.url,
+            uri=uri,
             commit=commit,
-            subdir=remote.subdir,
+            subdir=subdir,
             version=version,
             dirty=False,
             diff_digest=None,
             project_dir=project,
             tree_digest=tree_digest(project),
-            remote=True,
+            remote=remote,
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -400,18 +414,5 @@ def local_commit(root: Path, subdir: str, version: str) -> Iterator[ResolvedSour
     git_dir = Path(git("rev-parse", "--absolute-git-dir", cwd=root).stdout.decode().strip())
     commit = resolve_commit(git_dir, version, where=str(root))
     work = export_commit(git_dir, commit, subdir, where=str(root))
-    try:
-        exported = work / subdir
-        yield ResolvedSource(
-            uri=str(root),
-            commit=commit,
-            subdir=subdir,
-            version=version,
-            dirty=False,
-            diff_digest=None,
-            project_dir=exported,
-            tree_digest=tree_digest(exported),
-            remote=False,
-        )
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    with _exported(work, str(root), commit, subdir, version, remote=False) as source:
+        yield source
