@@ -61,15 +61,13 @@ def check_rtol_names(rtols: dict[str, float], *manifests: dict[str, Any]) -> Non
         )
 
 
+def _row(section: str, name: str, a: Any, b: Any) -> Row:
+    return Row(section, name, a, b, SAME if a == b else DIFFERS)
+
+
 def _rows(section: str, original: dict[str, Any], replay: dict[str, Any]) -> list[Row]:
     return [
-        Row(
-            section,
-            name,
-            original.get(name),
-            replay.get(name),
-            SAME if original.get(name) == replay.get(name) else DIFFERS,
-        )
+        _row(section, name, original.get(name), replay.get(name))
         for name in sorted(set(original) | set(replay))
     ]
 
@@ -91,25 +89,10 @@ def compare(
     check_rtol_names(rtols, original, replay)
     src_a, src_b = original["source"], replay["source"]
     rows = [
-        Row(
-            "source",
-            key,
-            src_a.get(key),
-            src_b.get(key),
-            SAME if src_a.get(key) == src_b.get(key) else DIFFERS,
-        )
-        for key in ("commit", "tree_digest")
+        _row("source", key, src_a.get(key), src_b.get(key)) for key in ("commit", "tree_digest")
     ]
     spec_a, spec_b = original["run_spec"], replay["run_spec"]
-    rows.append(
-        Row(
-            "run_spec",
-            "entry_point",
-            spec_a["entry_point"],
-            spec_b["entry_point"],
-            SAME if spec_a["entry_point"] == spec_b["entry_point"] else DIFFERS,
-        )
-    )
+    rows.append(_row("run_spec", "entry_point", spec_a["entry_point"], spec_b["entry_point"]))
     rows += _rows("params", spec_a["parameters"], spec_b["parameters"])
     metrics_a, metrics_b = original["metrics"], replay["metrics"]
     rows += [
@@ -124,13 +107,7 @@ def compare(
     )
     env_a, env_b = original["environment"], replay["environment"]
     rows += [
-        Row(
-            "environment",
-            key,
-            env_a.get(key),
-            env_b.get(key),
-            SAME if env_a.get(key) == env_b.get(key) else DIFFERS,
-        )
+        _row("environment", key, env_a.get(key), env_b.get(key))
         for key in ("python", "platform", "lock_digest")
     ]
     return rows
