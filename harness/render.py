@@ -56,14 +56,12 @@ def show_manifest(console: Console, run_id: str, doc: dict[str, Any], digest_ok:
     console.print(Panel(Group(*parts), title=title, expand=False))
 
 
-def diff_table(rows: list[Row], *, only_differences: bool = False) -> Table:
+def diff_table(rows: list[Row]) -> Table:
     """The verify result: one row per compared value."""
     table = Table(title="verify: original vs replay", title_justify="left")
     for column in ("section", "name", "original", "replay", "status"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        if only_differences and row.status == SAME:
-            continue
         style = _STATUS_STYLE.get(row.status, "yellow")
         table.add_row(
             row.section,
