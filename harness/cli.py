@@ -215,8 +215,8 @@ def verify_command(
 
     tolerances = verify.parse_rtols(rtol or [])
     uri = tracking.use(tracking_uri)
+    original = replay.load_checked(run_id, uri)
     if dry_run:
-        original = replay.load_checked(run_id, uri)
         _print_json(
             {
                 "dry_run": True,
@@ -226,7 +226,6 @@ def verify_command(
             }
         )
         return
-    original = replay.load_checked(run_id, uri)
     verify.check_rtol_names(tolerances, original)
     _, outcome = replay.replay(run_id, uri, quiet_stdout=True, original=original)
     rows = verify.compare(original, outcome.manifest or {}, tolerances)
