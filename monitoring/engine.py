@@ -10,7 +10,6 @@ current batch was larger than one kept chunk (``CurrentCounts.keep_limit``).
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from monitoring.chunks import ColumnSource
 from monitoring.concept import ConceptResult, detect
 from monitoring.policy import Policy, Rule
 from monitoring.profile import ColumnProfile, Profile
-from monitoring.values import NONFINITE_SHIFT_FLAG, NonFinite, category_counts, numeric_chunk
+from monitoring.values import NONFINITE_SHIFT_FLAG, NonFinite, count_categories, numeric_chunk
 
 # Current values kept per column for the Wasserstein crossing intervals; a larger batch
 # (streamed in several chunks) gets a second pass over the column instead.
@@ -196,12 +195,7 @@ def _numerical(
 
 
 def _categorical(column: ColumnProfile, source: ColumnSource, rule: Rule) -> ColumnResult:
-    counts: Counter[str] = Counter()
-    excluded = NonFinite()
-    for batch in source.iter_batches([column.name]):
-        chunk, nulls = category_counts(batch.column(0))
-        counts.update(chunk)
-        excluded.missing += nulls
+    counts, excluded = count_categories(b.column(0) for b in source.iter_batches([column.name]))
     stats = stats_categorical.compute(column.categories, counts)
     score = getattr(stats, rule.statistic)
     result = _verdict(column, rule, score, excluded, stats.n_current)

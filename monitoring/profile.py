@@ -37,7 +37,7 @@ from monitoring.stats_numeric import Support
 from monitoring.values import (
     MAX_INT_CATEGORIES,
     NonFinite,
-    category_counts,
+    count_categories,
     kind_of,
     numeric_chunk,
 )
@@ -187,14 +187,10 @@ def build_profile(
 def _profile_column(
     source: ColumnSource, column: str, kind: str, role: str, max_values: int | None
 ) -> ColumnProfile:
-    nonfinite = NonFinite()
     if kind == "categorical":
-        counts: Counter[str] = Counter()
-        for batch in source.iter_batches([column]):
-            chunk_counts, nulls = category_counts(batch.column(0))
-            counts.update(chunk_counts)
-            nonfinite.missing += nulls
+        counts, nonfinite = count_categories(b.column(0) for b in source.iter_batches([column]))
         return _categorical(column, role, source.num_rows, nonfinite, counts)
+    nonfinite = NonFinite()
     parts = []
     for batch in source.iter_batches([column]):
         finite, excluded = numeric_chunk(batch.column(0))

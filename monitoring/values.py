@@ -10,6 +10,7 @@ with a reason, never NaN and never a crash.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,19 @@ def category_counts(array: pa.Array | pa.ChunkedArray) -> tuple[Counter[str], in
         if item["values"] is not None:
             counts[str(item["values"])] += int(item["counts"])
     return counts, nulls
+
+
+def count_categories(
+    arrays: Iterable[pa.Array | pa.ChunkedArray],
+) -> tuple[Counter[str], NonFinite]:
+    """Category counts over a column's chunks, and its missing values."""
+    counts: Counter[str] = Counter()
+    excluded = NonFinite()
+    for array in arrays:
+        chunk, nulls = category_counts(array)
+        counts.update(chunk)
+        excluded.missing += nulls
+    return counts, excluded
 
 
 def as_text(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
