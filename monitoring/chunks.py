@@ -34,9 +34,6 @@ class ColumnSource(Protocol):
     @property
     def num_rows(self) -> int: ...
 
-    @property
-    def nbytes(self) -> int: ...
-
     def iter_batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]: ...
 
 
@@ -55,10 +52,6 @@ class TableSource:
     def num_rows(self) -> int:
         return int(self.table.num_rows)
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.table.nbytes)
-
     def iter_batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         yield from self.table.select(list(columns)).to_batches(max_chunksize=self.batch_rows)
 
@@ -75,9 +68,6 @@ class ParquetSource:
             raise SourceError(f"{path}: not a readable Parquet file: {exc}") from exc
         self._schema = meta.schema_arrow
         self._num_rows = int(meta.metadata.num_rows)
-        self._nbytes = sum(
-            meta.metadata.row_group(i).total_byte_size for i in range(meta.num_row_groups)
-        )
 
     @property
     def schema(self) -> pa.Schema:
@@ -86,10 +76,6 @@ class ParquetSource:
     @property
     def num_rows(self) -> int:
         return self._num_rows
-
-    @property
-    def nbytes(self) -> int:
-        return int(self._nbytes)
 
     def iter_batches(self, columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         # One ParquetFile per pass: passes run in parallel threads.
