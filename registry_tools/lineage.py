@@ -14,11 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import RegistryError
+from harness.manifest import ARTIFACT_DIR, ARTIFACT_PATH, TAG_DIGEST
 from registry_tools.client import Registry
 from registry_tools.versions import VersionInfo
-
-MANIFEST_PATH = "mlharness/manifest.json"
-MANIFEST_DIGEST_TAG = "mlharness.manifest_digest"
 
 
 @dataclass(frozen=True)
@@ -85,12 +83,12 @@ def lineage(registry: Registry, info: VersionInfo) -> Lineage:
 
 def _manifest(registry: Registry, run_id: str, tags: dict[str, str]) -> ManifestSummary | None:
     listed = registry.call(
-        f"list artifacts of run {run_id}", registry.client.list_artifacts, run_id, "mlharness"
+        f"list artifacts of run {run_id}", registry.client.list_artifacts, run_id, ARTIFACT_DIR
     )
-    if not any(item.path == MANIFEST_PATH for item in listed):
+    if not any(item.path == ARTIFACT_PATH for item in listed):
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        local = registry.download_artifact(run_id, MANIFEST_PATH, tmp)
+        local = registry.download_artifact(run_id, ARTIFACT_PATH, tmp)
         try:
             data: dict[str, Any] = json.loads(Path(local).read_text())
         except (OSError, ValueError):
@@ -103,6 +101,6 @@ def _manifest(registry: Registry, run_id: str, tags: dict[str, str]) -> Manifest
         dirty=source.get("dirty"),
         tree_digest=source.get("tree_digest"),
         inputs={str(k): str((v or {}).get("digest")) for k, v in inputs.items()},
-        digest=tags.get(MANIFEST_DIGEST_TAG),
+        digest=tags.get(TAG_DIGEST),
         cache_key=data.get("cache_key"),
     )
