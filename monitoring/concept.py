@@ -21,8 +21,8 @@ Three detectors, each vectorised with numpy (no per-row Python loop):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow.compute as pc
@@ -115,9 +115,6 @@ class ConceptResult:
     windows: list[dict[str, float]] = field(default_factory=list)
     flagged_windows: int = 0
     drift: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def windowed(
