@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.support.mlflow_cli import CliResult, cli_env, mlflow_run
-from tests.support.paths import MLHARNESS, PROJECTS
+from tests.functional.harness.helpers import mlharness
+from tests.support.mlflow_cli import CliResult, mlflow_run
+from tests.support.paths import PROJECTS
 from tests.unit.monitoring.data import frame, write
 
 pytestmark = pytest.mark.functional
 
 
 def monitor(args: list[str], tracking_uri: str, cwd: Path) -> CliResult:
-    done = subprocess.run(
-        [MLHARNESS, "monitor", *args],
-        cwd=cwd,
-        env=cli_env(tracking_uri),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return CliResult(done.returncode, done.stdout, done.stderr)
+    return mlharness("monitor", *args, tracking_uri=tracking_uri, cwd=cwd, timeout=300)
 
 
 def test_drift_exit_codes_are_4_on_drift_0_without_and_2_on_bad_input(
