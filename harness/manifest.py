@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.errors import SpecError
 from harness.tree import path_digest, sha256_bytes
 
@@ -77,9 +78,9 @@ def output_digests(directory: Path) -> dict[str, str]:
 
 def write(manifest: Manifest, target: Path) -> None:
     """Write the manifest (readable indentation; the digest is over the canonical form)."""
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n")
-    tmp.replace(target)
+    write_text_atomic(
+        target, json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def check(manifest: object, expected_digest: str | None, *, where: str) -> Manifest:
