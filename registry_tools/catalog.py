@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from harness.errors import RegistryError
 from registry_tools import audit, versions
@@ -25,14 +25,7 @@ class ModelSummary:
     updated: str
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "versions": self.versions,
-            "latest": self.latest,
-            "aliases": self.aliases,
-            "description": self.description,
-            "updated": self.updated,
-        }
+        return asdict(self)
 
     def row(self) -> dict[str, object]:
         data = self.to_dict()

@@ -16,7 +16,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from harness.errors import RegistryError
 
@@ -64,14 +64,7 @@ class GateResult:
     skipped: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "gate": self.gate,
-            "candidate": self.candidate,
-            "reference": self.reference,
-            "against": self.against,
-            "passed": self.passed,
-            "skipped": self.skipped,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> GateResult:

@@ -46,9 +46,7 @@ class Lineage:
     manifest: ManifestSummary | None = None
 
     def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["version"] = self.version.to_dict()
-        return data
+        return asdict(self)
 
 
 def run_metrics(registry: Registry, run_id: str | None) -> dict[str, float]:

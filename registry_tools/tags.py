@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from harness.errors import RegistryError
 from registry_tools.client import Registry
@@ -21,14 +21,7 @@ class TagChange:
     dry_run: bool
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "set": self.set,
-            "removed": self.removed,
-            "description": self.description,
-            "dry_run": self.dry_run,
-        }
+        return asdict(self)
 
 
 def parse_pairs(pairs: list[str]) -> dict[str, str]:
