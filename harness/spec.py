@@ -94,10 +94,9 @@ def _check_type(name: str, kind: str, value: str) -> str | None:
     return None
 
 
-def _shell_unsafe(command: str, name: str, value: str) -> bool:
-    """True when ``{name}`` sits inside double quotes and ``value`` could expand there."""
-    inside = {m.group(1) for q in _DOUBLE_QUOTED.findall(command) for m in _PLACEHOLDER.finditer(q)}
-    return name in inside and bool(_DOUBLE_QUOTE_UNSAFE.search(value))
+def _double_quoted_placeholders(command: str) -> set[str]:
+    """Names of the ``{name}`` placeholders that sit inside double quotes in ``command``."""
+    return {m.group(1) for q in _DOUBLE_QUOTED.findall(command) for m in _PLACEHOLDER.finditer(q)}
 
 
 def _normalise(kind: str, value: str) -> str:
@@ -141,6 +140,7 @@ def build_run_spec(
             close = difflib.get_close_matches(name, list(declared), n=1)
             suggestion = f" (did you mean {close[0]!r}?)" if close else ""
             problems.append(f"unknown parameter {name!r}{suggestion}")
+    double_quoted = _double_quoted_placeholders(str(entry.command))
     resolved: dict[str, str] = {}
     types: dict[str, str] = {}
     for name, param in declared.items():
@@ -153,7 +153,7 @@ def build_run_spec(
             problems.append(f"missing required parameter {name!r} ({param.type})")
             continue
         problem = _check_type(name, str(param.type), value)
-        if problem is None and _shell_unsafe(str(entry.command), name, value):
+        if problem is None and name in double_quoted and _DOUBLE_QUOTE_UNSAFE.search(value):
             problem = f'{name}: value contains $, `, \\ or " inside a double-quoted placeholder'
         if problem:
             problems.append(problem)
