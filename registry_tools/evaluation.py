@@ -9,12 +9,12 @@ work with and without ``--evaluate``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.errors import RegistryError
+from harness.tree import file_digest
 from registry_tools.client import Registry, fluent_uri
 
 if TYPE_CHECKING:
@@ -44,10 +44,6 @@ def with_short_names(metrics: dict[str, float]) -> dict[str, float]:
         if long in out and short not in out:
             out[short] = out[long]
     return out
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def score(registry: Registry, name: str, version: str, data: Path, target: str) -> Scored:
