@@ -11,7 +11,6 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,8 +20,9 @@ import pytest
 
 from registry_tools import aliases, versions
 from registry_tools.client import Registry
-from tests.support.mlflow_cli import CliResult, cli_env, mlflow_run
-from tests.support.paths import MLHARNESS, PROJECTS
+from tests.functional.harness.helpers import mlharness
+from tests.support.mlflow_cli import CliResult, mlflow_run
+from tests.support.paths import PROJECTS
 
 RF = PROJECTS / "rf"
 
@@ -40,16 +40,13 @@ class Trained:
 
 def registry_cli(trained: Trained, *args: str, uri: str | None = None) -> CliResult:
     """``mlharness registry ARGS`` as a real process (exit codes, stdout, stderr)."""
-    done = subprocess.run(
-        [MLHARNESS, "registry", *args],
+    return mlharness(
+        "registry",
+        *args,
+        tracking_uri=uri or trained.tracking_uri,
         cwd=trained.workdir,
-        env=cli_env(uri or trained.tracking_uri),
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
-    return CliResult(done.returncode, done.stdout, done.stderr)
 
 
 def _only_new_run(uri: str, before: set[str]) -> str:
@@ -69,28 +66,19 @@ def _train(workdir: Path) -> dict[str, str]:
     weak = mlflow_run(RF, {"n_estimators": 3, "max_depth": 2}, tracking_uri=uri, cwd=workdir)
     assert weak.returncode == 0, weak.output[-3000:]
     weak_id = _only_new_run(uri, set())
-    done = subprocess.run(
-        [
-            MLHARNESS,
-            "run",
-            str(RF),
-            "-P",
-            "n_estimators=20",
-            "-P",
-            "max_depth=6",
-            "--env-manager",
-            "local",
-            "--tracking-uri",
-            uri,
-        ],
+    done = mlharness(
+        "run",
+        str(RF),
+        "-P",
+        "n_estimators=20",
+        "-P",
+        "max_depth=6",
+        "--env-manager",
+        "local",
+        tracking_uri=uri,
         cwd=workdir,
-        env=cli_env(uri),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
-    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert done.returncode == 0, done.output[-3000:]
     strong_id = _only_new_run(uri, {weak_id})
     csv = MlflowClient(uri).download_artifacts(weak_id, "data/test.csv", str(workdir))
     return {"weak": weak_id, "strong": strong_id, "test_csv": csv}
