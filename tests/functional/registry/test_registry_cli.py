@@ -11,20 +11,22 @@ from mlflow import MlflowClient
 from registry_tools import versions
 from registry_tools.client import Registry
 from tests.functional.registry.conftest import Trained, registry_cli, registry_state, two_versions
+from tests.support.mlflow_cli import CliResult
 from tests.support.servers import free_port
 
 pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("registry-functional")]
 
 
-def _ok(result: object) -> dict[str, object]:
-    assert result.returncode == 0, result.output  # type: ignore[attr-defined]
-    return json.loads(result.stdout)  # type: ignore[attr-defined,no-any-return]
+def _ok(result: CliResult) -> dict[str, object]:
+    assert result.returncode == 0, result.output
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
 
 
-def _error_line(result: object) -> str:
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]  # type: ignore[attr-defined]
-    assert len(lines) == 1, result.stderr  # type: ignore[attr-defined]
-    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+def _error_line(result: CliResult) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output
     return lines[0]
 
 
