@@ -6,14 +6,14 @@ Thin typer commands: parse options, call the library, print text or JSON. Heavy 
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+
+from harness.render import print_json
 
 TrackingUri = Annotated[
     str | None,
@@ -30,11 +30,6 @@ class EnvManager(StrEnum):
     uv = "uv"
     virtualenv = "virtualenv"
     conda = "conda"
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def run_command(
@@ -105,9 +100,9 @@ def _run_full(request: Any, run_name: str | None, json_out: bool, probe: Any) ->
         if request.dry_run:
             summary = the_plan.summary()
             if json_out:
-                _print_json({"dry_run": True, **summary})
+                print_json({"dry_run": True, **summary})
             else:
-                _print_json(summary)
+                print_json(summary)
             return
         uri = tracking.use(request.tracking_uri)
         outcome = launch.execute(the_plan, uri, force=request.force, quiet_stdout=json_out)
@@ -137,7 +132,7 @@ def _report(outcome: Any, json_out: bool) -> None:
 
     doc = outcome.manifest
     if json_out:
-        _print_json(
+        print_json(
             {
                 "run_id": outcome.run_id,
                 "status": outcome.status,
@@ -168,7 +163,7 @@ def show_command(
     uri = tracking.use(tracking_uri)
     raw, tag = launch.fetch_manifest(tracking.client(uri), run_id, uri)
     if json_out:
-        _print_json(raw)
+        print_json(raw)
         return
     doc = raw if isinstance(raw, dict) else {}
     render.show_manifest(Console(), run_id, doc, tag is not None and manifest.digest(doc) == tag)
@@ -186,13 +181,13 @@ def replay_command(
     uri = tracking.use(tracking_uri)
     if dry_run:
         original = replay.load_checked(run_id, uri)
-        _print_json(
+        print_json(
             {"dry_run": True, "source": original["source"], "run_spec": original["run_spec"]}
         )
         return
     _, outcome = replay.replay(run_id, uri, quiet_stdout=json_out)
     if json_out:
-        _print_json({"replay_of": run_id, "run_id": outcome.run_id, "status": outcome.status})
+        print_json({"replay_of": run_id, "run_id": outcome.run_id, "status": outcome.status})
     else:
         print(f"replay: {outcome.run_id} {outcome.status} (of {run_id})", flush=True)
 
@@ -217,7 +212,7 @@ def verify_command(
     uri = tracking.use(tracking_uri)
     original = replay.load_checked(run_id, uri)
     if dry_run:
-        _print_json(
+        print_json(
             {
                 "dry_run": True,
                 "source": original["source"],
@@ -231,7 +226,7 @@ def verify_command(
     rows = verify.compare(original, outcome.manifest or {}, tolerances)
     same = verify.identical(rows)
     if json_out:
-        _print_json(
+        print_json(
             {
                 "run_id": run_id,
                 "replay_run_id": outcome.run_id,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Mapping
 
 from rich.console import Console
 from rich.table import Table
 
+from harness.render import print_json as print_json  # the one --json form, re-exported
 from registry_tools.audit import AuditRecord
 from registry_tools.gates import GateResult
 from registry_tools.lineage import Lineage
@@ -21,10 +21,6 @@ def console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 160
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
-
-
-def print_json(data: object) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _fmt(value: float | None) -> str:
