@@ -16,12 +16,16 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from harness import tracking
 from harness.errors import ExternalServiceError, RegistryError, SourceError
 from monitoring.chunks import ColumnSource, TableSource, open_source
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 PROFILE_ARTIFACT_DIR = "drift_profile"
 PROFILE_TAG = "mlharness.drift_profile"
@@ -89,11 +93,10 @@ def resolve_model_data(
     return ModelData(source, description, run_id, name, str(version), target, prediction)
 
 
-def _run_data(client: object, run_id: str, model_uri: str) -> tuple[ColumnSource, str]:
+def _run_data(client: MlflowClient, run_id: str, model_uri: str) -> tuple[ColumnSource, str]:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    assert hasattr(client, "list_artifacts")
     try:
         files = [f.path for f in client.list_artifacts(run_id, "data") if not f.is_dir]
     except MlflowException:
