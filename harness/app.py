@@ -18,10 +18,12 @@ from typing import Any
 import typer
 import typer.main
 from typer import _click  # the click that typer's commands are built on
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from harness import __version__
-from harness.errors import ExitCode, MlharnessError
+from harness.kernel.errors import ExitCode, MlharnessError
+
+__all__ = ["COMMANDS", "EXIT_CODES", "Mount", "app", "main", "run_cli"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ COMMANDS: dict[str, Mount] = {
     "show": Mount("harness.cli:show_command", "Print the manifest of a run."),
     "replay": Mount("harness.cli:replay_command", "Re-execute a run from its manifest."),
     "verify": Mount("harness.cli:verify_command", "Replay a run and compare it with the original."),
-    "new": Mount("harness.new_cli:new_command", "Create a new MLflow project from a template."),
+    "new": Mount("harness.cli:new_command", "Create a new MLflow project from a template."),
     "registry": Mount("registry_tools.cli:app", "Model Registry: versions, aliases, promotion."),
     "monitor": Mount("monitoring.cli:app", "Drift profiles, drift reports and monitoring."),
 }
@@ -50,7 +52,25 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.GATE_FAILED: "a promotion gate failed",
     ExitCode.DRIFT: "drift detected",
     ExitCode.EXTERNAL: "an external service failed after retries",
+    ExitCode.INTERNAL: "internal error (a bug): run with --debug for the traceback",
 }
+
+
+class _Session:
+    """Process-wide options the root callback sets before any command runs."""
+
+    debug = False
+
+
+def _flags_show_no_type(option: TyperOption, ctx: _click.Context) -> str | None:
+    """Typer 0.29 prints ``<bool>`` after every flag in ``--help``; flags take no value."""
+    if option.is_flag and not option.count:
+        return None
+    return _typer_display_type_rich(option, ctx)
+
+
+_typer_display_type_rich = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flags_show_no_type  # type: ignore[method-assign,assignment]
 
 
 def load_command(target: str) -> _click.Command:
@@ -114,30 +134,45 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def root(
-    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show the full traceback when a command fails."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
     """mlharness: run MLflow Projects reproducibly, promote models by evidence, and generate
     their pipelines and monitoring."""
+    _Session.debug = debug
 
 
 def run_cli(command: Callable[..., Any], args: list[str], prog_name: str) -> int:
     """Run a typer/click command; map an ``MlharnessError`` to one line and its exit code.
 
-    Usage errors are reported by typer itself (exit 2, which is our BAD_INPUT too).
+    Usage errors are reported by typer itself (exit 2, which is our BAD_INPUT too). Any
+    other exception is a bug: one ``internal error`` line and exit 70, or the traceback
+    with the root ``--debug`` option.
     """
-    debug = "--debug" in args
+    _Session.debug = False
     try:
         command(args=args, prog_name=prog_name, standalone_mode=True)
     except MlharnessError as exc:
-        if debug:
+        if _Session.debug:
             raise
         typer.echo(f"error: {exc.one_line()}", err=True)
         return int(exc.exit_code)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:
+        if _Session.debug:
+            raise
+        what = str(exc).strip().splitlines()
+        detail = f"{type(exc).__name__}: {what[0]}" if what else type(exc).__name__
+        typer.echo(f"internal error: {detail}; run with --debug for the traceback", err=True)
+        return int(ExitCode.INTERNAL)
     return 0
 
 

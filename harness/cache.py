@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.manifest import TAG_CACHE_KEY, canonical_json
-from harness.tree import sha256_bytes
+from harness.kernel.digests import sha256_bytes
+from harness.kernel.jsonout import canonical_json
+from harness.manifest import TAG_CACHE_KEY
 
 CACHE_KEY_VERSION = 1
 

@@ -1,4 +1,4 @@
-"""``mlharness run``, ``show``, ``replay`` and ``verify``.
+"""``mlharness run``, ``show``, ``replay``, ``verify`` and ``new``.
 
 Thin typer commands: parse options, call the library, print text or JSON. Heavy modules
 (mlflow) are imported inside the commands so ``mlharness --help`` stays fast.
@@ -6,14 +6,14 @@ Thin typer commands: parse options, call the library, print text or JSON. Heavy 
 
 from __future__ import annotations
 
-import os
 from enum import StrEnum
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from harness.render import print_json
+from harness.kernel.jsonout import print_json
 
 TrackingUri = Annotated[
     str | None,
@@ -58,96 +58,35 @@ def run_command(
     json_out: JsonOut = False,
 ) -> None:
     """Run a project reproducibly: validate, launch via MLflow, record a manifest, cache."""
-    from harness import hit_memo, spec
+    from harness.kernel.assignments import parse_assignments
+    from harness.operations.run import RunRequest, run
 
-    params = spec.parse_assignments(param or [])
-    request = hit_memo.Request(
-        project,
-        entry_point,
-        params,
-        env_manager.value if env_manager else None,
-        experiment_name,
-        tracking_uri,
-        version=version,
-        require_clean=require_clean,
-        force=force,
-        dry_run=dry_run,
-    )
-    probe = hit_memo.probe(request)
-    hit = hit_memo.answer(probe) if probe is not None else None
-    if hit is not None:
-        _report(hit, json_out)
-        return
-    _run_full(request, run_name, json_out, probe)
-
-
-def _run_full(request: Any, run_name: str | None, json_out: bool, probe: Any) -> None:
-    """The authoritative path: MLflow parses and launches; a FINISHED end is memoised."""
-    from harness import hit_memo, launch, mlflow_api, source, spec, tracking
-
-    with source.checkout(
-        request.project, request.version, require_clean=request.require_clean
-    ) as resolved:
-        run_spec = spec.build_run_spec(
-            resolved.project_dir,
-            request.entry_point,
-            request.params,
-            env_manager=request.env_manager,
-            experiment_name=request.experiment_name,
+    result = run(
+        RunRequest(
+            project,
+            entry_point,
+            parse_assignments(param or [], option="-P"),
+            env_manager=env_manager.value if env_manager else None,
+            experiment_name=experiment_name,
             run_name=run_name,
+            tracking_uri=tracking_uri,
+            version=version,
+            require_clean=require_clean,
+            force=force,
+            dry_run=dry_run,
+            quiet_stdout=json_out,
         )
-        the_plan = launch.plan(resolved, run_spec)
-        if request.dry_run:
-            summary = the_plan.summary()
-            if json_out:
-                print_json({"dry_run": True, **summary})
-            else:
-                print_json(summary)
-            return
-        uri = tracking.use(request.tracking_uri)
-        outcome = launch.execute(the_plan, uri, force=request.force, quiet_stdout=json_out)
-        if probe is not None and outcome.status == "FINISHED":
-            inputs = {}
-            for name, entry in the_plan.inputs.items():
-                local = mlflow_api.local_path_or_none(str(entry["value"]))
-                if entry["digest"] and local is not None:
-                    inputs[name] = (os.path.abspath(local), str(entry["digest"]))
-            local_lock = (
-                the_plan.environment["lock_digest"] if run_spec.env_manager == "local" else None
-            )
-            hit_memo.remember(
-                probe,
-                uri,
-                the_plan.cache_key,
-                outcome.run_id,
-                inputs,
-                planned_tree=resolved.tree_digest,
-                planned_local_lock=local_lock,
-            )
-    _report(outcome, json_out)
-
-
-def _report(outcome: Any, json_out: bool) -> None:
-    from harness import manifest
-
-    doc = outcome.manifest
+    )
     if json_out:
-        print_json(
-            {
-                "run_id": outcome.run_id,
-                "status": outcome.status,
-                "cached": outcome.cached,
-                "cache_key": doc["cache_key"] if doc else outcome.extra.get("cache_key"),
-                "manifest_digest": manifest.digest(doc) if doc else None,
-                "metrics": doc["metrics"] if doc else None,
-            }
-        )
-    elif outcome.cached:
-        print(f"cached: {outcome.run_id}", flush=True)
+        print_json(result.to_dict())
+    elif result.plan is not None:
+        print_json(result.plan)
+    elif result.cached:
+        print(f"cached: {result.run_id}", flush=True)
     else:
-        metrics = ", ".join(f"{k}={v:.6g}" for k, v in (doc or {}).get("metrics", {}).items())
+        metrics = ", ".join(f"{k}={v:.6g}" for k, v in result.metrics.items())
         print(
-            f"run: {outcome.run_id} {outcome.status}" + (f" ({metrics})" if metrics else ""),
+            f"run: {result.run_id} {result.status}" + (f" ({metrics})" if metrics else ""),
             flush=True,
         )
 
@@ -158,10 +97,10 @@ def show_command(
     json_out: JsonOut = False,
 ) -> None:
     """Print the manifest of a run (readable, or raw with --json)."""
-    from harness import launch, manifest, render, tracking
+    from harness import launch, manifest, mlflow_boundary, render
 
-    uri = tracking.use(tracking_uri)
-    raw, tag = launch.fetch_manifest(tracking.client(uri), run_id, uri)
+    uri = mlflow_boundary.connect(tracking_uri)
+    raw, tag = launch.fetch_manifest(mlflow_boundary.client(uri), run_id, uri)
     if json_out:
         print_json(raw)
         return
@@ -176,9 +115,9 @@ def replay_command(
     json_out: JsonOut = False,
 ) -> None:
     """Re-execute a run from its manifest (recorded commit, params and env manager)."""
-    from harness import replay, tracking
+    from harness import mlflow_boundary, replay
 
-    uri = tracking.use(tracking_uri)
+    uri = mlflow_boundary.connect(tracking_uri)
     if dry_run:
         original = replay.load_checked(run_id, uri)
         print_json(
@@ -206,10 +145,10 @@ def verify_command(
 
     Exit 0 identical, 1 different, 2 error.
     """
-    from harness import render, replay, tracking, verify
+    from harness import mlflow_boundary, render, replay, verify
 
     tolerances = verify.parse_rtols(rtol or [])
-    uri = tracking.use(tracking_uri)
+    uri = mlflow_boundary.connect(tracking_uri)
     original = replay.load_checked(run_id, uri)
     if dry_run:
         print_json(
@@ -243,3 +182,66 @@ def verify_command(
         )
     if not same:
         raise typer.Exit(1)
+
+
+def new_command(
+    template: str | None = typer.Argument(
+        None,
+        help="Template directory or Git URL (default: the repository's templates/mlflow-project).",
+        show_default=False,
+    ),
+    no_input: bool = typer.Option(
+        False, "--no-input", help="Do not prompt: use the defaults and the --set values."
+    ),
+    assignments: list[str] = typer.Option(
+        [], "--set", metavar="KEY=VALUE", help="Answer one template option (repeatable)."
+    ),
+    output_dir: Path = typer.Option(
+        Path("."), "-o", "--output-dir", help="Directory to create the project in."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an existing project directory."
+    ),
+    checkout: str | None = typer.Option(
+        None, "--checkout", help="Branch, tag or commit of a Git template."
+    ),
+    directory: str | None = typer.Option(
+        None, "--directory", help="Template sub-directory inside the repository or directory."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Render into a scratch directory and print the plan only."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    tracking_uri: str | None = typer.Option(
+        None,
+        "--tracking-uri",
+        help="Accepted like every command; `new` does not contact a tracking store.",
+    ),
+) -> None:
+    """Create a new MLflow project from a template (prompts unless --no-input)."""
+    from harness import scaffold
+
+    created = scaffold.create_project(
+        template,
+        output_dir=output_dir,
+        values=scaffold.parse_assignments(assignments),
+        no_input=no_input,
+        overwrite=overwrite,
+        dry_run=dry_run,
+        checkout=checkout,
+        directory=directory,
+    )
+    if as_json:
+        print_json(created.as_json())
+        return
+    console = Console()
+    verb = "Would create" if created.dry_run else "Replaced" if created.replaced else "Created"
+    console.print(
+        f"{verb} [bold]{created.project_dir}[/bold] ({len(created.files)} files) "
+        f"from {created.template}"
+    )
+    if created.dry_run:
+        for name in created.files:
+            console.print(f"  {name}", highlight=False)
+        return
+    console.print(f"Next: cd {created.project_dir} && mlflow run . --env-manager local")

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from harness.tree import sha256_bytes
+from harness.kernel.digests import sha256_bytes
 
 # Variables that can change a result and are worth recording.
 RECORDED_PREFIXES = (

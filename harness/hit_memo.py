@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_text_atomic
-from harness.manifest import TAG_CACHE_KEY, canonical_json
-from harness.tree import path_digest, sha256_bytes, tree_digest
+from harness.kernel.atomic import write_text_atomic
+from harness.kernel.digests import path_digest, sha256_bytes, tree_digest
+from harness.kernel.jsonout import canonical_json
+from harness.manifest import TAG_CACHE_KEY
 
 MEMO_VERSION = 1
 DEBUG_ENV = "MLHARNESS_MEMO_DEBUG"  # set to 1: the fast path reports its answer on stderr
@@ -114,8 +115,8 @@ def default_tracking_uri(cwd: str) -> str | None:
 
 
 def resolve_tracking_uri(option: str | None, cwd: str) -> str | None:
-    """The URI ``tracking.use`` resolves to, computed without mlflow; None if unsure."""
-    from harness.tracking import absolute_uri
+    """The URI ``mlflow_boundary.connect`` resolves to, computed without mlflow; None if unsure."""
+    from harness.mlflow_boundary import absolute_uri
 
     given = option or os.environ.get("MLFLOW_TRACKING_URI")
     if not given:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +23,11 @@ from typing import Any
 
 from harness import environment, manifest, mlflow_api
 from harness.cache import cache_key, find_cached
-from harness.errors import RunFailed
+from harness.kernel.errors import RunFailed
+from harness.mlflow_boundary import client as make_client
+from harness.mlflow_boundary import converted
 from harness.source import ResolvedSource
 from harness.spec import RunSpec
-from harness.tracking import client as make_client
-from harness.tracking import store_errors
 
 
 @dataclass
@@ -134,12 +134,25 @@ def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
         os.close(saved)
 
 
-def _create_run(client: Any, the_plan: Plan, experiment_id: str, replay_of: str | None) -> str:
-    """Create the run with MLflow's project tags (source without credentials)."""
+def _create_run(
+    client: Any,
+    the_plan: Plan,
+    experiment_id: str,
+    replay_of: str | None,
+    parent_run_id: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> str:
+    """Create the run with MLflow's project tags (source without credentials).
+
+    ``parent_run_id`` attaches it as a child run by id (``mlflow.parentRunId``), never
+    through MLflow's in-process active-run stack, so a child started in another process
+    (a sweep trial) lands under the right parent.
+    """
     from mlflow.entities import Param
     from mlflow.utils.mlflow_tags import (
         MLFLOW_GIT_COMMIT,
         MLFLOW_GIT_REPO_URL,
+        MLFLOW_PARENT_RUN_ID,
         MLFLOW_PROJECT_ENTRY_POINT,
         MLFLOW_SOURCE_NAME,
         MLFLOW_SOURCE_TYPE,
@@ -158,6 +171,9 @@ def _create_run(client: Any, the_plan: Plan, experiment_id: str, replay_of: str 
         tags[MLFLOW_GIT_REPO_URL] = src.uri
     if replay_of:
         tags[manifest.TAG_REPLAY_OF] = replay_of
+    if parent_run_id:
+        tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
+    tags.update(extra_tags or {})
     run = client.create_run(experiment_id, tags=tags, run_name=the_plan.spec.run_name)
     run_id = str(run.info.run_id)
     params = [Param(k, v) for k, v in sorted(the_plan.spec.parameters.items())]
@@ -244,10 +260,12 @@ def execute(
     force: bool = False,
     replay_of: str | None = None,
     quiet_stdout: bool = False,
+    parent_run_id: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Answer from the cache, or launch the run and record its manifest."""
     client = make_client(tracking_uri)
-    with store_errors(tracking_uri):
+    with converted(tracking_uri):
         if not force:
             hit = find_cached(client, the_plan.cache_key)
             if hit is not None:
@@ -255,18 +273,18 @@ def execute(
                     hit, "FINISHED", cached=True, extra={"cache_key": the_plan.cache_key}
                 )
         experiment_id = mlflow_api.resolve_experiment_id(the_plan.spec.experiment_name)
-        run_id = _create_run(client, the_plan, experiment_id, replay_of)
+        run_id = _create_run(client, the_plan, experiment_id, replay_of, parent_run_id, extra_tags)
     started = _now()
     clock = time.monotonic()
     try:
         with _stdout_to_stderr(quiet_stdout):
             status = _launch(the_plan, experiment_id, run_id)
     except KeyboardInterrupt:
-        with store_errors(tracking_uri):
+        with converted(tracking_uri):
             client.set_terminated(run_id, "KILLED")
             _record(client, the_plan, run_id, tracking_uri, started)
         raise RunFailed(f"run {run_id} interrupted; marked KILLED") from None
-    with store_errors(tracking_uri):
+    with converted(tracking_uri):
         if status != "FINISHED" and client.get_run(run_id).info.status == "RUNNING":
             client.set_terminated(run_id, status)
         doc = _record(client, the_plan, run_id, tracking_uri, started)
@@ -287,7 +305,7 @@ def fetch_manifest(client: Any, run_id: str, tracking_uri: str) -> tuple[Any, st
 
     import mlflow.artifacts
 
-    with store_errors(tracking_uri):
+    with converted(tracking_uri):
         run = client.get_run(run_id)
         with tempfile.TemporaryDirectory(prefix="mlharness-show-") as tmp:
             try:
@@ -298,7 +316,7 @@ def fetch_manifest(client: Any, run_id: str, tracking_uri: str) -> tuple[Any, st
                     tracking_uri=tracking_uri,
                 )
             except Exception as exc:
-                from harness.errors import SpecError
+                from harness.kernel.errors import SpecError
 
                 raise SpecError(
                     f"run {run_id} has no {manifest.ARTIFACT_PATH}",

@@ -11,9 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_text_atomic
-from harness.errors import SpecError
-from harness.tree import path_digest, sha256_bytes
+from harness.kernel.atomic import write_text_atomic
+from harness.kernel.digests import path_digest, sha256_bytes
+from harness.kernel.errors import SpecError
+from harness.kernel.jsonout import canonical_json
 
 SCHEMA_VERSION = 1
 ARTIFACT_DIR = "mlharness"
@@ -36,11 +37,6 @@ REQUIRED_SECTIONS = (
 )
 
 Manifest = dict[str, Any]
-
-
-def canonical_json(obj: object) -> str:
-    """The one serialisation that is digested."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(manifest: Manifest) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 from rich.console import Console, Group
@@ -13,12 +11,6 @@ from rich.table import Table
 from harness.verify import DIFFERS, SAME, Row
 
 _STATUS_STYLE = {SAME: "green", DIFFERS: "bold red"}
-
-
-def print_json(data: object) -> None:
-    """The one JSON form every ``--json`` prints: indented, sorted keys, flushed."""
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    sys.stdout.flush()
 
 
 def _pairs(title: str, values: dict[str, Any]) -> Table:

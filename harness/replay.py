@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import manifest, source, spec
-from harness.errors import SourceError
+from harness.kernel.errors import SourceError
 from harness.launch import Outcome, execute, fetch_manifest, plan
-from harness.tracking import client as make_client
+from harness.mlflow_boundary import client as make_client
 
 
 def load_checked(run_id: str, tracking_uri: str) -> manifest.Manifest:

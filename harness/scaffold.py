@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ExternalServiceError, MlharnessError, SourceError
+from harness.kernel.errors import ExternalServiceError, MlharnessError, SourceError
 
 # templates/ sits beside the harness package in the repository (an editable install).
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"

@@ -24,8 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ExternalServiceError, SourceError
-from harness.tree import sha256_bytes, tree_digest
+from harness.kernel.digests import sha256_bytes, tree_digest
+from harness.kernel.errors import ExternalServiceError, SourceError
 
 _SCHEME_URL = re.compile(r"^(?P<scheme>https?|ssh|git)://", re.IGNORECASE)
 _SCP_URL = re.compile(r"^(?P<user>[\w.-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>[^\\]+)$")

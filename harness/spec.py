@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import mlflow_api
-from harness.errors import ParamError, SpecError
+from harness.kernel.errors import ParamError, SpecError
 
 # A value inside a double-quoted placeholder ("{x}") is still expanded by bash even after
 # shlex.quote, so such values may not carry these characters.

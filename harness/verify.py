@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from harness.errors import ParamError
+from harness.kernel.errors import ParamError
 
 SAME = "same"
 WITHIN = "within rtol"

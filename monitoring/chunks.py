@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from harness.errors import SourceError
+from harness.kernel.errors import SourceError
 
 BATCH_ROWS = 1_000_000
 CSV_IN_MEMORY_BYTES = 1 << 30

@@ -15,7 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.errors import DriftDetected, SourceError
+from harness.kernel.errors import SourceError
+from monitoring.errors import DriftDetected
 
 if TYPE_CHECKING:
     from monitoring.chunks import ColumnSource

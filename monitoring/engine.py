@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from harness.errors import SourceError
+from harness.kernel.errors import SourceError
 from monitoring import stats_categorical, stats_numeric
 from monitoring.chunks import ColumnSource
 from monitoring.concept import ConceptResult, detect

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness import tracking
-from harness.errors import ExternalServiceError
+from harness import mlflow_boundary
+from harness.kernel.errors import ExternalServiceError
 from monitoring.engine import DriftResult
 
 EXPERIMENT = "drift-monitoring"
@@ -29,7 +29,7 @@ def log_report(
     import mlflow
 
     try:
-        tracking.use(tracking_uri)
+        mlflow_boundary.connect(tracking_uri)
         mlflow.set_experiment(experiment)
         with mlflow.start_run(run_name=f"drift {result.current}") as run:
             mlflow.set_tags({"mlharness.kind": "drift_report"})

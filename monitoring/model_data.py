@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from harness import tracking
-from harness.errors import ExternalServiceError, RegistryError, SourceError
+from harness import mlflow_boundary
+from harness.kernel.errors import ExternalServiceError, SourceError
 from monitoring.chunks import ColumnSource, TableSource, open_source
+from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -69,7 +70,7 @@ def resolve_model_data(
     from mlflow.exceptions import MlflowException
     from mlflow.store.artifact.utils.models import get_model_name_and_version
 
-    tracking.use(tracking_uri)
+    mlflow_boundary.connect(tracking_uri)
     if not model_uri.startswith("models:/"):
         raise RegistryError(f"{model_uri}: expected models:/name@alias or models:/name/version")
     client = MlflowClient()

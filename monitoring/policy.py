@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from harness.errors import ConfigError
+from harness.kernel.errors import ConfigError
 
 SMALL_REFERENCE = 1000
 DEFAULT_DRIFT_SHARE = 0.5

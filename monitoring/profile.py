@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.atomic import temp_beside
-from harness.errors import ConfigError, SourceError
-from harness.tree import file_digest
+from harness.kernel.atomic import temp_beside
+from harness.kernel.digests import file_digest
+from harness.kernel.errors import ConfigError, SourceError
 from monitoring.chunks import ColumnSource
 from monitoring.stats_numeric import Support
 from monitoring.values import (

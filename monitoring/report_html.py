@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_text_atomic
+from harness.kernel.atomic import write_text_atomic
 from monitoring.engine import ColumnResult, DriftResult
 
 _CSS = """

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.atomic import write_text_atomic
+from harness.kernel.atomic import write_text_atomic
 from monitoring.engine import DriftResult
 
 SCHEMA_VERSION = 1

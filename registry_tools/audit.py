@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from harness.errors import RegistryError
+from registry_tools.errors import RegistryError
 from registry_tools.gates import GateResult
 
 Action = Literal["promote", "set", "remove", "rollback"]

@@ -52,8 +52,8 @@ def _note(text: str) -> None:
 
 def _alias_or_stage(alias: str | None, stage: str | None, option: str) -> str:
     """The alias an option names, or the one a deprecated ``--stage`` maps to (with a note)."""
-    from harness.errors import RegistryError
     from registry_tools import stages
+    from registry_tools.errors import RegistryError
 
     if stage is not None:
         _note(stages.stage_target(stage).note)

@@ -10,13 +10,15 @@ turned down so that our bound is the one that holds.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from harness.errors import ExternalServiceError, RegistryError
+from harness import mlflow_boundary
+from harness.kernel.errors import ExternalServiceError
+from harness.mlflow_boundary import fluent_uri
+from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -44,35 +46,6 @@ def default_tracking_uri() -> str:
     import mlflow
 
     return str(mlflow.get_tracking_uri())
-
-
-@contextmanager
-def fluent_uri(uri: str) -> Iterator[None]:
-    """Point MLflow's global (fluent) tracking and registry URI at ``uri`` for a block.
-
-    Needed where MLflow ignores the client's URI: ``mlflow.models.evaluate`` speaks only
-    fluent, and the SQL registry store resolves a ``models:/m-<id>`` source through a fresh
-    ``MlflowClient()`` (global URI; a TODO in mlflow's sqlalchemy_store).
-    """
-    import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    # Save the raw globals and env vars, not get_*_uri(): those resolve the defaults, and
-    # setting a resolved default back would pin it for the rest of the process.
-    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-    saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -105,15 +78,8 @@ class Registry:
     """A model registry at one tracking URI, with mlharness errors instead of MLflow's."""
 
     def __init__(self, tracking_uri: str | None = None) -> None:
-        # Bound MLflow's internal HTTP retries unless the user chose otherwise.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-        from mlflow import MlflowClient
-
-        self.tracking_uri = tracking_uri or default_tracking_uri()
-        self.client: MlflowClient = MlflowClient(
-            tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri
-        )
+        self.tracking_uri = mlflow_boundary.resolve_uri(tracking_uri)
+        self.client: MlflowClient = mlflow_boundary.client(self.tracking_uri)
 
     # -- the one place exceptions are converted ---------------------------------------------
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -15,9 +15,9 @@ import tempfile
 from rich.console import Console
 
 from harness.demo import DemoRun, launch
-from harness.errors import GateError
 from registry_tools import aliases, catalog, render, versions
 from registry_tools.client import Registry
+from registry_tools.errors import GateError
 from registry_tools.promote import PromotionRequest, gate_failure, plan
 from registry_tools.promote import apply as apply_promotion
 

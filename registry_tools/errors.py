@@ -1,12 +1,20 @@
-"""Errors only the registry tools raise, on top of the shared exit-code table.
-
-Everything else uses ``harness.errors`` directly (RegistryError for bad input, GateError for
-failed gates, ExternalServiceError for an unreachable tracking server).
-"""
+"""Errors the registry tools raise, on top of the shared exit-code table (harness.kernel)."""
 
 from __future__ import annotations
 
-from harness.errors import CheckFailed
+from harness.kernel.errors import CheckFailed, ExitCode, MlharnessError
+
+__all__ = ["GateError", "PromotionConflict", "RegistryError"]
+
+
+class RegistryError(MlharnessError):
+    """Unknown model, version or alias, or another registry request that cannot be done."""
+
+
+class GateError(MlharnessError):
+    """A promotion gate failed; nothing was changed."""
+
+    exit_code = ExitCode.GATE_FAILED
 
 
 class PromotionConflict(CheckFailed):

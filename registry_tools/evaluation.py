@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness.errors import RegistryError
-from harness.tree import file_digest
-from registry_tools.client import Registry, fluent_uri
+from harness.kernel.digests import file_digest
+from harness.mlflow_boundary import fluent_uri
+from registry_tools.client import Registry
+from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
-from harness.errors import RegistryError
+from registry_tools.errors import RegistryError
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,

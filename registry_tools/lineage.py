@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import RegistryError
 from harness.manifest import ARTIFACT_DIR, ARTIFACT_PATH, TAG_DIGEST
 from registry_tools.client import Registry
+from registry_tools.errors import RegistryError
 from registry_tools.versions import VersionInfo
 
 

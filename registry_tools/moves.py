@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.errors import MlharnessError
+from harness.kernel.errors import MlharnessError
 from registry_tools import audit
 from registry_tools.audit import Action, AuditRecord
 from registry_tools.client import Registry, is_unique_violation

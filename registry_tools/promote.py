@@ -13,11 +13,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import GateError, RegistryError
 from registry_tools import evaluation, moves
 from registry_tools.audit import AuditRecord
 from registry_tools.client import Registry
-from registry_tools.errors import PromotionConflict
+from registry_tools.errors import GateError, PromotionConflict, RegistryError
 from registry_tools.gates import GateResult, Subject, check, parse_gates, referenced_aliases
 from registry_tools.lineage import run_metrics
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from rich.console import Console
 from rich.table import Table
 
-from harness.render import print_json as print_json  # the one --json form, re-exported
+from harness.kernel.jsonout import print_json as print_json  # the one --json form, re-exported
 from registry_tools.audit import AuditRecord
 from registry_tools.gates import GateResult
 from registry_tools.lineage import Lineage

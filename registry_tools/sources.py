@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from harness.errors import RegistryError
 from registry_tools.client import Registry
+from registry_tools.errors import RegistryError
 
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _USAGE = "SOURCE is a run id, runs:/<run id>/<artifact path> or models:/m-<id>"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.errors import RegistryError
+from registry_tools.errors import RegistryError
 
 ARCHIVED_TAG = "archived"
 DEPRECATION_NOTE = (

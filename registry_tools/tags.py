@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from harness.errors import RegistryError
 from registry_tools.client import Registry
+from registry_tools.errors import RegistryError
 
 
 @dataclass(frozen=True)

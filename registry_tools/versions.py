@@ -12,9 +12,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from harness.errors import ExternalServiceError, RegistryError
+from harness.kernel.errors import ExternalServiceError
 from registry_tools import sources
 from registry_tools.client import Registry
+from registry_tools.errors import RegistryError
 from registry_tools.sources import ResolvedSource
 from registry_tools.stages import stage_of
 

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from harness.app import COMMANDS, main
-from harness.errors import ExitCode, GateError, MlharnessError, ParamError
+from harness.kernel.errors import ExitCode, MlharnessError, ParamError
+from registry_tools.errors import GateError
 from tests.support.paths import MLHARNESS
 
 

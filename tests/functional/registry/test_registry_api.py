@@ -8,10 +8,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from harness.errors import GateError, RegistryError
 from registry_tools import aliases, catalog, tags, versions
 from registry_tools.audit import AuditRecord, trail
 from registry_tools.client import Registry
+from registry_tools.errors import GateError, RegistryError
 from registry_tools.promote import PromotionRequest, promote
 from registry_tools.rollback import rollback
 from tests.functional.registry.conftest import Trained, registry_state, two_versions

@@ -10,7 +10,7 @@ import pytest
 
 from harness import manifest
 from harness.environment import is_secret, recorded_variables
-from harness.errors import SpecError
+from harness.kernel.errors import SpecError
 
 
 def _doc() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import SourceError
+from harness.kernel.errors import SourceError
 from harness.source import checkout, parse_remote, redact, strip_credentials
 from tests.support.git_servers import commit_change, git, make_repo
 from tests.support.paths import PROJECTS

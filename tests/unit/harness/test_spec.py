@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ParamError, SpecError
+from harness.kernel.errors import ParamError, SpecError
 from harness.spec import build_run_spec, parse_assignments
 from tests.support.paths import PROJECTS
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from harness.environment import describe, freeze
-from harness.tracking import absolute_uri
-from harness.tree import tree_digest
+from harness.kernel.digests import tree_digest
+from harness.mlflow_boundary import absolute_uri
 
 
 def test_tree_digest_follows_content_names_and_exec_bit_not_location(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ParamError
+from harness.kernel.errors import ParamError
 from harness.verify import DIFFERS, SAME, WITHIN, compare, identical, parse_rtols
 
 

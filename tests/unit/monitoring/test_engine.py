@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from harness.errors import SourceError
+from harness.kernel.errors import SourceError
 from monitoring.chunks import TableSource, open_source
 from monitoring.engine import run_drift
 from monitoring.policy import make_policy

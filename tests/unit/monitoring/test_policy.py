@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import ConfigError
+from harness.kernel.errors import ConfigError
 from monitoring.policy import Policy, Rule, make_policy
 
 

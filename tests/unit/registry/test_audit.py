@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import RegistryError
 from registry_tools.audit import (
     AuditRecord,
     last_seq,
@@ -13,6 +12,7 @@ from registry_tools.audit import (
     trail,
     trail_key,
 )
+from registry_tools.errors import RegistryError
 from registry_tools.gates import GateResult
 
 GATES = (

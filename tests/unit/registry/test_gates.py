@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.errors import ExitCode, RegistryError
+from harness.kernel.errors import ExitCode
+from registry_tools.errors import RegistryError
 from registry_tools.gates import Gate, Subject, check, parse_gate, referenced_aliases
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import RegistryError
+from registry_tools.errors import RegistryError
 from registry_tools.stages import stage_alias, stage_of, stage_target
 
 

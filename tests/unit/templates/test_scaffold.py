@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ExitCode, SourceError
+from harness.kernel.errors import ExitCode, SourceError
 from harness.scaffold import (
     OptionError,
     OutputExistsError,

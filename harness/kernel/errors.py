@@ -1,5 +1,7 @@
 """One root exception and one exit-code table for every mlharness command.
 
+Part of the kernel: imports nothing but the standard library.
+
 Library code raises these; only the CLI boundary turns them into a one-line message
 and a process exit code. Exceptions from mlflow, git or Airflow are converted into
 these at the boundary where they are caught, so callers never need to know which
@@ -20,6 +22,7 @@ class ExitCode(IntEnum):
     GATE_FAILED = 3  # a promotion gate failed
     DRIFT = 4  # drift detected
     EXTERNAL = 5  # tracking server, git remote or Airflow failed after retries
+    INTERNAL = 70  # a bug: an exception nobody converted (EX_SOFTWARE of sysexits.h)
 
 
 class MlharnessError(Exception):
@@ -66,22 +69,6 @@ class ConfigError(MlharnessError):
         super().__init__(f"{source}: {len(self.problems)} problem(s): " + "; ".join(self.problems))
 
 
-class RegistryError(MlharnessError):
-    """Unknown model, version or alias, or another registry request that cannot be done."""
-
-
-class GateError(MlharnessError):
-    """A promotion gate failed; nothing was changed."""
-
-    exit_code = ExitCode.GATE_FAILED
-
-
-class DriftDetected(MlharnessError):
-    """Data-set drift was found (for pipelines that must stop on drift)."""
-
-    exit_code = ExitCode.DRIFT
-
-
 class CheckFailed(MlharnessError):
     """A check found a difference, or a run failed."""
 
@@ -96,3 +83,23 @@ class ExternalServiceError(MlharnessError):
     """A tracking server, git remote or Airflow failed after retries."""
 
     exit_code = ExitCode.EXTERNAL
+
+
+class InternalError(MlharnessError):
+    """An unexpected exception reached the CLI: a bug, reported in one line (exit 70)."""
+
+    exit_code = ExitCode.INTERNAL
+
+
+__all__ = [
+    "CheckFailed",
+    "ConfigError",
+    "ExitCode",
+    "ExternalServiceError",
+    "InternalError",
+    "MlharnessError",
+    "ParamError",
+    "RunFailed",
+    "SourceError",
+    "SpecError",
+]

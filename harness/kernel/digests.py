@@ -11,6 +11,15 @@ import hashlib
 import os
 from pathlib import Path
 
+__all__ = [
+    "IGNORED_DIRS",
+    "file_digest",
+    "path_digest",
+    "sha256_bytes",
+    "tree_digest",
+    "tree_files",
+]
+
 # Written by running the code, not part of it.
 IGNORED_DIRS = frozenset(
     {

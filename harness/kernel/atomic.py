@@ -1,12 +1,14 @@
 """Write files so a failure never leaves one half-written: temp file beside it, then rename.
 
-Shared by every package (harness sits at the bottom of the layers)."""
+Part of the kernel, shared by every package."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+__all__ = ["temp_beside", "write_bytes_atomic", "write_text_atomic"]
 
 
 def temp_beside(path: Path) -> Path:
@@ -20,12 +22,17 @@ def temp_beside(path: Path) -> Path:
     return Path(name)
 
 
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically."""
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically."""
     tmp = temp_beside(path)
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    return write_bytes_atomic(path, text.encode("utf-8"))
