@@ -1,0 +1,216 @@
+"""The pipeline config: one YAML file that names a project, its steps, the registered model,
+the promotion gates, the schedule, serving and monitoring.
+
+Every generated artifact (Airflow DAGs, the compose stack, Prometheus/Alertmanager/blackbox
+configs, alert rules, dashboards) is rendered from this one model, like a monitoring mixin:
+change the file, re-render everything. It is defined here, in ``harness``, because both
+``orchestration`` and ``monitoring`` read it and ``harness`` is the layer both may import.
+
+Every model forbids unknown keys, so a typo is an error with its key path rather than a
+setting silently ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.kernel.errors import ConfigError
+
+__all__ = [
+    "AlertRoutes",
+    "DriftCheck",
+    "ModelSection",
+    "MonitoringConfig",
+    "PipelineConfig",
+    "ProjectSource",
+    "PromotionConfig",
+    "SensorConfig",
+    "ServingConfig",
+    "StepConfig",
+    "Thresholds",
+    "key_path",
+    "load",
+]
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
+ParamValue = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSource(_Strict):
+    """Where the project is: a local path (relative to the config file) or a Git URL."""
+
+    path: str | None = Field(None, description="Project directory, relative to this file.")
+    git: str | None = Field(None, description="Git URL, optionally ending in #subdir.")
+    version: str | None = Field(None, description="Branch, tag or commit of a Git project.")
+
+
+class StepConfig(_Strict):
+    """One pipeline step: an entry point of the project, run through ``mlharness run``."""
+
+    name: Name
+    entry_point: str = "main"
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+    depends_on: list[Name] = Field(default_factory=list)
+
+
+class ModelSection(_Strict):
+    """The registered model the pipeline trains."""
+
+    name: str = Field(description="Registered model name.")
+    from_step: Name | None = Field(
+        None, description="Step whose run's model is registered (default: the last step)."
+    )
+
+
+class PromotionConfig(_Strict):
+    """Gated promotion of the registered version to an alias."""
+
+    alias: str = "champion"
+    gates: list[str] = Field(default_factory=list, description="e.g. accuracy>=0.9")
+    on_fail: Literal["skip", "fail"] = Field(
+        "skip", description="skip: the DAG run succeeds without promoting; fail: it fails."
+    )
+
+
+class SensorConfig(_Strict):
+    """Wait for data before training: a file path or an Airflow asset URI."""
+
+    file: str | None = None
+    asset: str | None = None
+    poke_interval_s: int = Field(60, gt=0)
+    timeout_s: int = Field(3600, gt=0)
+
+
+class ServingConfig(_Strict):
+    """``mlharness serve`` of ``models:/<model.name>@<promotion.alias>``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(5001, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    max_batch_rows: int = Field(64, ge=1)
+    max_batch_delay_ms: float = Field(2.0, ge=0)
+    max_queue_rows: int = Field(4096, ge=1)
+    max_request_bytes: int = Field(10_000_000, ge=1)
+    reload_interval_s: float = Field(30.0, gt=0)
+
+
+class DriftCheck(_Strict):
+    """The scheduled drift check (the drift DAG)."""
+
+    schedule: str | None = Field("@daily", description="Cron or preset; null: on the asset only.")
+    batches: str = Field(
+        "data/batches/*.csv", description="Glob of batch files; the newest one is checked."
+    )
+    reference_profile: str | None = Field(
+        None, description="Profile JSON (default: the champion's logged reference profile)."
+    )
+    drift_share: float = Field(0.5, gt=0, le=1)
+    stattest: dict[str, str] = Field(
+        default_factory=dict, description="Per-feature METHOD[:THRESHOLD], e.g. psi:0.2."
+    )
+    on_drift: Literal["fail", "retrain"] = "fail"
+
+
+class Thresholds(_Strict):
+    """Alert thresholds; every alert's expression reads its number from here."""
+
+    p99_latency_s: float = Field(0.5, gt=0)
+    error_ratio: float = Field(0.05, gt=0, le=1)
+    queue_saturation: float = Field(0.8, gt=0, le=1)
+    feature_drift_score: float = Field(0.1, gt=0, description="Online drift gauge threshold.")
+    dataset_drift_share: float = Field(0.5, gt=0, le=1)
+    drift_check_max_age_s: int = Field(2 * 86400, gt=0)
+    no_traffic_minutes: int = Field(30, gt=0)
+
+
+class AlertRoutes(_Strict):
+    """Where Alertmanager sends alerts; URLs are read from files, never written inline."""
+
+    slack_api_url_file: str | None = None
+    slack_channel: str = "#ml-alerts"
+    webhook_url_file: str | None = None
+    group_wait_s: int = Field(30, ge=0)
+    repeat_interval_s: int = Field(4 * 3600, gt=0)
+
+
+class MonitoringConfig(_Strict):
+    """Metrics, drift checks and alerting for the served model."""
+
+    features: list[str] = Field(
+        default_factory=list, description="Features to watch (empty: every profiled one)."
+    )
+    scrape_interval_s: int = Field(15, gt=0)
+    evaluation_interval_s: int = Field(15, gt=0)
+    alert_for_s: int = Field(300, ge=0, description="How long a condition holds before firing.")
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    drift: DriftCheck = Field(default_factory=DriftCheck)
+    alerts: AlertRoutes = Field(default_factory=AlertRoutes)
+    pushgateway_url: str = "http://pushgateway:9091"
+
+
+class PipelineConfig(_Strict):
+    """The whole pipeline: ``mlharness config schema`` prints this model's JSON Schema."""
+
+    name: Name = Field(description="Pipeline name; DAG ids are <name>_train and <name>_drift.")
+    project: ProjectSource
+    env_manager: Literal["local", "uv", "virtualenv", "conda"] = "local"
+    experiment_name: str | None = None
+    tracking_uri: str | None = Field(
+        None, description="Tracking store; a secret in it must be a ${ENV_VAR} reference."
+    )
+    steps: list[StepConfig] = Field(min_length=1)
+    model: ModelSection
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    schedule: str | None = Field("@daily", description="Cron or preset; null: manual only.")
+    retries: int = Field(1, ge=0)
+    retry_delay_s: int = Field(300, ge=0)
+    sensor: SensorConfig | None = None
+    serving: ServingConfig = Field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+
+    def project_dir(self, config_file: Path) -> Path | None:
+        """The local project directory (relative paths are relative to the config file)."""
+        if self.project.path is None:
+            return None
+        return (config_file.parent / self.project.path).resolve()
+
+
+def key_path(location: tuple[str | int, ...]) -> str:
+    """pydantic's error location as the user reads it: ``steps[1].params.max_depth``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def load(path: Path) -> PipelineConfig:
+    """Read and validate a pipeline config; every problem at once, each with its key path.
+
+    Only the schema is checked here; ``mlharness config check`` adds the checks that need
+    the project (entry points, params), the step graph (cycles), crons and secrets.
+    """
+    import yaml
+
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(where, [f"cannot read the file: {exc}"]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(where, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from exc
+    if not isinstance(data, dict):
+        raise ConfigError(where, ["expected a mapping of keys at the top level"])
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise ConfigError(where, problems) from exc
