@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.kernel.errors import ConfigError
+from harness.validation import validate
 
 __all__ = [
     "AlertRoutes",
@@ -31,7 +32,6 @@ __all__ = [
     "ServingConfig",
     "StepConfig",
     "Thresholds",
-    "key_path",
     "load",
 ]
 
@@ -182,14 +182,6 @@ class PipelineConfig(_Strict):
         return (config_file.parent / self.project.path).resolve()
 
 
-def key_path(location: tuple[str | int, ...]) -> str:
-    """pydantic's error location as the user reads it: ``steps[1].params.max_depth``."""
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
 def load(path: Path) -> PipelineConfig:
     """Read and validate a pipeline config; every problem at once, each with its key path.
 
@@ -209,8 +201,4 @@ def load(path: Path) -> PipelineConfig:
         raise ConfigError(where, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from exc
     if not isinstance(data, dict):
         raise ConfigError(where, ["expected a mapping of keys at the top level"])
-    try:
-        return PipelineConfig.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{key_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
-        raise ConfigError(where, problems) from exc
+    return validate(PipelineConfig, data, where)

@@ -1,0 +1,47 @@
+"""Validate data read from a file against a pydantic model, every problem at once.
+
+Each reader (pipeline config, manifest, drift profile header, drift report) calls
+:func:`validate`, so every file a command reads fails the same way: one line that names the
+file, then each problem with its key path (``steps[1].params.max_depth: ...``), exit 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from harness.kernel.errors import ConfigError
+
+__all__ = ["key_path", "problems_of", "validate"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def key_path(location: Sequence[str | int]) -> str:
+    """pydantic's error location as the user reads it: ``steps[1].params.max_depth``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def problems_of(exc: ValidationError) -> list[str]:
+    """One ``key.path: message`` line per problem pydantic found."""
+    return [f"{key_path(error['loc'])}: {error['msg']}" for error in exc.errors()]
+
+
+def validate(
+    model: type[M],
+    data: object,
+    where: str,
+    *,
+    error: type[ConfigError] = ConfigError,
+) -> M:
+    """``model`` validated from ``data`` read from ``where``; raises ``error`` (exit 2)
+    listing every problem, never a pydantic traceback."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise error(where, problems_of(exc)) from exc
