@@ -1,0 +1,145 @@
+"""Background processes that are always stopped: on success, on failure and on Ctrl-C.
+
+The demo (and anything else that starts servers for a while) starts each process in a new
+session, so stopping its process group also stops what it forked (uvicorn workers, the
+scheduler's children); :class:`Supervisor` stops every group it started when its block
+ends, however it ends, and SIGTERM is turned into the same clean exit as Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from harness.kernel.errors import ExternalServiceError
+
+__all__ = ["Started", "Supervisor", "free_port", "supervised", "wait_http_ok"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Started:
+    """One process the supervisor started, with where its output goes."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    def log_tail(self, chars: int = 2000) -> str:
+        """The end of the process's log, for an error message."""
+        if not self.log_file.exists():
+            return ""
+        return self.log_file.read_text(errors="replace")[-chars:]
+
+
+def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace_s)
+
+
+@dataclass
+class Supervisor:
+    """Starts processes in their own sessions and stops all of them, newest first."""
+
+    log_dir: Path
+    grace_s: float = 10.0
+    started: list[Started] = field(default_factory=list)
+
+    def start(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Started:
+        """Start ``command`` in the background; its output goes to ``<log_dir>/<name>.log``."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = self.log_dir / f"{name}.log"
+        with log_file.open("wb") as log:
+            process = subprocess.Popen(
+                list(command),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        entry = Started(name, process, log_file)
+        self.started.append(entry)
+        return entry
+
+    def stop(self, entry: Started) -> None:
+        """Stop one process group (and forget it)."""
+        _stop_group(entry.process, self.grace_s)
+        if entry in self.started:
+            self.started.remove(entry)
+
+    def stop_all(self) -> None:
+        """Stop every process still running, newest first."""
+        while self.started:
+            self.stop(self.started[-1])
+
+    def pids(self) -> list[int]:
+        """Process ids of everything started and not yet stopped."""
+        return [entry.process.pid for entry in self.started]
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def supervised(log_dir: Path) -> Iterator[Supervisor]:
+    """A supervisor whose processes are stopped when the block ends, also on SIGTERM."""
+    supervisor = Supervisor(log_dir)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield supervisor
+    finally:
+        supervisor.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def wait_http_ok(url: str, entry: Started, timeout_s: float) -> None:
+    """Poll ``url`` until it answers 200; fail with the process's log if it dies first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if entry.process.poll() is not None:
+            raise ExternalServiceError(
+                f"{entry.name} exited with code {entry.process.returncode} before {url} "
+                f"answered; its log ends:\n{entry.log_tail()}"
+            )
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise ExternalServiceError(
+        f"{entry.name} did not answer {url} within {timeout_s:.0f} s; log: {entry.log_file}"
+    )
