@@ -12,10 +12,18 @@ setting silently ignored.
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 from harness.kernel.errors import ConfigError
 from harness.validation import validate
@@ -25,6 +33,7 @@ __all__ = [
     "DriftCheck",
     "ModelSection",
     "MonitoringConfig",
+    "ParamValue",
     "PipelineConfig",
     "ProjectSource",
     "PromotionConfig",
@@ -36,7 +45,24 @@ __all__ = [
 ]
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
-ParamValue = str | int | float | bool
+
+
+def _scalar(value: object) -> str | int | float | bool:
+    """One check (and one error line) for a parameter value, not one per union branch."""
+    if isinstance(value, str | int | float | bool):
+        return value
+    kind = "null" if value is None else type(value).__name__
+    raise ValueError(f"expected a string, number or boolean, got {kind}")
+
+
+# A parameter value as written in YAML; ``mlharness run`` receives it as text. A string
+# ``${steps.<step>.run_id}`` / ``${steps.<step>.model_uri}`` / ``${steps.<step>.artifact:<path>}``
+# refers to an upstream step's run (resolved by the DAG task at run time).
+ParamValue = Annotated[
+    str | int | float | bool,
+    PlainValidator(_scalar),
+    WithJsonSchema({"type": ["string", "integer", "number", "boolean"]}),
+]
 
 
 class _Strict(BaseModel):
@@ -50,6 +76,14 @@ class ProjectSource(_Strict):
     git: str | None = Field(None, description="Git URL, optionally ending in #subdir.")
     version: str | None = Field(None, description="Branch, tag or commit of a Git project.")
 
+    @model_validator(mode="after")
+    def _one_source(self) -> ProjectSource:
+        if (self.path is None) == (self.git is None):
+            raise ValueError("give exactly one of path and git")
+        if self.version is not None and self.git is None:
+            raise ValueError("version applies to a git project only")
+        return self
+
 
 class StepConfig(_Strict):
     """One pipeline step: an entry point of the project, run through ``mlharness run``."""
@@ -58,6 +92,7 @@ class StepConfig(_Strict):
     entry_point: str = "main"
     params: dict[str, ParamValue] = Field(default_factory=dict)
     depends_on: list[Name] = Field(default_factory=list)
+    timeout_s: int | None = Field(None, gt=0, description="Airflow execution timeout.")
 
 
 class ModelSection(_Strict):
@@ -67,6 +102,7 @@ class ModelSection(_Strict):
     from_step: Name | None = Field(
         None, description="Step whose run's model is registered (default: the last step)."
     )
+    artifact_path: str = Field("model", description="The model's name in that run.")
 
 
 class PromotionConfig(_Strict):
@@ -86,6 +122,12 @@ class SensorConfig(_Strict):
     asset: str | None = None
     poke_interval_s: int = Field(60, gt=0)
     timeout_s: int = Field(3600, gt=0)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SensorConfig:
+        if (self.file is None) == (self.asset is None):
+            raise ValueError("give exactly one of file and asset")
+        return self
 
 
 class ServingConfig(_Strict):
@@ -169,6 +211,10 @@ class PipelineConfig(_Strict):
     model: ModelSection
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
     schedule: str | None = Field("@daily", description="Cron or preset; null: manual only.")
+    start_date: _dt.date = Field(
+        _dt.date(2026, 1, 1), description="First schedule date (catchup is off)."
+    )
+    tags: list[str] = Field(default_factory=list, description="Extra Airflow DAG tags.")
     retries: int = Field(1, ge=0)
     retry_delay_s: int = Field(300, ge=0)
     sensor: SensorConfig | None = None
@@ -180,6 +226,14 @@ class PipelineConfig(_Strict):
         if self.project.path is None:
             return None
         return (config_file.parent / self.project.path).resolve()
+
+    def model_step(self) -> StepConfig:
+        """The step whose run's model is registered (``model.from_step``, else the last)."""
+        wanted = self.model.from_step or self.steps[-1].name
+        for step in self.steps:
+            if step.name == wanted:
+                return step
+        return self.steps[-1]
 
 
 def load(path: Path) -> PipelineConfig:
@@ -201,4 +255,9 @@ def load(path: Path) -> PipelineConfig:
         raise ConfigError(where, [f"not valid YAML: {str(exc).splitlines()[0]}"]) from exc
     if not isinstance(data, dict):
         raise ConfigError(where, ["expected a mapping of keys at the top level"])
-    return validate(PipelineConfig, data, where)
+    try:
+        return validate(PipelineConfig, data, where)
+    except ConfigError as exc:
+        # pydantic prefixes the messages of our own validators with "Value error, ".
+        problems = [p.replace(": Value error, ", ": ", 1) for p in exc.problems]
+        raise ConfigError(where, problems) from exc
