@@ -195,6 +195,17 @@ class MonitoringConfig(_Strict):
     drift: DriftCheck = Field(default_factory=DriftCheck)
     alerts: AlertRoutes = Field(default_factory=AlertRoutes)
     pushgateway_url: str = "http://pushgateway:9091"
+    # Where Prometheus reaches each service (the monitoring stack renders these into
+    # prometheus.yml; defaults are the compose service names).
+    serving_url: str | None = Field(
+        None, description="Scoring server as Prometheus sees it (default: serving host:port)."
+    )
+    mlflow_url: str | None = Field(
+        None,
+        description="MLflow server to scrape and probe (default: tracking_uri if http(s)).",
+    )
+    alertmanager_url: str = "http://alertmanager:9093"
+    blackbox_url: str = "http://blackbox:9115"
 
 
 class PipelineConfig(_Strict):
