@@ -8,7 +8,45 @@ importing this module costs nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Protocol, cast
+
+__all__ = [
+    "MLflowEntryPoint",
+    "MLflowParameter",
+    "MLflowProject",
+    "default_env_manager",
+    "is_uri",
+    "load_mlproject",
+    "local_path_or_none",
+    "resolve_experiment_id",
+    "run_project",
+    "virtualenv_dir",
+]
+
+
+class MLflowParameter(Protocol):
+    """``mlflow.projects._project_spec.Parameter``: what the harness reads of it."""
+
+    name: str
+    type: str
+    default: object
+
+
+class MLflowEntryPoint(Protocol):
+    """``mlflow.projects._project_spec.EntryPoint``."""
+
+    name: str
+    parameters: dict[str, MLflowParameter]
+    command: str
+
+
+class MLflowProject(Protocol):
+    """``mlflow.projects._project_spec.Project`` (entry points, and the env type that
+    decides the default env manager)."""
+
+    name: str | None
+    env_type: str
+    _entry_points: dict[str, MLflowEntryPoint]
 
 
 def local_path_or_none(value: str) -> str | None:
@@ -26,14 +64,15 @@ def is_uri(value: str) -> bool:
     return bool(data_utils.is_uri(value))  # type: ignore[no-untyped-call]
 
 
-def load_mlproject(project_dir: Path) -> Any:
+def load_mlproject(project_dir: Path) -> MLflowProject:
     """``mlflow.projects._project_spec.load_project``: MLflow's own MLproject loader."""
     from mlflow.projects import _project_spec
 
-    return _project_spec.load_project(str(project_dir))  # type: ignore[no-untyped-call]
+    loaded = _project_spec.load_project(str(project_dir))  # type: ignore[no-untyped-call]
+    return cast(MLflowProject, loaded)
 
 
-def default_env_manager(project: Any) -> str:
+def default_env_manager(project: MLflowProject) -> str:
     """The env manager ``mlflow run`` picks for a project when none is given."""
     from mlflow.projects.backend.local import _env_type_to_env_manager
 

@@ -12,12 +12,13 @@ import difflib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness import mlflow_api
 from harness.kernel.errors import ParamError, SpecError
+
+__all__ = ["RunSpec", "build_run_spec", "load_project"]
 
 # A value inside a double-quoted placeholder ("{x}") is still expanded by bash even after
 # shlex.quote, so such values may not carry these characters.
@@ -36,41 +37,41 @@ class RunSpec:
     env_manager: str
     experiment_name: str | None
     run_name: str | None
+    # Parameters of a script entry point (``-e train.py``: no declared types) whose value
+    # names an existing local file or directory, as the absolute path the script reads.
+    script_inputs: dict[str, str] = field(default_factory=dict)
 
     def input_params(self) -> dict[str, str]:
-        """Parameters whose value names data (``path`` or ``uri``)."""
-        return {
+        """Parameters whose value names data: declared ``path``/``uri`` ones, and the local
+        files and directories a script entry point is given. Their content enters the
+        manifest and the cache key, so editing such a file is never answered from the cache.
+        """
+        declared = {
             name: value
             for name, value in self.parameters.items()
             if self.param_types.get(name) in {"path", "uri"}
         }
+        return {**declared, **self.script_inputs}
 
 
-def load_project(project_dir: Path) -> Any:
-    """MLflow's parsed MLproject (or the implicit project of a directory without one)."""
+def load_project(project_dir: Path) -> mlflow_api.MLflowProject:
+    """MLflow's parsed MLproject (or the implicit project of a directory without one).
+
+    The file is checked against ``harness.mlproject``'s schema first, so an empty, truncated
+    or mistyped file ends in one ``error: <file>: <what>`` line (exit 2), never in MLflow's
+    ``AttributeError``.
+    """
     from mlflow.exceptions import MlflowException
 
+    from harness import mlproject
+
+    mlproject.check(project_dir)
     try:
         return mlflow_api.load_mlproject(project_dir)
     except MlflowException as exc:
         raise SpecError(f"{project_dir}: {exc.message}", hint="fix the MLproject file") from exc
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
         raise SpecError(f"{project_dir}: cannot read the MLproject: {exc}") from exc
-
-
-def parse_assignments(pairs: list[str]) -> dict[str, str]:
-    """``["a=1", "b=x=y"]`` -> ``{"a": "1", "b": "x=y"}``; every malformed pair reported."""
-    params: dict[str, str] = {}
-    problems = []
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            problems.append(f"-P {pair!r} is not NAME=VALUE")
-            continue
-        params[name.strip()] = value
-    if problems:
-        raise ParamError(problems)
-    return params
 
 
 def _check_type(name: str, kind: str, value: str) -> str | None:
@@ -108,6 +109,20 @@ def _normalise(kind: str, value: str) -> str:
     return value
 
 
+def _script_inputs(project_dir: Path, params: Mapping[str, str]) -> dict[str, str]:
+    """Values that name an existing local file or directory, resolved as the script sees
+    them: MLflow runs a script entry point in the project directory."""
+    found: dict[str, str] = {}
+    for name, value in params.items():
+        local = mlflow_api.local_path_or_none(str(value)) if value else None
+        if local is None:
+            continue
+        path = Path(local) if os.path.isabs(local) else project_dir / local
+        if path.exists():
+            found[name] = os.path.abspath(path)
+    return found
+
+
 def build_run_spec(
     project_dir: Path,
     entry_point: str,
@@ -122,18 +137,24 @@ def build_run_spec(
     if env_manager is None:
         # What `mlflow run` would pick: virtualenv for python_env, conda for conda.yaml.
         env_manager = mlflow_api.default_env_manager(project)
-    entry_points: dict[str, Any] = project._entry_points or {}
+    entry_points = project._entry_points or {}
     if entry_point not in entry_points:
         if entry_point.endswith((".py", ".sh")) and (project_dir / entry_point).is_file():
             return RunSpec(
-                entry_point, dict(user_params), {}, env_manager, experiment_name, run_name
+                entry_point,
+                dict(user_params),
+                {},
+                env_manager,
+                experiment_name,
+                run_name,
+                script_inputs=_script_inputs(project_dir, user_params),
             )
         known = ", ".join(sorted(entry_points)) or "none"
         close = difflib.get_close_matches(entry_point, list(entry_points), n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"entry points: {known}"
         raise SpecError(f"unknown entry point {entry_point!r} in {project_dir}", hint=hint)
     entry = entry_points[entry_point]
-    declared: dict[str, Any] = entry.parameters
+    declared = entry.parameters
     problems: list[str] = []
     for name in user_params:
         if name not in declared:
