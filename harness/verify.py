@@ -7,9 +7,11 @@ metrics must be equal too unless a relative tolerance is given for that metric.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from harness.kernel.assignments import parse_typed_assignments
 from harness.kernel.errors import ParamError
 
 SAME = "same"
@@ -31,23 +33,19 @@ class Row:
         return asdict(self)
 
 
-def parse_rtols(pairs: list[str]) -> dict[str, float]:
-    """``["accuracy=1e-6"]`` -> ``{"accuracy": 1e-06}``; every bad pair reported at once."""
-    tolerances: dict[str, float] = {}
-    problems = []
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not sep or not name or not value >= 0 or math.isinf(value):
-            problems.append(f"--rtol {pair!r} is not METRIC=TOLERANCE (a number >= 0)")
-            continue
-        tolerances[name] = value
-    if problems:
-        raise ParamError(problems)
-    return tolerances
+def _tolerance(text: str) -> float:
+    value = float(text)
+    if not value >= 0 or math.isinf(value):
+        raise ValueError(text)
+    return value
+
+
+def parse_rtols(pairs: Sequence[str]) -> dict[str, float]:
+    """``["accuracy=1e-6"]`` -> ``{"accuracy": 1e-06}``, through the one KEY=VALUE parser:
+    every bad pair is reported at once as an ``AssignmentError`` (exit 2)."""
+    return parse_typed_assignments(
+        pairs, _tolerance, option="--rtol", expected="a number >= 0", hint="--rtol METRIC=TOL"
+    )
 
 
 def check_rtol_names(rtols: dict[str, float], *manifests: dict[str, Any]) -> None:

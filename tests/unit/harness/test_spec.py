@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.kernel.assignments import AssignmentError, parse_assignments
 from harness.kernel.errors import ParamError, SpecError
-from harness.spec import build_run_spec, parse_assignments
+from harness.spec import build_run_spec
 from tests.support.paths import PROJECTS
 
 RF = PROJECTS / "rf"
@@ -87,7 +88,39 @@ def test_values_that_bash_expands_in_double_quotes_are_refused(value: str) -> No
 
 
 def test_assignments_split_on_the_first_equals_and_report_all_bad_pairs() -> None:
-    assert parse_assignments(["a=1", "b=x=y", "c="]) == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(ParamError) as caught:
-        parse_assignments(["novalue", "=1"])
-    assert len(caught.value.problems) == 2
+    # -P goes through the one KEY=VALUE parser of the kernel.
+    assert parse_assignments(["a=1", "b=x=y", "c="], option="-P") == {
+        "a": "1",
+        "b": "x=y",
+        "c": "",
+    }
+    with pytest.raises(AssignmentError) as caught:
+        parse_assignments(["novalue", "=1"], option="-P")
+    assert caught.value.problems == ["-P 'novalue' is not KEY=VALUE", "-P '=1' is not KEY=VALUE"]
+    assert caught.value.exit_code == 2
+
+
+def test_a_script_entry_point_digests_the_local_paths_it_is_given(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "train.py").write_text("print(1)\n")
+    (project / "local.csv").write_text("a\n")
+    (tmp_path / "outside.csv").write_text("b\n")
+    spec = build_run_spec(
+        project,
+        "train.py",
+        {
+            "near": "local.csv",  # relative: as the script sees it, from the project dir
+            "far": str(tmp_path / "outside.csv"),
+            "dir": "..",
+            "n": "5",
+            "gone": str(tmp_path / "missing.csv"),
+        },
+        env_manager="local",
+    )
+    assert spec.parameters["near"] == "local.csv"  # passed to the script as typed
+    assert spec.input_params() == {
+        "near": str(project / "local.csv"),
+        "far": str(tmp_path / "outside.csv"),
+        "dir": str(tmp_path),
+    }

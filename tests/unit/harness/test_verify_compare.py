@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from harness.kernel.assignments import AssignmentError
 from harness.kernel.errors import ParamError
 from harness.verify import DIFFERS, SAME, WITHIN, compare, identical, parse_rtols
 
@@ -54,8 +55,13 @@ def test_metric_tolerance_is_relative_and_per_metric() -> None:
 
 def test_rtol_parsing_and_unknown_metric() -> None:
     assert parse_rtols(["acc=1e-3", "loss=0"]) == {"acc": 1e-3, "loss": 0.0}
-    with pytest.raises(ParamError) as caught:
-        parse_rtols(["acc", "x=abc", "y=-1"])
-    assert len(caught.value.problems) == 3
+    with pytest.raises(AssignmentError) as caught:
+        parse_rtols(["acc", "x=abc", "y=-1", "z=inf"])
+    assert caught.value.problems == [
+        "--rtol 'acc' is not KEY=VALUE",
+        "--rtol 'x=abc': value 'abc' is not a number >= 0",
+        "--rtol 'y=-1': value '-1' is not a number >= 0",
+        "--rtol 'z=inf': value 'inf' is not a number >= 0",
+    ]
     with pytest.raises(ParamError, match="unknown metric 'nope'"):
         compare(_doc(), _doc(), {"nope": 0.1})
