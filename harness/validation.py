@@ -1,22 +1,35 @@
 """Validate data read from a file against a pydantic model, every problem at once.
 
-Each reader (pipeline config, manifest, drift profile header, drift report) calls
-:func:`validate`, so every file a command reads fails the same way: one line that names the
-file, then each problem with its key path (``steps[1].params.max_depth: ...``), exit 2.
+Each reader (pipeline config, MLproject, manifest, drift profile header, drift report,
+template ``cookiecutter.json``) calls :func:`validate`, so every file a command reads fails
+the same way: one line that names the file, then each problem with its key path
+(``steps[1].params.max_depth: ...``), exit 2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.kernel.errors import ConfigError
+from harness.kernel.errors import ConfigError, MlharnessError
 
-__all__ = ["key_path", "problems_of", "validate"]
+__all__ = ["InvalidFile", "ProblemsError", "key_path", "one_line", "problems_of", "validate"]
 
 M = TypeVar("M", bound=BaseModel)
+
+# Builds the error for a file and its problems: ConfigError, InvalidFile, ManifestError...
+ProblemsError = Callable[[str, list[str]], MlharnessError]
+
+
+class InvalidFile(ConfigError):
+    """A data file a command reads (profile, batch, template) does not hold what it should."""
+
+
+def one_line(text: object) -> str:
+    """A library's message on one line: the CLI prints exactly one line per error."""
+    return " ".join(str(text).split())
 
 
 def key_path(location: Sequence[str | int]) -> str:
@@ -29,7 +42,7 @@ def key_path(location: Sequence[str | int]) -> str:
 
 def problems_of(exc: ValidationError) -> list[str]:
     """One ``key.path: message`` line per problem pydantic found."""
-    return [f"{key_path(error['loc'])}: {error['msg']}" for error in exc.errors()]
+    return [f"{key_path(error['loc'])}: {one_line(error['msg'])}" for error in exc.errors()]
 
 
 def validate(
@@ -37,10 +50,10 @@ def validate(
     data: object,
     where: str,
     *,
-    error: type[ConfigError] = ConfigError,
+    error: ProblemsError = ConfigError,
 ) -> M:
-    """``model`` validated from ``data`` read from ``where``; raises ``error`` (exit 2)
-    listing every problem, never a pydantic traceback."""
+    """``model`` validated from ``data`` read from ``where``; raises ``error(where, problems)``
+    (exit 2) listing every problem, never a pydantic traceback."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -20,6 +20,16 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from harness.kernel.errors import SourceError
+from harness.validation import one_line
+
+__all__ = [
+    "BATCH_ROWS",
+    "CSV_IN_MEMORY_BYTES",
+    "ColumnSource",
+    "ParquetSource",
+    "TableSource",
+    "open_source",
+]
 
 BATCH_ROWS = 1_000_000
 CSV_IN_MEMORY_BYTES = 1 << 30
@@ -65,7 +75,7 @@ class ParquetSource:
         try:
             meta = pq.ParquetFile(path)
         except (OSError, pa.ArrowException) as exc:
-            raise SourceError(f"{path}: not a readable Parquet file: {exc}") from exc
+            raise SourceError(f"{path}: not a readable Parquet file: {one_line(exc)}") from exc
         self._schema = meta.schema_arrow
         self._num_rows = int(meta.metadata.num_rows)
 
@@ -86,25 +96,34 @@ class ParquetSource:
 
 
 def open_source(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> ColumnSource:
-    """Open a CSV or Parquet file by its suffix; raise SourceError when it cannot be read."""
+    """Open a CSV or Parquet file by its suffix; raise SourceError when it cannot be read,
+    is empty, or holds no rows (a header only): there is nothing to profile or compare."""
     path = Path(path)
     if not path.is_file():
         raise SourceError(f"{path}: no such file", hint="give a .csv or .parquet file")
     suffix = path.suffix.lower()
+    if suffix not in {".parquet", ".pq", ".csv", ".txt"}:
+        raise SourceError(f"{path}: unsupported format {suffix!r}", hint="use .csv or .parquet")
+    size = path.stat().st_size
+    if size == 0:
+        raise SourceError(f"{path}: empty file", hint="give a .csv or .parquet file with rows")
+    source: ColumnSource
     if suffix in {".parquet", ".pq"}:
-        return ParquetSource(path, batch_rows)
-    if suffix in {".csv", ".txt"}:
-        if path.stat().st_size <= CSV_IN_MEMORY_BYTES:
-            return TableSource(_read_csv(path), batch_rows)
-        return ParquetSource(_csv_to_parquet(path), batch_rows)
-    raise SourceError(f"{path}: unsupported format {suffix!r}", hint="use .csv or .parquet")
+        source = ParquetSource(path, batch_rows)
+    elif size <= CSV_IN_MEMORY_BYTES:
+        source = TableSource(_read_csv(path), batch_rows)
+    else:
+        source = ParquetSource(_csv_to_parquet(path), batch_rows)
+    if source.num_rows == 0:
+        raise SourceError(f"{path}: no rows (columns {source.schema.names} but no data)")
+    return source
 
 
 def _read_csv(path: Path) -> pa.Table:
     try:
         return pacsv.read_csv(path)
     except (OSError, pa.ArrowException) as exc:
-        raise SourceError(f"{path}: cannot parse CSV: {exc}") from exc
+        raise SourceError(f"{path}: cannot parse CSV: {one_line(exc)}") from exc
 
 
 def _csv_to_parquet(path: Path) -> Path:
@@ -120,5 +139,5 @@ def _csv_to_parquet(path: Path) -> Path:
             for batch in reader:
                 writer.write_batch(batch)
     except (OSError, pa.ArrowException) as exc:
-        raise SourceError(f"{path}: cannot parse CSV: {exc}") from exc
+        raise SourceError(f"{path}: cannot parse CSV: {one_line(exc)}") from exc
     return Path(name)

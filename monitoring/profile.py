@@ -19,20 +19,23 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from harness.kernel.atomic import temp_beside
 from harness.kernel.digests import file_digest
 from harness.kernel.errors import ConfigError, SourceError
+from harness.validation import InvalidFile, one_line, validate
 from monitoring.chunks import ColumnSource
+from monitoring.schemas import PROFILE_KIND, PROFILE_SCHEMA_VERSION, ProfileHeader
 from monitoring.stats_numeric import Support
 from monitoring.values import (
     MAX_INT_CATEGORIES,
@@ -42,7 +45,18 @@ from monitoring.values import (
     numeric_chunk,
 )
 
-SCHEMA_VERSION = 1
+__all__ = [
+    "QUANTILES",
+    "SCHEMA_VERSION",
+    "ColumnProfile",
+    "Profile",
+    "build_profile",
+    "load_profile",
+    "payload_path_for",
+    "save_profile",
+]
+
+SCHEMA_VERSION = PROFILE_SCHEMA_VERSION
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 
 
@@ -66,8 +80,9 @@ class ColumnProfile:
     categories: dict[str, int] = field(default_factory=dict)
     support: Support | None = None  # numerical only; loaded lazily from the payload
 
-    def header(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+    def header(self) -> dict[str, object]:
+        """This column as ``profile.json`` holds it (:class:`schemas.ColumnHeader`)."""
+        data: dict[str, object] = {
             "kind": self.kind,
             "role": self.role,
             "n_rows": self.n_rows,
@@ -119,10 +134,11 @@ class Profile:
             column.support = Support(values.astype(np.float64), cum)
         return column.support
 
-    def header(self) -> dict[str, Any]:
+    def header(self) -> dict[str, object]:
+        """``profile.json`` without the payload fields (:class:`schemas.ProfileHeader`)."""
         return {
             "schema_version": SCHEMA_VERSION,
-            "kind": "mlharness.drift_profile",
+            "kind": PROFILE_KIND,
             "created_at": self.created_at,
             "source": self.source,
             "n_rows": self.n_rows,
@@ -287,50 +303,127 @@ def save_profile(profile: Profile, path: str | Path) -> list[Path]:
 
 
 def load_profile(path: str | Path) -> Profile:
-    """Read a profile header; numerical payloads are read lazily, column by column."""
+    """Read and validate a profile; numerical payloads are read lazily, column by column.
+
+    Everything that can be checked without reading the payload's values is checked here,
+    so a bad profile fails before any output is written: the header against
+    :class:`ProfileHeader`, and the payload's arrays (present, 1-D, right dtype and length)
+    and digest.
+    """
     path = Path(path)
     try:
-        header = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise SourceError(f"{path}: cannot read profile: {exc}") from exc
-    if not isinstance(header, dict) or header.get("kind") != "mlharness.drift_profile":
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read profile: {one_line(exc.strerror or exc)}") from exc
+    except ValueError as exc:
+        raise InvalidFile(str(path), [f"(top level): not JSON: {one_line(exc)}"]) from exc
+    if not isinstance(data, dict) or data.get("kind") != PROFILE_KIND:
         raise SourceError(
-            f"{path}: not an mlharness drift profile",
+            f'{path}: not an mlharness drift profile (no "kind": "{PROFILE_KIND}")',
             hint="make one with `mlharness monitor profile DATA -o profile.json`",
         )
-    if header.get("schema_version") != SCHEMA_VERSION:
+    if data.get("schema_version") != PROFILE_SCHEMA_VERSION:
         raise SourceError(
-            f"{path}: profile schema {header.get('schema_version')} is not {SCHEMA_VERSION}",
+            f"{path}: profile schema_version {data.get('schema_version')!r} is not "
+            f"{PROFILE_SCHEMA_VERSION}",
             hint="rebuild the profile",
         )
-    payload = path.parent / str(header.get("payload", payload_path_for(path).name))
+    header = validate(ProfileHeader, data, str(path), error=InvalidFile)
+    if Path(header.payload).name != header.payload:
+        raise InvalidFile(str(path), [f"payload: {header.payload!r} is not a file name"])
+    payload = path.parent / header.payload
     if not payload.is_file():
         raise SourceError(f"{payload}: profile payload missing", hint="keep it beside the JSON")
+    _check_payload(payload, header)
     columns = {}
-    for name, data in header["columns"].items():
+    for name, column in header.columns.items():
         columns[name] = ColumnProfile(
             name=name,
-            kind=data["kind"],
-            role=data["role"],
-            n_rows=data["n_rows"],
-            nonfinite=NonFinite(**data["nonfinite"]),
-            n_finite=data["n_finite"],
-            mean=data.get("mean"),
-            std=data.get("std"),
-            minimum=data.get("min"),
-            maximum=data.get("max"),
-            quantiles=data.get("quantiles", {}),
-            n_distinct=data.get("n_distinct", 0),
-            sampled=data.get("sampled", False),
-            categories=data.get("categories", {}),
+            kind=column.kind,
+            role=column.role,
+            n_rows=column.n_rows,
+            nonfinite=NonFinite(**column.nonfinite.model_dump()),
+            n_finite=column.n_finite,
+            mean=column.mean,
+            std=column.std,
+            minimum=column.min,
+            maximum=column.max,
+            quantiles=dict(column.quantiles),
+            n_distinct=column.n_distinct,
+            sampled=column.sampled,
+            categories=dict(column.categories),
         )
     return Profile(
         columns=columns,
-        n_rows=header["n_rows"],
-        source=header["source"],
-        target=header.get("target"),
-        prediction=header.get("prediction"),
-        reference_metrics=header.get("reference_metrics", {}),
-        created_at=header.get("created_at", ""),
+        n_rows=header.n_rows,
+        source=header.source,
+        target=header.target,
+        prediction=header.prediction,
+        reference_metrics=dict(header.reference_metrics),
+        created_at=header.created_at,
         payload_path=payload,
     )
+
+
+def _check_payload(payload: Path, header: ProfileHeader) -> None:
+    """Every numerical column's arrays are in the ``.npz`` with the right dtype and length,
+    and the file is the one the header was written with (``payload_sha256``).
+
+    Reads only the zip directory and each array's ``.npy`` header, not the values.
+    """
+    problems: list[str] = []
+    try:
+        with zipfile.ZipFile(payload) as archive:
+            members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            for index, (name, column) in enumerate(header.columns.items()):
+                if column.kind != "numerical":
+                    continue
+                for suffix, dtypes, required in (
+                    ("values", _VALUE_DTYPES, True),
+                    ("counts", _COUNT_DTYPES, False),
+                ):
+                    key = f"{index}.{suffix}"
+                    if key not in members:
+                        if required:
+                            problems.append(f"{key}: missing (the {suffix} of column {name!r})")
+                        continue
+                    with archive.open(members[key]) as handle:
+                        shape, dtype = _npy_header(handle)
+                    if dtype not in dtypes:
+                        expected = " or ".join(str(d) for d in dtypes)
+                        problems.append(f"{key}: dtype {dtype}, expected {expected}")
+                    elif shape != (column.n_distinct,):
+                        problems.append(
+                            f"{key}: shape {shape}, expected ({column.n_distinct},) "
+                            f"(n_distinct of column {name!r})"
+                        )
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise InvalidFile(
+            str(payload), [f"(top level): not a readable .npz archive: {one_line(exc)}"]
+        ) from exc
+    if problems:
+        raise InvalidFile(str(payload), problems)
+    if file_digest(payload) != header.payload_sha256:
+        raise InvalidFile(
+            str(payload),
+            [
+                "(top level): content does not match payload_sha256 of the profile (truncated or "
+                "replaced; rebuild the profile)"
+            ],
+        )
+
+
+_VALUE_DTYPES = (np.dtype(np.float64),)
+_COUNT_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
+
+
+def _npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype of one ``.npy`` member, from its header only."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    else:
+        raise ValueError(f"unsupported .npy format version {version}")
+    return tuple(shape), dtype

@@ -1,7 +1,9 @@
 """The JSON drift report: one schema-versioned document for pipelines and dashboards.
 
 Strict JSON: non-finite numbers (an infinite chi-square statistic when a category was
-never seen in the reference) are written as the strings "inf", "-inf" or "nan".
+never seen in the reference) are written as the strings "inf", "-inf" or "nan". Its shape
+is declared once, as :class:`monitoring.schemas.DriftReport`; :func:`load` reads a report
+back validated against it.
 """
 
 from __future__ import annotations
@@ -13,21 +15,26 @@ from pathlib import Path
 from typing import Any
 
 from harness.kernel.atomic import write_text_atomic
+from harness.kernel.errors import SourceError
+from harness.validation import InvalidFile, one_line, validate
 from monitoring.engine import DriftResult
+from monitoring.schemas import REPORT_KIND, REPORT_SCHEMA_VERSION, DriftReport
 
-SCHEMA_VERSION = 1
+__all__ = ["MAX_WINDOWS", "SCHEMA_VERSION", "dumps", "load", "to_dict", "write_json"]
+
+SCHEMA_VERSION = REPORT_SCHEMA_VERSION
 MAX_WINDOWS = 200
 
 
-def to_dict(result: DriftResult) -> dict[str, Any]:
+def to_dict(result: DriftResult) -> dict[str, object]:
     """The report as plain JSON-ready data."""
     data = dataclasses.asdict(result)
     concept = data.get("concept")
     if concept and len(concept["windows"]) > MAX_WINDOWS:
         concept["windows_truncated"] = len(concept["windows"]) - MAX_WINDOWS
         concept["windows"] = concept["windows"][:MAX_WINDOWS]
-    body = {"schema_version": SCHEMA_VERSION, "kind": "mlharness.drift_report", **data}
-    cleaned: dict[str, Any] = _clean(body)
+    body = {"schema_version": SCHEMA_VERSION, "kind": REPORT_KIND, **data}
+    cleaned: dict[str, object] = _clean(body)
     return cleaned
 
 
@@ -43,11 +50,23 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def dumps(report: dict[str, Any]) -> str:
+def dumps(report: dict[str, object]) -> str:
     """The report (from ``to_dict``) as strict JSON text."""
     return json.dumps(report, indent=1, allow_nan=False)
 
 
-def write_json(report: dict[str, Any], path: str | Path) -> Path:
+def write_json(report: dict[str, object], path: str | Path) -> Path:
     """Write the report (from ``to_dict``) atomically."""
     return write_text_atomic(Path(path), dumps(report) + "\n")
+
+
+def load(path: str | Path) -> DriftReport:
+    """A drift report read back (a DAG task, a dashboard job), every problem at once."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceError(f"{path}: cannot read the drift report: {one_line(exc)}") from exc
+    except ValueError as exc:
+        raise InvalidFile(str(path), [f"(top level): not JSON: {one_line(exc)}"]) from exc
+    return validate(DriftReport, data, str(path), error=InvalidFile)
