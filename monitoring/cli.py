@@ -1,26 +1,29 @@
 """``mlharness monitor``: build reference profiles and check batches for drift.
 
-Heavy imports (numpy, pyarrow, scipy, mlflow) happen inside the commands, so
-``mlharness --help`` stays light.
+Each command parses its options, calls one operation of :mod:`monitoring.operations` and
+renders its result. Heavy imports (numpy, pyarrow, scipy, mlflow) happen inside the
+operations, so ``mlharness --help`` stays light.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.kernel.errors import SourceError
-from monitoring.errors import DriftDetected
+from harness.kernel.jsonout import print_json
 
 if TYPE_CHECKING:
-    from monitoring.chunks import ColumnSource
+    from rich.progress import Progress, TaskID
+
     from monitoring.engine import DriftResult
+    from monitoring.operations import ColumnSummary, DriftOutcome, ProfileResult
+
+__all__ = ["app", "drift_command", "profile_command"]
 
 app = typer.Typer(
     add_completion=False,
@@ -72,54 +75,27 @@ def profile_command(
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Build a reference profile from training data (once), to compare batches against."""
-    from monitoring.chunks import open_source
-    from monitoring.profile import build_profile, save_profile
+    from monitoring.operations import ProfileOptions, build_reference_profile
 
-    model_source = None
-    if model is not None:
-        from monitoring.model_data import resolve_model_data
-
-        model_source = resolve_model_data(model, data, tracking_uri=tracking_uri)
-        source, name = model_source.source, model_source.description
-        target = target or model_source.target
-        prediction = prediction or model_source.prediction
-    elif data is None:
-        raise SourceError("give DATA or --model", hint="mlharness monitor profile data.csv")
-    else:
-        source, name = open_source(data), str(data)
-    plan: dict[str, Any] = {
-        "data": name,
-        "rows": source.num_rows,
-        "columns": source.schema.names,
-        "target": target,
-        "prediction": prediction,
-        "output": str(output),
-        "log_to_run": model_source.run_id if model_source else None,
-    }
-    if dry_run:
-        _emit({"dry_run": True, **plan}, as_json)
-        return
-    profile = build_profile(
-        source,
-        name=name,
-        target=target,
-        prediction=prediction,
-        categorical=categorical or [],
-        numerical=numerical or [],
-        max_values=max_values,
-        threads=threads,
+    result = build_reference_profile(
+        data,
+        output,
+        ProfileOptions(
+            target=target,
+            prediction=prediction,
+            model=model,
+            categorical=tuple(categorical or ()),
+            numerical=tuple(numerical or ()),
+            max_values=max_values,
+            threads=threads,
+            tracking_uri=tracking_uri,
+            dry_run=dry_run,
+        ),
     )
-    written = save_profile(profile, output)
-    if model_source is not None:
-        model_source.log_profile(written)
-    result = {
-        **plan,
-        "files": [str(p) for p in written],
-        "bytes": sum(p.stat().st_size for p in written),
-        "kinds": {n: c.kind for n, c in profile.columns.items()},
-        "reference_metrics": profile.reference_metrics,
-    }
-    _emit(result, as_json)
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _print_profile(result)
 
 
 @app.command("drift")
@@ -157,93 +133,187 @@ def drift_command(
     prometheus_textfile: Annotated[
         Path | None, typer.Option(help="Write the Prometheus gauges to this .prom file.")
     ] = None,
+    pushgateway: Annotated[
+        str | None,
+        typer.Option(
+            help="Push the gauges and the last-success time to this Prometheus Pushgateway "
+            "(host:port or URL; job mlharness_drift, grouped by data set).",
+            show_default=False,
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="The data set's name in the gauges and on the Pushgateway "
+            "(default: the batch's file name without suffix).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Compare a batch with a reference profile; exit 4 when the data set drifted."""
-    from monitoring.chunks import open_source
-    from monitoring.policy import make_policy
-    from monitoring.profile import load_profile
+    from monitoring.operations import DriftOptions, DriftOutputs, check_drift
 
-    policy = make_policy(stattest or [], drift_share)
-    profile = load_profile(reference)
-    source = open_source(current)
-    if dry_run:
-        plan = {
-            "dry_run": True,
-            "reference": str(reference),
-            "current": str(current),
-            "rows": source.num_rows,
-            "columns": {
-                name: policy.rule_for(name, c.kind, c.n_finite).method
-                for name, c in profile.columns.items()
-            },
-        }
-        policy.check({n: c.kind for n, c in profile.columns.items()})
-        _emit(plan, as_json)
+    with _ProgressBar() as progress:
+        outcome = check_drift(
+            reference,
+            current,
+            DriftOptions(
+                stattests=tuple(stattest or ()),
+                drift_share=drift_share,
+                threads=threads,
+                ks_pvalues=ks_pvalues,
+                dataset=dataset,
+                dry_run=dry_run,
+            ),
+            DriftOutputs(
+                report=output,
+                html=html,
+                prometheus_textfile=prometheus_textfile,
+                pushgateway=pushgateway,
+                log_to_mlflow=log_to_mlflow,
+                experiment=experiment,
+                tracking_uri=tracking_uri,
+            ),
+            progress=progress,
+        )
+    _print_drift(outcome, as_json)
+    drifted = outcome.drift_error()
+    if drifted is not None:
+        raise drifted
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr for large batches (``DriftProgress``)."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def start(self, name: str, columns: int, rows: int) -> None:
+        if rows < PROGRESS_ROWS:
+            return
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("drift {task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} columns"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
+        self._progress.start()
+        self._task = self._progress.add_task(name, total=columns)
+
+    def column_done(self, column: str) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def human_size(size: int) -> str:
+    """``1536`` -> ``1.5 KiB``."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def _column_detail(column: ColumnSummary) -> str:
+    if column.kind == "numerical":
+        if column.mean is None:
+            return "no finite values"
+        text = (
+            f"mean {_number(column.mean)}, std {_number(column.std)}, "
+            f"range [{_number(column.minimum)}, {_number(column.maximum)}]"
+        )
+        return text + (" (sampled)" if column.sampled else "")
+    top = ", ".join(column.top_categories)
+    more = column.n_distinct - len(column.top_categories)
+    return f"top: {top}" + (f" (+{more} more)" if more > 0 else "")
+
+
+def _print_profile(result: ProfileResult) -> None:
+    plan = result.plan
+    roles = ", ".join(
+        f"{role} {name}"
+        for role, name in (("target", plan.target), ("prediction", plan.prediction))
+        if name
+    )
+    out.print(f"profile of {plan.data}: {plan.rows:,} rows" + (f" ({roles})" if roles else ""))
+    if plan.log_to_run:
+        out.print(f"logged to run: {plan.log_to_run}")
+    if result.dry_run:
+        out.print(f"columns: {', '.join(plan.columns)}")
+        out.print(f"would write: {plan.output} (and {plan.output.with_suffix('.npz').name})")
         return
-    result = _run_with_progress(profile, source, policy, str(current), threads, ks_pvalues)
-    from monitoring import report_json
-
-    report = report_json.to_dict(result)
-    if output is not None:
-        report_json.write_json(report, output)
-    if html is not None:
-        from monitoring.report_html import write_html
-
-        write_html(result, html)
-    if prometheus_textfile is not None:
-        from monitoring.metrics import DriftMetrics
-
-        gauges = DriftMetrics()
-        gauges.update(result, current.stem)
-        gauges.write_textfile(prometheus_textfile)
-    if log_to_mlflow:
-        from monitoring.mlflow_log import log_report
-
-        run_id = log_report(
-            result, report, html_path=html, experiment=experiment, tracking_uri=tracking_uri
+    table = Table(title=f"{len(result.columns)} columns profiled")
+    for key in ("column", "kind", "role", "values", "excluded", "distinct", "summary"):
+        table.add_column(
+            key, justify="right" if key in {"values", "excluded", "distinct"} else None
         )
-        report["mlflow_run_id"] = run_id
+    for column in result.columns:
+        table.add_row(
+            column.name,
+            column.kind,
+            column.role,
+            f"{column.n_finite:,}",
+            f"{column.n_excluded:,}",
+            f"{column.n_distinct:,}",
+            _column_detail(column),
+        )
+    out.print(table)
+    if result.reference_metrics:
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(result.reference_metrics.items()))
+        out.print(f"reference metrics: {metrics}")
+    for written in result.files:
+        out.print(f"wrote {written.path} ({human_size(written.size)})")
+
+
+def _print_drift(outcome: DriftOutcome, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(report_json.dumps(report) + "\n")
-    else:
-        _print_summary(result)
-    if result.dataset_drift:
-        raise DriftDetected(
-            f"data-set drift: {result.n_drifted_features} of {result.n_features} features "
-            f"drifted (share {result.drift_share:.2f} >= {result.drift_share_threshold:.2f})"
-        )
+        if outcome.dry_run:
+            print_json(outcome.to_dict())
+        else:
+            from monitoring import report_json
 
-
-def _run_with_progress(
-    profile: Any, source: ColumnSource, policy: Any, name: str, threads: int, all_pvalues: bool
-) -> DriftResult:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from monitoring.engine import run_drift
-
-    large = source.num_rows >= PROGRESS_ROWS
-    with Progress(
-        TextColumn("drift {task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} columns"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not large,
-    ) as progress:
-        task = progress.add_task(name, total=len(profile.columns))
-        return run_drift(
-            profile,
-            source,
-            policy,
-            current_name=name,
-            threads=threads,
-            on_column_done=lambda _c: progress.advance(task),
-            all_pvalues=all_pvalues,
-        )
+            sys.stdout.write(report_json.dumps(outcome.to_dict()) + "\n")
+        return
+    if outcome.dry_run or outcome.result is None:
+        plan = outcome.plan
+        out.print(f"would compare {plan.current} ({plan.rows:,} rows) with {plan.reference}")
+        table = Table()
+        table.add_column("column")
+        table.add_column("test")
+        for name, method in plan.methods.items():
+            table.add_row(name, method)
+        out.print(table)
+        for line in plan.outputs:
+            out.print(f"would write {line}")
+        return
+    _print_summary(outcome.result)
+    for written in outcome.files:
+        out.print(f"wrote {written.path} ({human_size(written.size)})")
+    if outcome.mlflow_run_id:
+        out.print(f"logged to MLflow run {outcome.mlflow_run_id}")
+    if outcome.pushed_to:
+        out.print(f"pushed the gauges to {outcome.pushed_to}")
 
 
 def _print_summary(result: DriftResult) -> None:
@@ -265,11 +335,3 @@ def _print_summary(result: DriftResult) -> None:
     )
     if result.concept is not None:
         out.print(f"concept drift: {'yes' if result.concept.drift else 'no'}")
-
-
-def _emit(data: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=1) + "\n")
-        return
-    for key, value in data.items():
-        out.print(f"{key}: {value}")

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness import mlflow_boundary
-from harness.kernel.errors import ExternalServiceError
-from monitoring.engine import DriftResult
+
+if TYPE_CHECKING:
+    from monitoring.engine import DriftResult
+
+__all__ = ["EXPERIMENT", "log_report"]
 
 EXPERIMENT = "drift-monitoring"
 
@@ -19,17 +22,20 @@ def _metric_key(name: str) -> str:
 
 def log_report(
     result: DriftResult,
-    report: dict[str, Any],
+    report: dict[str, object],
     *,
     html_path: Path | None = None,
     experiment: str = EXPERIMENT,
     tracking_uri: str | None = None,
 ) -> str:
-    """Create one MLflow run for this drift report; return its run id."""
+    """Create one MLflow run for this drift report; return its run id.
+
+    Failures of the store are converted by the MLflow boundary (exit 5 when it is down).
+    """
     import mlflow
 
-    try:
-        mlflow_boundary.connect(tracking_uri)
+    uri = mlflow_boundary.connect(tracking_uri)
+    with mlflow_boundary.converted(uri, "log the drift report"):
         mlflow.set_experiment(experiment)
         with mlflow.start_run(run_name=f"drift {result.current}") as run:
             mlflow.set_tags({"mlharness.kind": "drift_report"})
@@ -59,5 +65,3 @@ def log_report(
             if html_path is not None:
                 mlflow.log_artifact(str(html_path), "drift")
             return str(run.info.run_id)
-    except mlflow.exceptions.MlflowException as exc:
-        raise ExternalServiceError(f"cannot log the drift report to MLflow: {exc}") from exc

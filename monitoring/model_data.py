@@ -13,20 +13,31 @@ the version's run under ``drift_profile/`` and the version is tagged with their 
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from harness import mlflow_boundary
-from harness.kernel.errors import ExternalServiceError, SourceError
+from harness.kernel.errors import SourceError
 from monitoring.chunks import ColumnSource, TableSource, open_source
 from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+__all__ = [
+    "DEFAULT_TARGET",
+    "PREDICTION",
+    "PROFILE_ARTIFACT_DIR",
+    "PROFILE_TAG",
+    "ModelData",
+    "resolve_model_data",
+]
 
 PROFILE_ARTIFACT_DIR = "drift_profile"
 PROFILE_TAG = "mlharness.drift_profile"
@@ -36,7 +47,11 @@ PREDICTION = "prediction"
 
 @dataclass
 class ModelData:
-    """The reference data found for a model version, and where to log its profile."""
+    """The reference data found for a model version, and where to log its profile.
+
+    A context manager: the artifacts downloaded for it (``scratch``) live as long as it
+    does, since a Parquet source is read lazily from there.
+    """
 
     source: ColumnSource
     description: str
@@ -45,35 +60,47 @@ class ModelData:
     version: str
     target: str | None
     prediction: str | None
+    tracking_uri: str
+    scratch: Path | None = None
+
+    def close(self) -> None:
+        """Remove the downloaded artifacts."""
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+    def __enter__(self) -> ModelData:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def log_profile(self, paths: list[Path]) -> None:
-        from mlflow import MlflowClient
-        from mlflow.exceptions import MlflowException
-
-        client = MlflowClient()
-        try:
+        """Log the profile files to the version's run and tag the version with their URI."""
+        client = mlflow_boundary.client(self.tracking_uri)
+        with mlflow_boundary.converted(self.tracking_uri, f"log the profile to run {self.run_id}"):
             for path in paths:
                 client.log_artifact(self.run_id, str(path), PROFILE_ARTIFACT_DIR)
             uri = f"runs:/{self.run_id}/{PROFILE_ARTIFACT_DIR}/{paths[0].name}"
             client.set_model_version_tag(self.model_name, self.version, PROFILE_TAG, uri)
-        except MlflowException as exc:
-            raise ExternalServiceError(
-                f"cannot log the profile to run {self.run_id}: {exc}"
-            ) from exc
 
 
 def resolve_model_data(
     model_uri: str, data: Path | None, *, tracking_uri: str | None = None
 ) -> ModelData:
     """Find the model version, its run, and reference data for it."""
-    from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
     from mlflow.store.artifact.utils.models import get_model_name_and_version
 
-    mlflow_boundary.connect(tracking_uri)
+    uri = mlflow_boundary.connect(tracking_uri)
     if not model_uri.startswith("models:/"):
         raise RegistryError(f"{model_uri}: expected models:/name@alias or models:/name/version")
-    client = MlflowClient()
+    client = mlflow_boundary.client(uri)
     try:
         name, version = get_model_name_and_version(client, model_uri)  # type: ignore[no-untyped-call]
         run_id = client.get_model_version(name, version).run_id
@@ -81,20 +108,31 @@ def resolve_model_data(
         raise RegistryError(f"{model_uri}: {exc.message}") from exc
     if not run_id:
         raise RegistryError(f"{model_uri}: version {version} has no source run")
-    if data is not None:
-        source, description = open_source(data), str(data)
-    else:
-        source, description = _run_data(client, run_id, model_uri)
-    names = source.schema.names
-    target = DEFAULT_TARGET if DEFAULT_TARGET in names else None
-    prediction = PREDICTION if PREDICTION in names else None
-    if prediction is None and isinstance(source, TableSource):
-        source = TableSource(_with_predictions(model_uri, source.table, target))
-        prediction = PREDICTION
-    return ModelData(source, description, run_id, name, str(version), target, prediction)
+    scratch: Path | None = None
+    try:
+        if data is not None:
+            source, description = open_source(data), str(data)
+        else:
+            scratch = Path(tempfile.mkdtemp(prefix="mlharness-profile-"))
+            source, description = _run_data(client, run_id, model_uri, scratch)
+        names = source.schema.names
+        target = DEFAULT_TARGET if DEFAULT_TARGET in names else None
+        prediction = PREDICTION if PREDICTION in names else None
+        if prediction is None and isinstance(source, TableSource):
+            source = TableSource(_with_predictions(model_uri, source.table, target))
+            prediction = PREDICTION
+    except BaseException:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return ModelData(
+        source, description, run_id, name, str(version), target, prediction, uri, scratch
+    )
 
 
-def _run_data(client: MlflowClient, run_id: str, model_uri: str) -> tuple[ColumnSource, str]:
+def _run_data(
+    client: MlflowClient, run_id: str, model_uri: str, where: Path
+) -> tuple[ColumnSource, str]:
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -104,7 +142,6 @@ def _run_data(client: MlflowClient, run_id: str, model_uri: str) -> tuple[Column
         files = []
     tabular = [f for f in files if f.endswith((".csv", ".parquet"))]
     tabular.sort(key=lambda f: (not Path(f).name.startswith("train"), f))
-    where = Path(tempfile.mkdtemp(prefix="mlharness-profile-"))
     if tabular:
         local = mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path=tabular[0], dst_path=str(where)

@@ -17,7 +17,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from harness.kernel.assignments import AssignmentError, parse_typed_assignments
 from harness.kernel.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_DRIFT_SHARE",
+    "DEFAULT_THRESHOLDS",
+    "KIND_METHODS",
+    "METHODS",
+    "SMALL_REFERENCE",
+    "Policy",
+    "Rule",
+    "make_policy",
+    "parse_rule",
+]
 
 SMALL_REFERENCE = 1000
 DEFAULT_DRIFT_SHARE = 0.5
@@ -93,27 +106,35 @@ class Policy:
             raise ConfigError("drift policy", problems)
 
 
+def parse_rule(spec: str) -> Rule:
+    """``METHOD[:THRESHOLD]`` -> a rule (the default threshold when none is given).
+
+    Raises ``ValueError`` for an unknown method or a threshold that is not a number.
+    """
+    method, _, threshold_text = spec.partition(":")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}")
+    threshold = float(threshold_text) if threshold_text else DEFAULT_THRESHOLDS[method]
+    return Rule(method, threshold)
+
+
 def make_policy(overrides: Iterable[str], drift_share: float = DEFAULT_DRIFT_SHARE) -> Policy:
-    """Parse ``COL=METHOD[:THRESHOLD]`` overrides; every problem is reported at once."""
-    problems = []
-    if not 0 < drift_share <= 1:
-        problems.append(f"drift_share: {drift_share} is not in (0, 1]")
+    """Parse ``--stattest COL=METHOD[:THRESHOLD]`` overrides with the one ``KEY=VALUE``
+    parser; every problem (and a ``drift_share`` outside (0, 1]) is reported at once as one
+    :class:`AssignmentError`."""
+    problems: list[str] = []
     rules: dict[str, Rule] = {}
-    for text in overrides:
-        column, sep, spec = text.partition("=")
-        method, _, threshold_text = spec.partition(":")
-        if not sep or not column or method not in METHODS:
-            problems.append(
-                f"stattest {text!r}: expected COL=METHOD[:THRESHOLD], METHOD one of "
-                + ", ".join(METHODS)
-            )
-            continue
-        try:
-            threshold = float(threshold_text) if threshold_text else DEFAULT_THRESHOLDS[method]
-        except ValueError:
-            problems.append(f"stattest.{column}: threshold {threshold_text!r} is not a number")
-            continue
-        rules[column] = Rule(method, threshold)
+    try:
+        rules = parse_typed_assignments(
+            list(overrides), parse_rule, option="--stattest", expected=_EXPECTED
+        )
+    except AssignmentError as exc:
+        problems.extend(exc.problems)
+    if not 0 < drift_share <= 1:
+        problems.append(f"--drift-share {drift_share}: not in (0, 1]")
     if problems:
-        raise ConfigError("drift policy", problems)
+        raise AssignmentError(problems, hint="e.g. --stattest age=psi:0.2")
     return Policy(drift_share=drift_share, overrides=rules)
+
+
+_EXPECTED = "METHOD[:THRESHOLD] with METHOD one of " + ", ".join(METHODS)

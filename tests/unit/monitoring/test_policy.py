@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.kernel.assignments import AssignmentError
 from harness.kernel.errors import ConfigError
 from monitoring.policy import Policy, Rule, make_policy
 
@@ -36,9 +37,12 @@ def test_overrides_win_and_take_default_thresholds() -> None:
 
 
 def test_every_problem_is_listed_at_once() -> None:
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(AssignmentError) as info:
         make_policy(["a=nope", "b=ks:x", "nothing"], drift_share=2)
     assert len(info.value.problems) == 4
+    text = info.value.one_line()
+    assert "--stattest 'a=nope'" in text and "--stattest 'nothing' is not KEY=VALUE" in text
+    assert "--drift-share 2" in text
     policy = make_policy(["num=chisquare", "gone=ks"])
     with pytest.raises(ConfigError) as info:
         policy.check({"num": "numerical"})
