@@ -25,7 +25,7 @@ from typing import Literal
 
 from harness.kernel.atomic import write_text_atomic
 from harness.kernel.errors import MlharnessError
-from orchestration.processes import Supervisor
+from orchestration.processes import Supervisor, free_port, wait_http_ok
 
 __all__ = [
     "STEPS",
@@ -285,11 +285,309 @@ def airflow(ctx: DemoContext) -> StepResult:
 
 # -- 4. serve ----------------------------------------------------------------------------------
 
+# Features the drifted batch shifts (20 of 30: more than the data-set drift share of 0.5).
+SHIFTED_PREFIXES = ("mean_", "worst_")
+SHIFT_STD = 1.5
+BURST_REQUESTS = 240
+BURST_THREADS = 8
+SERVE_TIMEOUT_S = 180.0
+# Series of /metrics the excerpt shows.
+EXCERPT_SERIES = (
+    "mlharness_http_requests_total",
+    "mlharness_http_request_duration_seconds_count",
+    "mlharness_http_request_duration_seconds_sum",
+    "mlharness_batch_rows_count",
+    "mlharness_batch_rows_sum",
+    "mlharness_model_info",
+    "mlharness_online_drift_score",
+    "mlharness_online_drift_detected",
+)
+
+
+def _champion_uri() -> str:
+    return f"models:/{MODEL}@{ALIAS}"
+
+
+def _prepare_data(ctx: DemoContext) -> tuple[Path, Path]:
+    """The champion run's test split, and a drifted copy of it (some features shifted)."""
+    import pandas as pd
+
+    from registry_tools.client import Registry
+
+    registry = Registry(ctx.tracking_uri)
+    version = registry.holder(MODEL, ALIAS)
+    if version is None:
+        raise RuntimeError(f"model {MODEL!r} has no alias {ALIAS!r}")
+    run_id = registry.get_version(MODEL, version).run_id
+    data = ctx.out / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    downloaded = registry.download_artifact(run_id, "data/test.csv", tempfile.mkdtemp())
+    test = pd.read_csv(downloaded)
+    test_csv = data / "test.csv"
+    test.to_csv(test_csv, index=False)
+    drifted = test.copy()
+    for column in drifted.columns:
+        if column.startswith(SHIFTED_PREFIXES):
+            drifted[column] = drifted[column] + SHIFT_STD * float(test[column].std())
+    drifted_csv = data / "drifted.csv"
+    drifted.drop(columns=["target"]).to_csv(drifted_csv, index=False)
+    ctx.state.test_csv, ctx.state.drifted_csv = test_csv, drifted_csv
+    return test_csv, drifted_csv
+
+
+def _build_profile(ctx: DemoContext) -> Path:
+    """The champion's reference profile, logged beside its run (what the server reads)."""
+    from monitoring.operations import ProfileOptions, build_reference_profile
+
+    path = ctx.out / "profile" / "profile.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = ProfileOptions(model=_champion_uri(), tracking_uri=ctx.tracking_uri)
+    build_reference_profile(None, path, options)
+    ctx.state.profile = path
+    return path
+
+
+def _payloads(frame: object, rows_per_request: Sequence[int]) -> list[bytes]:
+    """``dataframe_split`` bodies of consecutive slices of ``frame`` (cycled)."""
+    import pandas as pd
+
+    assert isinstance(frame, pd.DataFrame)
+    bodies, start = [], 0
+    for rows in rows_per_request:
+        if start + rows > len(frame):
+            start = 0
+        part = frame.iloc[start : start + rows]
+        start += rows
+        split = {"columns": list(part.columns), "data": part.to_numpy().tolist()}
+        bodies.append(json.dumps({"dataframe_split": split}).encode())
+    return bodies
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What a burst of requests got back."""
+
+    requests: int
+    statuses: dict[str, int]
+    seconds: float
+    rows: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+
+def _burst(url: str, bodies: Sequence[bytes], rows: int, threads: int) -> Traffic:
+    """POST every body to ``url`` from ``threads`` threads at once."""
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    statuses: Counter[str] = Counter()
+    with httpx.Client(timeout=60.0) as client:
+
+        def one(body: bytes) -> str:
+            try:
+                answer = client.post(
+                    url, content=body, headers={"Content-Type": "application/json"}
+                )
+            except httpx.HTTPError as exc:
+                return type(exc).__name__
+            return str(answer.status_code)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            statuses.update(pool.map(one, bodies))
+        seconds = time.monotonic() - started
+    return Traffic(len(bodies), dict(sorted(statuses.items())), seconds, rows)
+
+
+def _quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
+    """``histogram_quantile`` of cumulative ``(le, count)`` buckets, as Prometheus does it."""
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    total = buckets[-1][1]
+    rank = q * total
+    lower_le, lower_count = 0.0, 0.0
+    for le, count in buckets:
+        if count >= rank:
+            if le == float("inf"):
+                return lower_le
+            if count == lower_count:
+                return le
+            return lower_le + (le - lower_le) * (rank - lower_count) / (count - lower_count)
+        lower_le, lower_count = le, count
+    return lower_le
+
+
+@dataclass(frozen=True)
+class MetricsView:
+    """What the demo reads off ``/metrics``."""
+
+    requests_ok: float
+    latency_s: dict[str, float | None]
+    batches: float
+    batch_rows: float
+    drift_scores: dict[str, float]
+    drift_detected: dict[str, float]
+    excerpt: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+def _read_metrics(text: str, route: str = "/invocations") -> MetricsView:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    requests_ok = batches = batch_rows = 0.0
+    buckets: list[tuple[float, float]] = []
+    scores: dict[str, float] = {}
+    detected: dict[str, float] = {}
+    names: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            names.add(sample.name)
+            labels = sample.labels
+            if sample.name == "mlharness_http_requests_total":
+                if labels.get("route") == route and labels.get("status", "").startswith("2"):
+                    requests_ok += sample.value
+            elif sample.name == "mlharness_http_request_duration_seconds_bucket":
+                if labels.get("route") == route:
+                    buckets.append((float(labels["le"]), sample.value))
+            elif sample.name == "mlharness_batch_rows_count":
+                batches += sample.value
+            elif sample.name == "mlharness_batch_rows_sum":
+                batch_rows += sample.value
+            elif sample.name == "mlharness_online_drift_score":
+                scores[labels.get("feature", "?")] = sample.value
+            elif sample.name == "mlharness_online_drift_detected":
+                detected[labels.get("feature", "?")] = sample.value
+    buckets.sort()
+    latency = {f"p{int(q * 100)}": _quantile(buckets, q) for q in (0.5, 0.9, 0.99)}
+    excerpt = _excerpt(text)
+    return MetricsView(
+        requests_ok, latency, batches, batch_rows, scores, detected, excerpt, tuple(sorted(names))
+    )
+
+
+def _excerpt(text: str, per_series: int = 3) -> tuple[str, ...]:
+    """A few raw lines of each interesting series, as the server wrote them."""
+    shown: dict[str, int] = {}
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        name = line.split("{", 1)[0].split(" ", 1)[0]
+        if name in EXCERPT_SERIES and shown.get(name, 0) < per_series:
+            shown[name] = shown.get(name, 0) + 1
+            lines.append(line)
+    return tuple(lines)
+
+
+def _serve_available() -> bool:
+    from harness.app import COMMANDS
+
+    return "serve" in COMMANDS
+
 
 def serve(ctx: DemoContext) -> StepResult:
     """Serve the champion, send a burst of traffic and a drifted batch, read /metrics."""
     key, title = STEP_TITLES["serve"]
-    return _skipped(key, title, "mlharness serve not wired yet")
+    if ctx.state.champion_version is None:
+        return _skipped(key, title, "no champion (step 2 did not promote)")
+    import httpx
+    import pandas as pd
+
+    test_csv, drifted_csv = _prepare_data(ctx)
+    profile = _build_profile(ctx)
+    if not _serve_available():
+        return _skipped(key, title, "mlharness serve not available")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = ctx.supervisor.start(
+        "serve",
+        [
+            str(ctx.bin / "mlharness"),
+            "serve",
+            _champion_uri(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=ctx.env(),
+    )
+    ctx.record_pids()
+    wait_http_ok(f"{base}/ping", server, SERVE_TIMEOUT_S)
+    features = pd.read_csv(test_csv).drop(columns=["target"])
+    sizes = [1 + i % 5 for i in range(BURST_REQUESTS)]
+    burst = _burst(f"{base}/invocations", _payloads(features, sizes), sum(sizes), BURST_THREADS)
+    drifted = pd.read_csv(drifted_csv)
+    chunk = 10
+    drift_sizes = [chunk] * ((len(drifted) + chunk - 1) // chunk)
+    shifted = _burst(
+        f"{base}/invocations", _payloads(drifted, drift_sizes), len(drifted), BURST_THREADS
+    )
+    text = httpx.get(f"{base}/metrics", timeout=30.0).text
+    metrics_file = ctx.out / "serve" / "metrics.txt"
+    metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(metrics_file, text)
+    ctx.supervisor.stop(server)
+    view = _read_metrics(text)
+    failed = {s: n for t in (burst, shifted) for s, n in t.statuses.items() if s != "200"}
+    top = sorted(view.drift_scores.items(), key=lambda kv: -kv[1])[:5]
+    n_drifted = sum(1 for v in view.drift_detected.values() if v >= 1)
+    table = Table(
+        "traffic and /metrics",
+        ("what", "value"),
+        (
+            ("burst", f"{burst.requests} requests, {burst.rows} rows, {BURST_THREADS} threads"),
+            ("burst answers", ", ".join(f"{s}: {n}" for s, n in burst.statuses.items())),
+            ("burst rate", f"{burst.rate:.0f} requests/s"),
+            ("drifted batch", f"{shifted.requests} requests, {shifted.rows} rows"),
+            ("2xx /invocations (server)", f"{view.requests_ok:.0f}"),
+            *(
+                (f"latency {q} (histogram)", "-" if v is None else f"{v * 1000:.1f} ms")
+                for q, v in view.latency_s.items()
+            ),
+            (
+                "predict calls, rows",
+                f"{view.batches:.0f} calls, {view.batch_rows:.0f} rows "
+                f"({view.batch_rows / max(view.batches, 1):.1f} rows per call)",
+            ),
+            ("features drifting (online)", f"{n_drifted} of {len(view.drift_detected)}"),
+            ("top drift scores", ", ".join(f"{f}={v:.2f}" for f, v in top) or "-"),
+        ),
+    )
+    status: Status = "ok" if not failed and view.requests_ok > 0 else "failed"
+    return StepResult(
+        key,
+        title,
+        status,
+        f"served {_champion_uri()} (v{ctx.state.champion_version}) on port {port}: "
+        f"{burst.requests + shifted.requests} requests"
+        + (f", non-200 answers {failed}" if failed else ", all 200")
+        + f", {n_drifted} feature(s) drifting online",
+        details={
+            "model_uri": _champion_uri(),
+            "port": port,
+            "requests": burst.requests + shifted.requests,
+            "statuses": {
+                **burst.statuses,
+                **{f"drifted {s}": n for s, n in shifted.statuses.items()},
+            },
+            "burst_rate_per_s": round(burst.rate, 1),
+            "requests_ok_server": view.requests_ok,
+            "latency_s": {q: v for q, v in view.latency_s.items()},
+            "batches": view.batches,
+            "batch_rows": view.batch_rows,
+            "drift_scores": view.drift_scores,
+            "drift_detected": view.drift_detected,
+            "metric_names": list(view.names),
+        },
+        artifacts={"profile": str(profile), "metrics": str(metrics_file)},
+        tables=(table,),
+        excerpt=view.excerpt,
+    )
 
 
 # -- 5. drift report ---------------------------------------------------------------------------
@@ -298,7 +596,42 @@ def serve(ctx: DemoContext) -> StepResult:
 def drift(ctx: DemoContext) -> StepResult:
     """The drift report of the drifted batch against the champion's reference profile."""
     key, title = STEP_TITLES["drift"]
-    return _skipped(key, title, "not wired yet")
+    if ctx.state.profile is None or ctx.state.drifted_csv is None:
+        return _skipped(key, title, "no reference profile or drifted batch (step 4)")
+    from monitoring.operations import DriftOutputs, check_drift
+
+    html = ctx.out / "drift-report.html"
+    report_file = ctx.out / "drift-report.json"
+    gauges = ctx.out / "drift-report.prom"
+    outcome = check_drift(
+        ctx.state.profile,
+        ctx.state.drifted_csv,
+        outputs=DriftOutputs(report=report_file, html=html, prometheus_textfile=gauges),
+    )
+    result = outcome.result
+    assert result is not None
+    drifted = [c.name for c in result.columns if c.role == "feature" and c.drift]
+    verdict = "DRIFT" if result.dataset_drift else "no drift"
+    return StepResult(
+        key,
+        title,
+        "ok" if result.dataset_drift else "failed",
+        f"{verdict}: {result.n_drifted_features} of {result.n_features} features drifted "
+        f"(share {result.drift_share:.2f}, threshold {result.drift_share_threshold:.2f}) "
+        f"in {result.seconds:.2f} s",
+        details={
+            "dataset_drift": result.dataset_drift,
+            "n_features": result.n_features,
+            "n_drifted": result.n_drifted_features,
+            "drifted": drifted,
+            "html": str(html),
+        },
+        artifacts={
+            "HTML report": str(html),
+            "JSON report": str(report_file),
+            "drift gauges": str(gauges),
+        },
+    )
 
 
 # -- 6. monitoring stack -----------------------------------------------------------------------

@@ -1,0 +1,189 @@
+"""``make demo`` end to end: the demo runs twice in a fresh directory on MLflow's default
+sqlite store; every step's result is checked from its ``summary.json``, and no process it
+started is left running.
+
+The most expensive test of the suite (two demo runs, about 2-4 minutes on 2 cores): the
+second run proves the sweep is answered from the run cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.support.paths import REPO, VENV_BIN
+
+pytestmark = [pytest.mark.functional, pytest.mark.slow]
+
+TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One ``python -m orchestration.demo``: exit code, output, summary and pids."""
+
+    returncode: int
+    output: str
+    summary: dict[str, Any]
+    pids: list[int]
+    out: Path
+
+    def step(self, key: str) -> dict[str, Any]:
+        for step in self.summary["steps"]:
+            if step["key"] == key:
+                return dict(step)
+        raise AssertionError(f"no step {key!r} in {self.summary}")
+
+
+def _run_demo(cwd: Path, output: str) -> DemoRun:
+    env = dict(os.environ)
+    # MLflow's own default store: sqlite:///mlflow.db in the working directory.
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
+        env.pop(name, None)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.demo", "--output", output],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+    out = cwd / output
+    summary = json.loads((out / "summary.json").read_text())
+    pids = json.loads((out / "pids.json").read_text())["pids"]
+    return DemoRun(done.returncode, done.stdout + done.stderr, summary, pids, out)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def runs(demo_dir: Path) -> Iterator[tuple[DemoRun, DemoRun]]:
+    # Same directory (store, run cache), separate output folders so both stay readable.
+    first = _run_demo(demo_dir, "demo-output")
+    second = _run_demo(demo_dir, "demo-output-2")
+    yield first, second
+
+
+def _alive(pid: int) -> bool:
+    """True if ``pid`` or anything in its process group still runs (zombies count as gone)."""
+    try:
+        os.killpg(pid, 0)
+        group_alive = True
+    except (ProcessLookupError, PermissionError):
+        group_alive = False
+    try:
+        process = psutil.Process(pid)
+        alive = process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        alive = False
+    return alive or group_alive
+
+
+def test_every_step_succeeds(runs: tuple[DemoRun, DemoRun]) -> None:
+    for run in runs:
+        statuses = {s["key"]: (s["status"], s["summary"]) for s in run.summary["steps"]}
+        assert [s["key"] for s in run.summary["steps"]] == [
+            "sweep",
+            "promote",
+            "airflow",
+            "serve",
+            "drift",
+            "stack",
+        ]
+        assert all(status == "ok" for status, _ in statuses.values()), (statuses, run.output)
+        assert run.returncode == 0, run.output
+        assert run.summary["ok"] is True
+        assert run.summary["tracking_uri"] == f"sqlite:///{run.out.parent / 'mlflow.db'}"
+
+
+def test_sweep_runs_a_grid_of_six_trials_then_answers_it_from_the_cache(
+    runs: tuple[DemoRun, DemoRun],
+) -> None:
+    first, second = (run.step("sweep")["details"] for run in runs)
+    assert first["trials"] >= 6
+    assert first["finished"] == first["trials"]
+    assert first["failed"] == 0
+    assert second["trials"] == first["trials"]
+    assert second["cached"] == second["trials"]
+    assert second["best_run_id"] == first["best_run_id"]
+    assert runs[1].step("sweep")["seconds"] < runs[0].step("sweep")["seconds"]
+
+
+def test_champion_is_the_best_trials_version(runs: tuple[DemoRun, DemoRun]) -> None:
+    for run in runs:
+        sweep = run.step("sweep")["details"]
+        promote = run.step("promote")["details"]
+        assert promote["run_id"] == sweep["best_run_id"]
+        assert promote["gates_passed"] is True
+        assert promote["champion"] == promote["version"]
+    # The second run registers nothing new and finds the champion in place.
+    assert runs[1].step("promote")["details"]["created"] is False
+    assert runs[1].step("promote")["details"]["version"] == runs[0].step("promote")["details"][
+        "version"
+    ]
+
+
+def test_dag_run_of_the_train_dag_succeeds(runs: tuple[DemoRun, DemoRun]) -> None:
+    airflow = runs[0].step("airflow")["details"]
+    assert airflow["dag_id"].endswith("_train")
+    assert airflow["state"] == "success"
+    assert airflow["tasks"], airflow
+    assert set(airflow["tasks"].values()) <= {"success", "skipped"}, airflow["tasks"]
+    for dag_file in airflow["dag_files"]:
+        assert Path(dag_file).is_file()
+
+
+def test_metrics_excerpt_has_traffic_latency_batches_and_drift(
+    runs: tuple[DemoRun, DemoRun],
+) -> None:
+    serve = runs[0].step("serve")["details"]
+    names = set(serve["metric_names"])
+    for name in (
+        "mlharness_http_requests_total",
+        "mlharness_http_request_duration_seconds_bucket",
+        "mlharness_batch_rows_bucket",
+        "mlharness_online_drift_score",
+        "mlharness_online_drift_detected",
+    ):
+        assert name in names, name
+    assert serve["requests_ok_server"] >= serve["requests"]
+    assert set(serve["statuses"]) <= {"200", "drifted 200"}, serve["statuses"]
+    assert serve["latency_s"]["p50"] is not None
+    assert serve["batch_rows"] > 0
+    assert max(serve["drift_scores"].values()) > 0, serve["drift_scores"]
+
+
+def test_drift_report_is_html_and_says_drift(runs: tuple[DemoRun, DemoRun]) -> None:
+    drift = runs[0].step("drift")
+    assert drift["details"]["dataset_drift"] is True
+    assert drift["details"]["n_drifted"] >= 1
+    html = Path(drift["artifacts"]["HTML report"]).read_text()
+    assert html.lstrip().lower().startswith("<!doctype html")
+    assert "drift" in html.lower()
+
+
+def test_monitoring_stack_promtool_tests_pass(runs: tuple[DemoRun, DemoRun]) -> None:
+    stack = runs[0].step("stack")["details"]
+    assert stack["promtool_passed"] is True
+    assert stack["test_files"] >= 1
+
+
+def test_no_process_is_left_running(runs: tuple[DemoRun, DemoRun]) -> None:
+    for run in runs:
+        assert run.pids, "the demo recorded no process; the serve step starts one"
+        assert [pid for pid in run.pids if _alive(pid)] == []
