@@ -1,0 +1,342 @@
+"""Where trials run: a local process pool, or a Dask cluster; and the trial function itself.
+
+Every trial is one call of :func:`run_trial` in a process of its own (a pool worker, or a
+Dask worker), which calls THE run operation with the sweep's parent run id. Nothing here
+uses MLflow's in-process active run, so any number of trials run side by side. The
+entry point's output goes to the trial's log file, not to the sweep's terminal.
+
+The parent asks a running trial to stop (pruned, Ctrl-C, ``--fail-fast``) through the
+tracking store: it tags the child run with ``mlharness.sweep.stop``; a watcher thread
+beside the trial sees the tag and terminates the entry point's processes (found by the
+``MLFLOW_RUN_ID`` MLflow gives them). The same channel works on a pool and on a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.kernel.errors import ExternalServiceError, MlharnessError
+from harness.sweep.definition import (
+    TAG_ATTEMPT,
+    TAG_PRUNED,
+    TAG_STOP,
+    TAG_TRIAL,
+    TrialRecord,
+    TrialStatus,
+)
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["DaskPool", "LocalPool", "TrialPool", "TrialTask", "find_attempt_run", "run_trial"]
+
+WATCH_INTERVAL_S = 0.5
+_ACTIVE = threading.Event()  # a trial is running in this worker process
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """One trial, as sent to a worker (picklable: plain values only)."""
+
+    index: int
+    attempt: str
+    params: dict[str, str]
+    project: str
+    entry_point: str
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    log_path: str
+    env_manager: str | None = None
+    experiment_name: str | None = None
+    version: str | None = None
+    force: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _output_to(path: str) -> Iterator[None]:
+    """Send this process's stdout and stderr (and its children's) to ``path``."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = (os.dup(1), os.dup(2))
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def find_attempt_run(client: MlflowClient, experiment_id: str, attempt: str) -> Any | None:
+    """The run a trial attempt created (found by its attempt tag), or None yet."""
+    runs = client.search_runs(
+        [experiment_id], filter_string=f"tags.`{TAG_ATTEMPT}` = '{attempt}'", max_results=1
+    )
+    return runs[0] if runs else None
+
+
+def _kill_entry_point(run_id: str) -> None:
+    """Terminate this process's descendants that MLflow started for ``run_id``."""
+    import psutil
+
+    targets: list[psutil.Process] = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.environ().get("MLFLOW_RUN_ID") == run_id:
+                targets.append(child)
+    for proc in targets:
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, alive = psutil.wait_procs(targets, timeout=5)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+
+
+class _Watcher(threading.Thread):
+    """Beside a trial: learn its run id, and stop its entry point when the parent asks."""
+
+    def __init__(self, client: MlflowClient, task: TrialTask) -> None:
+        super().__init__(daemon=True, name=f"sweep-watch-{task.index}")
+        self.client = client
+        self.task = task
+        self.run_id: str | None = None
+        self.stop_reason: str | None = None
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(WATCH_INTERVAL_S):
+            try:
+                if self.run_id is None:
+                    task = self.task
+                    found = find_attempt_run(self.client, task.experiment_id, task.attempt)
+                    self.run_id = None if found is None else str(found.info.run_id)
+                    continue
+                reason = self.client.get_run(self.run_id).data.tags.get(TAG_STOP)
+            except Exception as exc:  # a store hiccup: try again at the next tick
+                print(f"mlharness sweep: watcher: {type(exc).__name__}: {exc}", file=sys.stderr)
+                continue
+            if reason:
+                self.stop_reason = reason
+                print(f"mlharness sweep: stopping trial ({reason})", file=sys.stderr, flush=True)
+                _kill_entry_point(self.run_id)
+                return
+
+    def finish(self) -> None:
+        self._done.set()
+        self.join(timeout=10)
+
+
+def _retire_orphans(client: MlflowClient, task: TrialTask) -> None:
+    """Mark earlier attempts at this trial still RUNNING as KILLED: their worker died
+    (a Dask retry, or a resumed sweep), so one trial never leaves two live runs."""
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+
+    runs = client.search_runs(
+        [task.experiment_id],
+        filter_string=(
+            f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{task.parent_run_id}' and "
+            f"tags.`{TAG_TRIAL}` = '{task.index}' and attributes.status = 'RUNNING'"
+        ),
+    )
+    for run in runs:
+        client.set_terminated(run.info.run_id, "KILLED")
+
+
+def _metrics_of(client: MlflowClient, run_id: str) -> dict[str, float]:
+    return {str(k): float(v) for k, v in client.get_run(run_id).data.metrics.items()}
+
+
+def run_trial(task: TrialTask) -> TrialRecord:
+    """Run one trial through the run operation; never raises for a failed trial.
+
+    A trial process must not inherit ``MLFLOW_RUN_ID`` (it would override the parent id
+    and resume somebody else's run), so it is removed first.
+    """
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    _ACTIVE.set()
+    started = time.monotonic()
+    try:
+        with _output_to(task.log_path):
+            return _run_trial(task, started)
+    finally:
+        _ACTIVE.clear()
+
+
+def _run_trial(task: TrialTask, started: float) -> TrialRecord:
+    from harness import mlflow_boundary
+    from harness.operations.run import RunRequest, run
+
+    uri = mlflow_boundary.connect(task.tracking_uri)
+    client = mlflow_boundary.client(uri)
+    with mlflow_boundary.converted(uri, "prepare the trial"):
+        _retire_orphans(client, task)
+    watcher = _Watcher(client, task)
+    watcher.start()
+    status: TrialStatus = "FINISHED"
+    error: str | None = None
+    run_id: str | None = None
+    cached = False
+    metrics: dict[str, float] = {}
+    request = RunRequest(
+        task.project,
+        task.entry_point,
+        dict(task.params),
+        env_manager=task.env_manager,
+        experiment_name=task.experiment_name,
+        run_name=f"trial-{task.index}",
+        tracking_uri=uri,
+        version=task.version,
+        force=task.force,
+        parent_run_id=task.parent_run_id,
+        tags={TAG_TRIAL: str(task.index), TAG_ATTEMPT: task.attempt, **task.extra},
+    )
+    run_started = time.monotonic()
+    try:
+        result = run(request)
+        run_id, cached = result.run_id, result.cached
+        metrics = result.metrics if result.manifest else {}
+    except KeyboardInterrupt:
+        status, error = "KILLED", "interrupted"
+    except MlharnessError as exc:
+        status, error = "FAILED", exc.one_line()
+    except Exception as exc:  # a bug in one trial must not take the sweep down
+        status, error = "FAILED", f"internal error: {type(exc).__name__}: {exc}"
+    finally:
+        run_s = round(time.monotonic() - run_started, 3)
+        watcher.finish()
+    try:
+        if run_id is None:
+            found = find_attempt_run(client, task.experiment_id, task.attempt)
+            run_id = None if found is None else str(found.info.run_id)
+        if run_id is not None and status != "FINISHED":
+            status = _settle(client, run_id, status, watcher.stop_reason)
+        if run_id is not None and not metrics:
+            metrics = _metrics_of(client, run_id)
+    except Exception as exc:
+        error = error or f"cannot read the trial's run back: {exc}"
+        status = "FAILED" if status == "FINISHED" else status
+    if status == "PRUNED":
+        error = None
+    elif status == "KILLED" and watcher.stop_reason:
+        error = f"stopped ({watcher.stop_reason})"
+    return TrialRecord(
+        index=task.index,
+        params=dict(task.params),
+        status=status,
+        run_id=run_id,
+        cached=cached,
+        metrics=metrics,
+        error=error,
+        wall_s=round(time.monotonic() - started, 3),
+        run_s=run_s,
+        log=task.log_path,
+    )
+
+
+def _settle(
+    client: MlflowClient, run_id: str, status: TrialStatus, stop: str | None
+) -> TrialStatus:
+    """The final status of a trial that did not finish, made true in the store."""
+    if stop == "pruned":
+        client.set_terminated(run_id, "KILLED")
+        client.set_tag(run_id, TAG_PRUNED, "true")
+        return "PRUNED"
+    if stop or status == "KILLED":
+        client.set_terminated(run_id, "KILLED")
+        return "KILLED"
+    stored = client.get_run(run_id).info.status
+    if stored == "RUNNING":
+        client.set_terminated(run_id, "FAILED")
+    return "KILLED" if stored == "KILLED" else "FAILED"
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    """Ctrl-C in a pool worker: interrupt a running trial; an idle worker ignores it (the
+    sweep shuts the pool down itself)."""
+    if _ACTIVE.is_set():
+        raise KeyboardInterrupt
+
+
+def _worker_init() -> None:
+    os.environ.pop("MLFLOW_RUN_ID", None)
+    signal.signal(signal.SIGINT, _on_sigint)
+
+
+class TrialPool:
+    """An executor for trials: ``submit`` a task, get a ``concurrent.futures.Future``."""
+
+    capacity: int = 1
+
+    def submit(self, task: TrialTask) -> Future[TrialRecord]:
+        raise NotImplementedError
+
+    def shutdown(self) -> None:
+        raise NotImplementedError
+
+
+class LocalPool(TrialPool):
+    """``--jobs N`` worker processes on this machine (forkserver: mlflow imported once)."""
+
+    def __init__(self, jobs: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(
+            ["harness.sweep.executors", "harness.operations.run", "mlflow", "mlflow.projects"]
+        )
+        self.capacity = jobs
+        self._executor: Executor = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_worker_init
+        )
+
+    def submit(self, task: TrialTask) -> Future[TrialRecord]:
+        return self._executor.submit(run_trial, task)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskPool(TrialPool):
+    """Trials on a Dask distributed cluster, each task retried by Dask when it fails."""
+
+    def __init__(self, address: str, retries: int, jobs: int | None) -> None:
+        from distributed import Client
+
+        try:
+            self._client = Client(address, timeout="20s", set_as_default=False)  # type: ignore[no-untyped-call]
+        except (OSError, TimeoutError) as exc:
+            raise ExternalServiceError(
+                f"cannot reach the Dask scheduler at {address}: {exc}",
+                hint="is `dask scheduler` running there? check --cluster",
+            ) from exc
+        threads = sum(self._client.nthreads().values())  # type: ignore[no-untyped-call]
+        self.capacity = jobs or max(threads, 1)
+        self._executor = self._client.get_executor(retries=retries, pure=False)  # type: ignore[no-untyped-call]
+
+    def submit(self, task: TrialTask) -> Future[TrialRecord]:
+        future: Future[TrialRecord] = self._executor.submit(run_trial, task)
+        return future
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            self._executor.shutdown(wait=False)
+        with contextlib.suppress(Exception):
+            self._client.close(timeout=10)  # type: ignore[no-untyped-call]

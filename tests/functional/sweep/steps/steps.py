@@ -1,0 +1,25 @@
+"""A fast sweep target: logs ``score`` once per step (x * (step + 1)), optionally fails."""
+
+import argparse
+import sys
+import time
+
+import mlflow
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=float)
+parser.add_argument("--y")
+parser.add_argument("--steps", type=int)
+parser.add_argument("--delay", type=float)
+parser.add_argument("--fail")
+args = parser.parse_args()
+
+with mlflow.start_run():
+    print(f"steps: x={args.x} y={args.y}", flush=True)
+    if args.fail == "yes":
+        print("steps: failing as asked", file=sys.stderr)
+        sys.exit(3)
+    for step in range(args.steps):
+        time.sleep(args.delay)
+        mlflow.log_metric("score", args.x * (step + 1), step=step)
+    mlflow.log_metric("loss", -args.x + (0.5 if args.y == "b" else 0.0))
