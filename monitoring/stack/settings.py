@@ -1,0 +1,162 @@
+"""Every number and address the stack uses, derived once from the pipeline config.
+
+The alerts, recording rules, tests and dashboard read these settings rather than the
+config, so a window or a job name is decided in one place (a rate window of four scrape
+intervals, as Grafana's ``$__rate_interval``; an event window longer than ``for``, so an
+alert on a single event can fire at all).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from harness.kernel.errors import ConfigError
+from harness.pipeline_config import PipelineConfig
+
+__all__ = [
+    "JOB_BLACKBOX",
+    "JOB_MLFLOW",
+    "JOB_PUSHGATEWAY",
+    "JOB_SCORING",
+    "Endpoint",
+    "StackSettings",
+    "duration",
+    "settings_from_config",
+]
+
+JOB_SCORING = "scoring"
+JOB_MLFLOW = "mlflow"
+JOB_PUSHGATEWAY = "pushgateway"
+JOB_BLACKBOX = "blackbox"
+
+
+def duration(seconds: int) -> str:
+    """A Prometheus duration, in the largest unit that divides it (``90s``, ``5m``, ``2d``)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A service as Prometheus reaches it: ``scheme://host:port`` plus a path prefix."""
+
+    scheme: str
+    address: str  # host:port
+    path: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.address}{self.path}"
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """What the templates and the rule definitions need, and nothing else."""
+
+    pipeline: str
+    model: str
+    alias: str
+    scrape_s: int
+    evaluation_s: int
+    for_s: int
+    rate_window_s: int
+    event_window_s: int
+    p99_latency_s: float
+    error_ratio: float
+    queue_saturation: float
+    feature_drift_score: float
+    dataset_drift_share: float
+    drift_check_max_age_s: int
+    no_traffic_minutes: int
+    features: tuple[str, ...]
+    serving: Endpoint
+    mlflow: Endpoint | None
+    pushgateway: Endpoint
+    alertmanager: Endpoint
+    blackbox: Endpoint
+    slack_api_url_file: str | None
+    slack_channel: str
+    webhook_url_file: str | None
+    group_wait_s: int
+    repeat_interval_s: int
+
+    @property
+    def rate_window(self) -> str:
+        return duration(self.rate_window_s)
+
+    @property
+    def event_window(self) -> str:
+        return duration(self.event_window_s)
+
+    @property
+    def scoring(self) -> str:
+        """The selector of the scoring server's own series."""
+        return f'job="{JOB_SCORING}"'
+
+
+def _endpoint(url: str, key: str, problems: list[str]) -> Endpoint:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append(f"{key}: {url!r} is not an http(s) URL with a host")
+        return Endpoint("http", "invalid:0", "")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        problems.append(f"{key}: {url!r} has an invalid port")
+        return Endpoint("http", "invalid:0", "")
+    return Endpoint(parts.scheme, f"{parts.hostname}:{port}", parts.path.rstrip("/"))
+
+
+def settings_from_config(config: PipelineConfig, source: str) -> StackSettings:
+    """The stack's settings; every address problem is reported at once with its key path."""
+    mon = config.monitoring
+    problems: list[str] = []
+    serving_url = mon.serving_url or f"http://{config.serving.host}:{config.serving.port}"
+    serving = _endpoint(serving_url, "monitoring.serving_url", problems)
+    mlflow: Endpoint | None = None
+    if mon.mlflow_url is not None:
+        mlflow = _endpoint(mon.mlflow_url, "monitoring.mlflow_url", problems)
+    elif config.tracking_uri and config.tracking_uri.startswith(("http://", "https://")):
+        mlflow = _endpoint(config.tracking_uri, "tracking_uri", problems)
+    pushgateway = _endpoint(mon.pushgateway_url, "monitoring.pushgateway_url", problems)
+    alertmanager = _endpoint(mon.alertmanager_url, "monitoring.alertmanager_url", problems)
+    blackbox = _endpoint(mon.blackbox_url, "monitoring.blackbox_url", problems)
+    for i, feature in enumerate(mon.features):
+        if not feature or any(c in feature for c in '"\\|{}\n'):
+            problems.append(f"monitoring.features[{i}]: {feature!r} cannot be a label value here")
+    if problems:
+        raise ConfigError(source, problems)
+    scrape = mon.scrape_interval_s
+    evaluation = mon.evaluation_interval_s
+    rate_window = 4 * scrape
+    return StackSettings(
+        pipeline=config.name,
+        model=config.model.name,
+        alias=config.promotion.alias,
+        scrape_s=scrape,
+        evaluation_s=evaluation,
+        for_s=mon.alert_for_s,
+        rate_window_s=rate_window,
+        event_window_s=mon.alert_for_s + max(4 * scrape, 4 * evaluation, 60),
+        p99_latency_s=mon.thresholds.p99_latency_s,
+        error_ratio=mon.thresholds.error_ratio,
+        queue_saturation=mon.thresholds.queue_saturation,
+        feature_drift_score=mon.thresholds.feature_drift_score,
+        dataset_drift_share=mon.thresholds.dataset_drift_share,
+        drift_check_max_age_s=mon.thresholds.drift_check_max_age_s,
+        no_traffic_minutes=mon.thresholds.no_traffic_minutes,
+        features=tuple(mon.features),
+        serving=serving,
+        mlflow=mlflow,
+        pushgateway=pushgateway,
+        alertmanager=alertmanager,
+        blackbox=blackbox,
+        slack_api_url_file=mon.alerts.slack_api_url_file,
+        slack_channel=mon.alerts.slack_channel,
+        webhook_url_file=mon.alerts.webhook_url_file,
+        group_wait_s=mon.alerts.group_wait_s,
+        repeat_interval_s=mon.alerts.repeat_interval_s,
+    )
