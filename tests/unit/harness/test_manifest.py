@@ -16,14 +16,36 @@ from harness.kernel.errors import SpecError
 def _doc() -> dict[str, Any]:
     return {
         "schema_version": 1,
-        "source": {"uri": "/r", "commit": "a" * 40},
-        "run_spec": {},
-        "environment": {},
-        "inputs": {},
+        "source": {
+            "uri": "/r",
+            "commit": "a" * 40,
+            "subdir": "rf",
+            "version": None,
+            "dirty": False,
+            "diff_digest": None,
+            "tree_digest": "d" * 64,
+            "template": None,
+        },
+        "run_spec": {
+            "entry_point": "main",
+            "parameters": {"alpha": "0.5"},
+            "env_manager": "local",
+            "experiment_name": None,
+            "run_name": None,
+        },
+        "environment": {
+            "python": "3.11.7",
+            "platform": "Linux",
+            "env_manager": "local",
+            "lock_digest": "e" * 64,
+            "pip_freeze": ["mlflow==3.17.2"],
+            "variables": {},
+        },
+        "inputs": {"data": {"value": "/d.csv", "digest": "f" * 64}},
         "outputs": {"x.png": "b" * 64},
         "metrics": {"acc": 0.5},
         "seeds": {},
-        "timings": {},
+        "timings": {"started": "t0", "finished": "t1", "duration_s": 1.5},
         "cache_key": "c" * 64,
     }
 
@@ -63,6 +85,35 @@ def test_check_refuses_a_newer_schema_even_with_a_matching_digest() -> None:
 def test_check_refuses_malformed_manifests(broken: object) -> None:
     with pytest.raises(SpecError):
         manifest.check(broken, "x", where="run r")
+
+
+def test_check_lists_every_problem_with_its_key_path_before_the_digest() -> None:
+    doc = _doc()
+    doc["run_spec"]["parameters"]["alpha"] = 0.5
+    doc["source"]["dirty"] = "no"
+    doc["inputs"]["data"] = {"value": "/d.csv"}
+    doc["extra"] = 1
+    del doc["cache_key"]
+    with pytest.raises(manifest.ManifestError) as info:
+        manifest.check(doc, manifest.digest(doc), where="run r")
+    text = info.value.one_line()
+    assert text.startswith("run r: the manifest has 5 problem(s): ")
+    for path in (
+        "source.dirty:",
+        "run_spec.parameters.alpha:",
+        "inputs.data.digest: Field required",
+        "cache_key: Field required",
+        "extra: Extra inputs are not permitted",
+    ):
+        assert path in text, text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize("text", ["", '{"schema_version": 1, "sou', "\x00\xff garbage"])
+def test_loads_refuses_what_is_not_json_in_one_line(text: str) -> None:
+    with pytest.raises(manifest.ManifestError, match=r"^run r: .*not JSON") as info:
+        manifest.loads(text.encode("latin-1"), where="run r")
+    assert "\n" not in info.value.one_line()
 
 
 @pytest.mark.parametrize(
