@@ -20,9 +20,28 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import PlainValidator, RootModel, ValidationError
+
+from harness.kernel.assignments import parse_assignments as parse_pairs
 from harness.kernel.errors import ExternalServiceError, MlharnessError, SourceError
+from harness.validation import one_line, problems_of
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "TEMPLATES_DIR",
+    "Created",
+    "OptionError",
+    "OutputExistsError",
+    "Template",
+    "TemplateError",
+    "check_assignments",
+    "create_project",
+    "load_template",
+    "parse_assignments",
+    "resolved_template",
+]
 
 # templates/ sits beside the harness package in the repository (an editable install).
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -83,19 +102,60 @@ class Created:
 
 
 def parse_assignments(pairs: Sequence[str]) -> dict[str, str]:
-    """``["k=v", ...]`` -> ``{"k": "v"}``; every malformed pair is reported at once."""
-    values: dict[str, str] = {}
+    """``--set k=v ...`` -> ``{"k": "v"}`` through the kernel's one ``KEY=VALUE`` parser
+    (every malformed pair at once, as an ``AssignmentError`` naming ``--set``)."""
+    return parse_pairs(pairs, option="--set")
+
+
+def _public_value(value: object) -> object:
+    """What a user-settable variable of ``cookiecutter.json`` may hold."""
+    if value is None:
+        raise ValueError(
+            "null is not a template value (give a string, a list of choices, a "
+            "boolean or a mapping)"
+        )
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("an empty list of choices")
+        if not all(isinstance(c, str | int | float | bool) for c in value):
+            raise ValueError("choices must be strings, numbers or booleans")
+    elif not isinstance(value, str | int | float | bool | dict):
+        raise ValueError(f"{type(value).__name__} is not a template value")
+    return value
+
+
+def _prompt(value: object) -> object:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        return value
+    raise ValueError("a prompt is a string, or a mapping of choice to prompt string")
+
+
+class _PublicVariables(RootModel[dict[str, Annotated[object, PlainValidator(_public_value)]]]):
+    """The variables ``--set`` may set (private ``_`` keys are the template's own business)."""
+
+
+class _Prompts(RootModel[dict[str, Annotated[object, PlainValidator(_prompt)]]]):
+    """``__prompts__``: the question asked for each variable."""
+
+
+def _template_problems(variables: dict[str, object]) -> list[str]:
+    """Every problem of a template's variables, with its key path."""
     problems: list[str] = []
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            problems.append(f"--set {pair!r}: expected KEY=VALUE")
-        else:
-            values[key] = value
-    if problems:
-        raise OptionError(problems)
-    return values
+    public = {k: v for k, v in variables.items() if not k.startswith("_")}
+    try:
+        _PublicVariables.model_validate(public)
+    except ValidationError as exc:
+        problems += problems_of(exc)
+    if "__prompts__" in variables:
+        try:
+            _Prompts.model_validate(variables["__prompts__"])
+        except ValidationError as exc:
+            problems += [f"__prompts__.{p}" for p in problems_of(exc)]
+    return problems
 
 
 def check_assignments(template: Template, values: Mapping[str, str]) -> None:
@@ -124,12 +184,23 @@ def load_template(directory: Path, source: str | None = None) -> Template:
             f"template {source or directory}: no cookiecutter.json in {directory}",
             hint="pass a cookiecutter template directory or Git URL",
         )
+    name = source or directory
     try:
         variables = json.loads(manifest.read_text(encoding="utf-8"))
-    except (ValueError, OSError) as exc:
-        raise TemplateError(f"template {source or directory}: {manifest}: {exc}") from None
+    except OSError as exc:
+        raise TemplateError(f"template {name}: {manifest}: {one_line(exc)}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise TemplateError(f"template {name}: {manifest}: not JSON: {one_line(exc)}") from None
     if not isinstance(variables, dict):
-        raise TemplateError(f"template {source or directory}: {manifest} is not a JSON object")
+        raise TemplateError(
+            f"template {name}: {manifest}: (top level): expected a JSON object, got "
+            f"{type(variables).__name__}"
+        )
+    problems = _template_problems(variables)
+    if problems:
+        raise TemplateError(
+            f"template {name}: {manifest}: {len(problems)} problem(s): " + "; ".join(problems)
+        )
     return Template(source or str(directory), directory, variables)
 
 

@@ -265,9 +265,8 @@ def _print_profile(result: ProfileResult) -> None:
         return
     table = Table(title=f"{len(result.columns)} columns profiled")
     for key in ("column", "kind", "role", "values", "excluded", "distinct", "summary"):
-        table.add_column(
-            key, justify="right" if key in {"values", "excluded", "distinct"} else None
-        )
+        numeric = key in {"values", "excluded", "distinct"}
+        table.add_column(key, justify="right" if numeric else "left")
     for column in result.columns:
         table.add_row(
             column.name,

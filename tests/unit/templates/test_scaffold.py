@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from harness.kernel.assignments import AssignmentError
 from harness.kernel.errors import ExitCode, SourceError
 from harness.scaffold import (
     OptionError,
     OutputExistsError,
     TemplateError,
     create_project,
+    load_template,
     parse_assignments,
 )
 from tests.support.paths import REPO
@@ -25,13 +27,44 @@ def test_parse_assignments_splits_on_the_first_equals_sign() -> None:
 
 
 def test_parse_assignments_reports_every_malformed_pair() -> None:
-    with pytest.raises(OptionError) as exc:
+    with pytest.raises(AssignmentError) as exc:
         parse_assignments(["project_name", "=x", "ok=1"])
     assert exc.value.problems == [
-        "--set 'project_name': expected KEY=VALUE",
-        "--set '=x': expected KEY=VALUE",
+        "--set 'project_name' is not KEY=VALUE",
+        "--set '=x' is not KEY=VALUE",
     ]
     assert exc.value.exit_code == ExitCode.BAD_INPUT
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "cookiecutter.json: not JSON: Expecting value"),
+        (b'{"project_name": "x", "task": ["a", ', "cookiecutter.json: not JSON"),
+        (b"\x89PNG\r\n\x1a\n\x00\xff", "cookiecutter.json: not JSON"),
+        (b'["project_name"]', "(top level): expected a JSON object, got list"),
+        (
+            b'{"project_name": null, "task": [], "kind": [{"a": 1}], "__prompts__": {"x": 1}}',
+            "cookiecutter.json: 4 problem(s): project_name: Value error, null is not a template "
+            "value",
+        ),
+    ],
+)
+def test_a_bad_cookiecutter_json_is_one_line_with_key_paths(
+    content: bytes, message: str, tmp_path: Path
+) -> None:
+    (tmp_path / "cookiecutter.json").write_bytes(content)
+    with pytest.raises(TemplateError) as exc:
+        load_template(tmp_path)
+    text = exc.value.one_line()
+    assert message in text and "\n" not in text
+    if b"__prompts__" in content:
+        for path in (
+            "task: Value error, an empty list",
+            "kind: Value error, choices",
+            "__prompts__.x",
+        ):
+            assert path in text, text
 
 
 @pytest.mark.parametrize(
