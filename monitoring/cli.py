@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.kernel.jsonout import print_json
+from monitoring.stack.cli import render_command
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -30,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Drift profiles, drift reports and monitoring.",
 )
+app.command("render")(render_command)
 err = Console(stderr=True)
 out = Console()
 
