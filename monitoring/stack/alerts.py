@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from monitoring.policy import METHODS
 from monitoring.stack.settings import JOB_BLACKBOX, StackSettings, duration
 
 __all__ = [
@@ -322,21 +323,33 @@ def alerts_for(s: StackSettings) -> list[Alert]:
         # A regex inside a PromQL string: escape for the regex, then for the string.
         alternatives = "|".join(re.escape(x).replace("\\", "\\\\") for x in s.features)
         feature_sel += f',feature=~"{alternatives}"'
-    score = (
-        f"mlharness_online_drift_score{{{scoring},"
-        f'instance="{instance}",feature="{feature}",method="psi"}}'
-    )
+    # Distances (higher: more drift) are compared with the config's threshold; p-value tests
+    # (lower: more drift) are not comparable with it, so the engine's own decision counts.
+    distances = "|".join(m for m, (_, side) in sorted(METHODS.items()) if side == "above")
+    where = f'{scoring},instance="{instance}",feature="{feature}"'
+
+    def drift(score: float) -> tuple[Series, ...]:
+        return (
+            Series(f'mlharness_online_drift_score{{{where},method="psi"}}', f"{number(score)}x{n}"),
+            Series(f"mlharness_online_drift_detected{{{where}}}", f"0x{n}"),
+        )
+
     n = _steps(f + 2 * ev, i)
     alerts.append(
         Alert(
             name="FeatureDrift",
             severity="warning",
-            expr=f"max by (feature) (mlharness_online_drift_score{{{feature_sel}}}) > {number(t)}",
+            expr=(
+                f"max by (feature) (mlharness_online_drift_detected{{{feature_sel}}}) == 1 or "
+                f"max by (feature) (mlharness_online_drift_score"
+                f'{{{feature_sel},method=~"{distances}"}}) > {number(t)}'
+            ),
             for_s=f,
             summary="Input feature {{ $labels.feature }} drifted from the reference profile",
             description=(
-                "The online drift score of {{ $labels.feature }} over the server's rolling window "
-                f"has been above {number(t)} for {duration(f)}."
+                "Over the scoring server's rolling window, {{ $labels.feature }} has drifted from "
+                f"the reference profile for {duration(f)} (the drift engine's test decided, or "
+                f"its distance is above {number(t)})."
             ),
             runbook=(
                 "Live inputs no longer look like the training data. Compare the feature on the "
@@ -345,10 +358,8 @@ def alerts_for(s: StackSettings) -> list[Alert]:
                 "shift is real."
             ),
             labels=serving_labels,
-            firing=TestCase(
-                i, f + 2 * ev, (Series(score, f"{number(t * 2)}x{n}"),), True, {"feature": feature}
-            ),
-            quiet=TestCase(i, f + 2 * ev, (Series(score, f"{number(t / 2)}x{n}"),), False),
+            firing=TestCase(i, f + 2 * ev, drift(t * 2), True, {"feature": feature}),
+            quiet=TestCase(i, f + 2 * ev, drift(t / 2), False),
         )
     )
 
