@@ -18,10 +18,12 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 from rich.table import Table as RichTable
 
 from orchestration import demo_steps
@@ -90,6 +92,20 @@ def _summary(console: Console, ctx: DemoContext, results: list[StepResult], tota
         console.print(f"  [bold]xdg-open {escape(report)}[/bold]  (or open it in a browser)")
 
 
+def _progress(console: Console, status: Status, title: str) -> Callable[[str], None]:
+    """A step's progress: the spinner's text on a terminal, else a plain line per change."""
+    last: list[str] = []
+
+    def show(text: str) -> None:
+        if console.is_terminal:
+            status.update(f"{title}: {escape(text)}")
+        elif not last or last[-1] != text:
+            console.print(f"  {escape(text)}", style="dim", highlight=False)
+        last[:] = [text]
+
+    return show
+
+
 def _load() -> str:
     try:
         one, five, _ = os.getloadavg()
@@ -127,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             for step in demo_steps.STEPS:
                 _key, title = demo_steps.STEP_TITLES[step.__name__]
                 console.rule(title)
-                with console.status(f"{title} ..."):
+                with console.status(f"{title} ...") as status:
+                    ctx.progress = _progress(console, status, title)
                     result = demo_steps.run_step(step, ctx)
                 results.append(result)
                 _section(console, result)

@@ -39,8 +39,6 @@ __all__ = [
 ]
 
 Status = Literal["ok", "failed", "skipped"]
-# A JSON-able value of a step's details (what the summary file and the test read).
-Detail = str | int | float | bool | None | list["Detail"] | dict[str, "Detail"]
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "rf"
@@ -48,6 +46,10 @@ ALIAS = "champion"
 GATES = ("accuracy>=0.9", "f1>=champion.f1")
 GRID = {"n_estimators": "20,50", "max_depth": "3,5,none"}
 PIPELINE = REPO / "examples" / "rf-pipeline.yaml"
+SWEEP_METRIC = "f1"
+SWEEP_COLUMNS = ("accuracy", "f1", "roc_auc")
+SWEEP_EXPERIMENT = "demo-sweep"
+SWEEP_JOBS = 2
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class StepResult:
     status: Status
     summary: str
     seconds: float = 0.0
-    details: Mapping[str, Detail] = field(default_factory=dict)
+    # JSON-able facts (what summary.json holds and the test reads).
+    details: Mapping[str, object] = field(default_factory=dict)
     artifacts: Mapping[str, str] = field(default_factory=dict)
     tables: tuple[Table, ...] = ()
     excerpt: tuple[str, ...] = ()
@@ -77,7 +80,7 @@ class StepResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    def to_dict(self) -> dict[str, Detail]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "key": self.key,
             "title": self.title,
@@ -112,6 +115,8 @@ class DemoContext:
     python: Path = field(default_factory=lambda: Path(sys.executable))
     # Every process group the demo started (background or foreground), for pids.json.
     pids: list[int] = field(default_factory=list)
+    # Told what a long step is doing right now (the display's status line).
+    progress: Callable[[str], None] = field(default=lambda _text: None)
 
     @property
     def bin(self) -> Path:
@@ -208,9 +213,79 @@ def write_summary(ctx: DemoContext, results: Sequence[StepResult], total_s: floa
 def sweep(ctx: DemoContext) -> StepResult:
     """A grid sweep of projects/rf, two trials at a time; the best trial goes on."""
     key, title = STEP_TITLES["sweep"]
-    if not _have("harness.sweep"):
+    if not _have("harness.sweep.engine"):
         return _skipped(key, title, "mlharness sweep (harness/sweep) not available")
-    return _skipped(key, title, "mlharness sweep (harness/sweep) not wired yet")
+    from harness.sweep.engine import SweepProgress, SweepRequest
+    from harness.sweep.engine import sweep as sweep_op
+
+    def progress(counts: SweepProgress) -> None:
+        ctx.progress(
+            f"sweep: {counts.done}/{counts.total} done ({counts.cached} cached, "
+            f"{counts.failed} failed), {counts.running} running"
+        )
+
+    request = SweepRequest(
+        project=str(REPO / "projects" / "rf"),
+        params=tuple(GRID.items()),
+        metric=SWEEP_METRIC,
+        mode="max",
+        env_manager="local",
+        experiment_name=SWEEP_EXPERIMENT,
+        tracking_uri=ctx.tracking_uri,
+        jobs=SWEEP_JOBS,
+        log_dir=str(ctx.out / "sweep-logs"),
+    )
+    result = sweep_op(request, on_progress=progress)
+    counts = result.counts
+    rows = tuple(
+        (
+            str(t.index),
+            " ".join(f"{k}={v}" for k, v in t.params.items()),
+            t.status if not t.error else f"{t.status}: {t.error}",
+            *(f"{t.metrics[m]:.4f}" if m in t.metrics else "-" for m in SWEEP_COLUMNS),
+            (t.run_id or "")[:12],
+            "yes" if t.cached else "",
+        )
+        for t in result.trials
+    )
+    table = Table(
+        f"sweep {result.parent_run_id} ({result.state}), best by {SWEEP_METRIC}",
+        ("trial", "params", "status", *SWEEP_COLUMNS, "run", "cached"),
+        rows,
+    )
+    best = result.best
+    if best is not None and best.run_id is not None:
+        ctx.state.best_run_id = best.run_id
+        ctx.state.best_metrics = dict(best.metrics)
+    ok = best is not None and not result.any_failed and counts["finished"] == len(result.trials)
+    best_text = (
+        f"best trial {best.index} ({' '.join(f'{k}={v}' for k, v in best.params.items())}) "
+        f"{SWEEP_METRIC}={best.value:.4f}"
+        if best is not None and best.value is not None
+        else "no best trial"
+    )
+    return StepResult(
+        key,
+        title,
+        "ok" if ok else "failed",
+        f"{counts['finished']} of {len(result.trials)} trials finished "
+        f"({counts['cached']} cached, {counts['failed']} failed) in {result.wall_s:.1f} s "
+        f"with {SWEEP_JOBS} jobs; {best_text}",
+        details={
+            "parent_run_id": result.parent_run_id,
+            "state": result.state,
+            "trials": len(result.trials),
+            "finished": counts["finished"],
+            "cached": counts["cached"],
+            "failed": counts["failed"],
+            "metric": SWEEP_METRIC,
+            "best_run_id": best.run_id if best else None,
+            "best_value": best.value if best else None,
+            "best_params": dict(best.params) if best else None,
+            "wall_s": round(result.wall_s, 2),
+        },
+        tables=(table,),
+    )
 
 
 # -- 2. register and promote -------------------------------------------------------------------
@@ -291,6 +366,8 @@ SHIFT_STD = 1.5
 BURST_REQUESTS = 240
 BURST_THREADS = 8
 SERVE_TIMEOUT_S = 180.0
+DRIFT_INTERVAL_S = 1.0
+DRIFT_WAIT_S = 15.0
 # Series of /metrics the excerpt shows.
 EXCERPT_SERIES = (
     "mlharness_http_requests_total",
@@ -319,6 +396,8 @@ def _prepare_data(ctx: DemoContext) -> tuple[Path, Path]:
     if version is None:
         raise RuntimeError(f"model {MODEL!r} has no alias {ALIAS!r}")
     run_id = registry.get_version(MODEL, version).run_id
+    if not run_id:
+        raise RuntimeError(f"version {version} of {MODEL!r} has no source run")
     data = ctx.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     downloaded = registry.download_artifact(run_id, "data/test.csv", tempfile.mkdtemp())
@@ -483,6 +562,23 @@ def _excerpt(text: str, per_series: int = 3) -> tuple[str, ...]:
     return tuple(lines)
 
 
+def _settled_metrics(base: str, *, drifting: bool) -> str:
+    """``/metrics`` once the online drift gauges were updated after the traffic so far
+    (two update intervals), or as soon as a feature drifts when ``drifting``."""
+    import httpx
+
+    deadline = time.monotonic() + max(3 * DRIFT_INTERVAL_S, DRIFT_WAIT_S if drifting else 0)
+    settle = time.monotonic() + 2 * DRIFT_INTERVAL_S
+    while True:
+        text = httpx.get(f"{base}/metrics", timeout=30.0).text
+        now = time.monotonic()
+        if drifting and any(v >= 1 for v in _read_metrics(text).drift_detected.values()):
+            return text
+        if now >= deadline or (not drifting and now >= settle):
+            return text
+        time.sleep(0.5)
+
+
 def _serve_available() -> bool:
     from harness.app import COMMANDS
 
@@ -494,13 +590,13 @@ def serve(ctx: DemoContext) -> StepResult:
     key, title = STEP_TITLES["serve"]
     if ctx.state.champion_version is None:
         return _skipped(key, title, "no champion (step 2 did not promote)")
-    import httpx
     import pandas as pd
 
     test_csv, drifted_csv = _prepare_data(ctx)
     profile = _build_profile(ctx)
     if not _serve_available():
         return _skipped(key, title, "mlharness serve not available")
+    features = pd.read_csv(test_csv).drop(columns=["target"])
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = ctx.supervisor.start(
@@ -513,26 +609,35 @@ def serve(ctx: DemoContext) -> StepResult:
             "127.0.0.1",
             "--port",
             str(port),
+            # The window is one test split, updated every second: the drifted batch
+            # replaces the whole window and the gauges show it within seconds.
+            "--drift-window-rows",
+            str(len(features)),
+            "--drift-interval",
+            str(DRIFT_INTERVAL_S),
         ],
         env=ctx.env(),
     )
     ctx.record_pids()
     wait_http_ok(f"{base}/ping", server, SERVE_TIMEOUT_S)
-    features = pd.read_csv(test_csv).drop(columns=["target"])
+    invocations = f"{base}/invocations"
     sizes = [1 + i % 5 for i in range(BURST_REQUESTS)]
-    burst = _burst(f"{base}/invocations", _payloads(features, sizes), sum(sizes), BURST_THREADS)
+    ctx.progress(f"a burst of {BURST_REQUESTS} requests from {BURST_THREADS} threads")
+    burst = _burst(invocations, _payloads(features, sizes), sum(sizes), BURST_THREADS)
+    before = _settled_metrics(base, drifting=False)
     drifted = pd.read_csv(drifted_csv)
     chunk = 10
     drift_sizes = [chunk] * ((len(drifted) + chunk - 1) // chunk)
-    shifted = _burst(
-        f"{base}/invocations", _payloads(drifted, drift_sizes), len(drifted), BURST_THREADS
-    )
-    text = httpx.get(f"{base}/metrics", timeout=30.0).text
+    ctx.progress(f"a drifted batch of {len(drifted)} rows")
+    shifted = _burst(invocations, _payloads(drifted, drift_sizes), len(drifted), BURST_THREADS)
+    text = _settled_metrics(base, drifting=True)
     metrics_file = ctx.out / "serve" / "metrics.txt"
     metrics_file.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(metrics_file, text)
     ctx.supervisor.stop(server)
     view = _read_metrics(text)
+    before_view = _read_metrics(before)
+    n_before = sum(1 for v in before_view.drift_detected.values() if v >= 1)
     failed = {s: n for t in (burst, shifted) for s, n in t.statuses.items() if s != "200"}
     top = sorted(view.drift_scores.items(), key=lambda kv: -kv[1])[:5]
     n_drifted = sum(1 for v in view.drift_detected.values() if v >= 1)
@@ -554,7 +659,11 @@ def serve(ctx: DemoContext) -> StepResult:
                 f"{view.batches:.0f} calls, {view.batch_rows:.0f} rows "
                 f"({view.batch_rows / max(view.batches, 1):.1f} rows per call)",
             ),
-            ("features drifting (online)", f"{n_drifted} of {len(view.drift_detected)}"),
+            (
+                "features drifting (online)",
+                f"{n_before} of {len(before_view.drift_detected)} after the burst, "
+                f"{n_drifted} of {len(view.drift_detected)} after the drifted batch",
+            ),
             ("top drift scores", ", ".join(f"{f}={v:.2f}" for f, v in top) or "-"),
         ),
     )
@@ -582,6 +691,8 @@ def serve(ctx: DemoContext) -> StepResult:
             "batch_rows": view.batch_rows,
             "drift_scores": view.drift_scores,
             "drift_detected": view.drift_detected,
+            "drifting_after_burst": n_before,
+            "drifting_after_drifted_batch": n_drifted,
             "metric_names": list(view.names),
         },
         artifacts={"profile": str(profile), "metrics": str(metrics_file)},
