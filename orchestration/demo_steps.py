@@ -509,6 +509,7 @@ class MetricsView:
     batches: float
     batch_rows: float
     drift_scores: dict[str, float]
+    drift_methods: dict[str, str]  # the test behind each score (ks: a p-value)
     drift_detected: dict[str, float]
     excerpt: tuple[str, ...]
     names: tuple[str, ...]
@@ -521,6 +522,7 @@ def _read_metrics(text: str, route: str = "/invocations") -> MetricsView:
     buckets: list[tuple[float, float]] = []
     scores: dict[str, float] = {}
     detected: dict[str, float] = {}
+    methods: dict[str, str] = {}
     names: set[str] = set()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -538,13 +540,22 @@ def _read_metrics(text: str, route: str = "/invocations") -> MetricsView:
                 batch_rows += sample.value
             elif sample.name == "mlharness_online_drift_score":
                 scores[labels.get("feature", "?")] = sample.value
+                methods[labels.get("feature", "?")] = labels.get("method", "?")
             elif sample.name == "mlharness_online_drift_detected":
                 detected[labels.get("feature", "?")] = sample.value
     buckets.sort()
     latency = {f"p{int(q * 100)}": _quantile(buckets, q) for q in (0.5, 0.9, 0.99)}
     excerpt = _excerpt(text)
     return MetricsView(
-        requests_ok, latency, batches, batch_rows, scores, detected, excerpt, tuple(sorted(names))
+        requests_ok,
+        latency,
+        batches,
+        batch_rows,
+        scores,
+        methods,
+        detected,
+        excerpt,
+        tuple(sorted(names)),
     )
 
 
@@ -639,7 +650,12 @@ def serve(ctx: DemoContext) -> StepResult:
     before_view = _read_metrics(before)
     n_before = sum(1 for v in before_view.drift_detected.values() if v >= 1)
     failed = {s: n for t in (burst, shifted) for s, n in t.statuses.items() if s != "200"}
-    top = sorted(view.drift_scores.items(), key=lambda kv: -kv[1])[:5]
+    drifting = [f for f, v in view.drift_detected.items() if v >= 1]
+    scores = ", ".join(
+        f"{f} {view.drift_methods.get(f, '?')}={view.drift_scores[f]:.2g}"
+        for f in drifting[:3]
+        if f in view.drift_scores
+    )
     n_drifted = sum(1 for v in view.drift_detected.values() if v >= 1)
     table = Table(
         "traffic and /metrics",
@@ -664,7 +680,11 @@ def serve(ctx: DemoContext) -> StepResult:
                 f"{n_before} of {len(before_view.drift_detected)} after the burst, "
                 f"{n_drifted} of {len(view.drift_detected)} after the drifted batch",
             ),
-            ("top drift scores", ", ".join(f"{f}={v:.2f}" for f, v in top) or "-"),
+            (
+                "drifting features (online)",
+                ", ".join(drifting[:6]) + (" ..." if len(drifting) > 6 else "") or "-",
+            ),
+            ("their scores", scores or "-"),
         ),
     )
     status: Status = "ok" if not failed and view.requests_ok > 0 else "failed"
@@ -690,6 +710,7 @@ def serve(ctx: DemoContext) -> StepResult:
             "batches": view.batches,
             "batch_rows": view.batch_rows,
             "drift_scores": view.drift_scores,
+            "drift_methods": view.drift_methods,
             "drift_detected": view.drift_detected,
             "drifting_after_burst": n_before,
             "drifting_after_drifted_batch": n_drifted,
