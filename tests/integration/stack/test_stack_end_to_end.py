@@ -1,0 +1,353 @@
+"""The rendered stack, live: a real Prometheus scrapes a real ``mlharness serve``, a real
+blackbox exporter and a real Pushgateway; a real Alertmanager delivers to a receiver run by
+the test. Short intervals (scrape 1 s, ``for`` 2 s) so alerts fire within seconds; every wait
+is a poll with a generous deadline, never a timed assert; every process is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from monitoring.metric_names import SERVER_METRICS
+from monitoring.stack.promql import metric_names
+from monitoring.stack.render import render_stack
+from tests.support.monitoring_servers import (
+    Receiver,
+    Server,
+    get_json,
+    start_alertmanager,
+    start_blackbox,
+    start_prometheus,
+    start_pushgateway,
+    start_receiver,
+    start_serve,
+    wait_until,
+)
+from tests.support.servers import free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MODEL = "stack-e2e-model"
+ALIAS = "champion"
+FEATURES = ("f0", "f1", "f2")
+DEADLINE_S = 120.0
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    tracking_uri: str
+    reference: Path  # the training frame (features + target) as CSV
+    profile: Path
+    drifted: Path  # a batch with f0 and f1 shifted
+
+
+@pytest.fixture(scope="module")
+def served_model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
+    """A classifier registered as MODEL@ALIAS with its reference profile logged beside it."""
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow import MlflowClient
+    from sklearn.linear_model import LogisticRegression
+
+    from monitoring.operations import ProfileOptions, build_reference_profile
+
+    root = tmp_path_factory.mktemp("stack-model")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.normal(size=(400, len(FEATURES))), columns=list(FEATURES))
+    target = (frame.f0 + frame.f1 > 0).astype(int)
+    reference = root / "train.csv"
+    frame.assign(target=target).to_csv(reference, index=False)
+    drifted = root / "batch.csv"
+    frame.assign(f0=frame.f0 + 3.0, f1=frame.f1 + 3.0).to_csv(drifted, index=False)
+    mlflow.set_tracking_uri(uri)
+    try:
+        mlflow.set_experiment("stack-e2e")
+        with mlflow.start_run() as run:
+            mlflow.log_artifact(str(reference), "data")
+            info = mlflow.sklearn.log_model(
+                LogisticRegression().fit(frame, target),
+                name="model",
+                input_example=frame.head(5),
+                serialization_format="cloudpickle",
+                pip_requirements=["scikit-learn"],
+            )
+        client = MlflowClient(uri)
+        client.create_registered_model(MODEL)
+        version = client.create_model_version(
+            MODEL, info.model_uri, run.info.run_id, model_id=info.model_id
+        )
+        client.set_registered_model_alias(MODEL, ALIAS, version.version)
+        profile = root / "profile.json"
+        options = ProfileOptions(
+            model=f"models:/{MODEL}@{ALIAS}", tracking_uri=uri, target="target"
+        )
+        build_reference_profile(None, profile, options)
+    finally:
+        mlflow.set_tracking_uri(None)
+    return ServedModel(uri, reference, profile, drifted)
+
+
+class Traffic:
+    """One small ``/invocations`` request every 0.1 s from a thread; ``drift()`` shifts f0."""
+
+    def __init__(self, url: str, reference: Path) -> None:
+        import pandas as pd
+
+        self.url = url
+        self.rows = pd.read_csv(reference)[list(FEATURES)]
+        self.shift = 0.0
+        self.sent = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="traffic", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        position = 0
+        while not self.stopped.wait(0.1):
+            chunk = self.rows.iloc[position : position + 5].copy()
+            position = (position + 5) % (len(self.rows) - 5)
+            chunk["f0"] = chunk["f0"] + self.shift
+            body = json.dumps(
+                {"dataframe_split": chunk.to_dict(orient="split", index=False)}
+            ).encode()
+            request = urllib.request.Request(
+                self.url, body, {"Content-Type": "application/json"}, method="POST"
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10):
+                    self.sent += 1
+            except OSError:
+                pass
+
+    def drift(self) -> None:
+        self.shift = 4.0
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=15)
+
+
+@dataclass
+class Stack:
+    out: Path
+    serve: Server
+    prometheus: Server
+    alertmanager: Server
+    pushgateway: Server
+    receiver: Receiver
+    traffic: Traffic
+
+    def firing(self) -> set[tuple[str, str]]:
+        """(alertname, state) of every alert Prometheus holds right now."""
+        data = get_json(f"{self.prometheus.url}/api/v1/alerts")["data"]
+        assert isinstance(data, dict)
+        return {(a["labels"]["alertname"], a["state"]) for a in data["alerts"]}
+
+    def alertmanager_alerts(self) -> list[dict[str, object]]:
+        with urllib.request.urlopen(f"{self.alertmanager.url}/api/v2/alerts", timeout=10) as r:
+            alerts = json.loads(r.read())
+        assert isinstance(alerts, list)
+        return alerts
+
+    def delivered(self, title: str) -> bool:
+        return any(t.startswith(title) for t in self.receiver.titles())
+
+
+def _config(tmp: Path, ports: dict[str, int], webhook_file: Path) -> Path:
+    config = {
+        "name": "stack_e2e",
+        "project": {"path": "."},
+        "steps": [{"name": "train"}],
+        "model": {"name": MODEL},
+        "promotion": {"alias": ALIAS},
+        "serving": {"host": "127.0.0.1", "port": ports["serve"]},
+        "monitoring": {
+            "features": list(FEATURES),
+            "scrape_interval_s": 1,
+            "evaluation_interval_s": 1,
+            "alert_for_s": 2,
+            "pushgateway_url": f"http://127.0.0.1:{ports['pushgateway']}",
+            "alertmanager_url": f"http://127.0.0.1:{ports['alertmanager']}",
+            "blackbox_url": f"http://127.0.0.1:{ports['blackbox']}",
+            "thresholds": {"no_traffic_minutes": 1},
+            # group_wait leaves time for the critical to reach Alertmanager before a
+            # warning of the same service is flushed (inhibition is decided at flush).
+            "alerts": {"webhook_url_file": str(webhook_file), "group_wait_s": 5},
+        },
+    }
+    path = tmp / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def stack(served_model: ServedModel, tmp_path: Path) -> Iterator[Stack]:
+    """Render the stack for free ports, then start serve, traffic and every server."""
+    ports = {name: free_port() for name in ("serve", "pushgateway", "alertmanager", "blackbox")}
+    receiver = start_receiver()
+    started: list[Server] = []
+    traffic: Traffic | None = None
+    try:
+        webhook_file = tmp_path / "webhook_url"
+        webhook_file.write_text(receiver.url + "\n")
+        out = tmp_path / "stack"
+        render_stack(_config(tmp_path, ports, webhook_file), out)
+        extra = ["--drift-interval", "1", "--drift-window-rows", "100", "--reload-interval", "0"]
+        serve = start_serve(
+            f"models:/{MODEL}@{ALIAS}",
+            served_model.tracking_uri,
+            tmp_path,
+            port=ports["serve"],
+            extra=extra,
+        )
+        started.append(serve)
+        traffic = Traffic(f"{serve.url}/invocations", served_model.reference)
+        started.append(start_pushgateway(tmp_path, ports["pushgateway"]))
+        started.append(start_blackbox(out / "blackbox.yml", tmp_path, ports["blackbox"]))
+        started.append(
+            start_alertmanager(out / "alertmanager.yml", tmp_path, ports["alertmanager"])
+        )
+        started.append(start_prometheus(out / "prometheus.yml", tmp_path))
+        yield Stack(out, serve, started[-1], started[-2], started[1], receiver, traffic)
+    finally:
+        if traffic is not None:
+            traffic.stop()
+        for server in reversed(started):
+            server.stop()
+        receiver.stop()
+    assert all(not s.running() for s in started)
+
+
+def _targets_up(stack: Stack) -> bool:
+    data = get_json(f"{stack.prometheus.url}/api/v1/targets")["data"]
+    assert isinstance(data, dict)
+    health = {(t["labels"]["job"], t["health"]) for t in data["activeTargets"]}
+    return {("scoring", "up"), ("pushgateway", "up"), ("blackbox", "up")} <= health
+
+
+def _query(stack: Stack, expr: str) -> dict[str, object]:
+    query = urllib.parse.urlencode({"query": expr})
+    try:
+        return get_json(f"{stack.prometheus.url}/api/v1/query?{query}")
+    except urllib.error.HTTPError as exc:  # 400: the expression does not parse
+        return {"status": "error", "error": exc.read().decode(errors="replace")}
+
+
+def _live_names(stack: Stack) -> set[str]:
+    values = get_json(f"{stack.prometheus.url}/api/v1/label/__name__/values")["data"]
+    assert isinstance(values, list)
+    return set(values)
+
+
+def test_alerts_fire_route_and_inhibit_against_real_servers(
+    stack: Stack, served_model: ServedModel
+) -> None:
+    from monitoring.operations import DriftOptions, DriftOutputs, check_drift
+
+    wait_until(
+        "Prometheus scrapes serve, the Pushgateway and the probes",
+        lambda: _targets_up(stack),
+        DEADLINE_S,
+    )
+
+    # The batch drift check pushes its gauges and last-success time to the real Pushgateway.
+    pushed = check_drift(
+        served_model.profile,
+        served_model.drifted,
+        DriftOptions(dataset="batch"),
+        DriftOutputs(pushgateway=stack.pushgateway.url),
+    )
+    assert pushed.drifted
+    wait_until(
+        "the pushed gauges are scraped",
+        lambda: "mlharness_drift_last_success_timestamp_seconds" in _live_names(stack),
+        DEADLINE_S,
+    )
+
+    # Every metric the stack's expressions read from the scoring server, the blackbox or the
+    # Pushgateway is in the live scrape (the classifier exports predicted_class, not
+    # prediction_value; no MLflow server runs here).
+    server_series = {s for m in SERVER_METRICS for s in m.series()}
+    used: set[str] = set()
+    for rules_file in [*(stack.out / "alerts").glob("*.yml"), *(stack.out / "rules").glob("*.yml")]:
+        for group in yaml.safe_load(rules_file.read_text())["groups"]:
+            for rule in group["rules"]:
+                used |= metric_names(rule["expr"])
+    wait_until(
+        "a prediction and a probe are scraped",
+        lambda: {"mlharness_predicted_class_total", "probe_success"} <= _live_names(stack),
+        DEADLINE_S,
+    )
+    expected = {
+        n
+        for n in used
+        if (n in server_series or n.startswith("probe_") or n.startswith("mlharness_drift"))
+        and not n.startswith("mlharness_prediction_value")
+    } | {"mlharness_dataset_drift_share"}
+    missing = expected - _live_names(stack)
+    assert not missing, f"the stack reads metrics nobody exports live: {sorted(missing)}"
+
+    # Every dashboard panel's query is valid PromQL for the live Prometheus.
+    board = json.loads((stack.out / "grafana/dashboards/mlharness-model.json").read_text())
+    for panel in board["panels"]:
+        for target in panel["targets"]:
+            answer = _query(stack, target["expr"])
+            assert answer["status"] == "success", (panel["title"], answer)
+
+    # The batch check found data-set drift: DatasetDrift reaches the receiver.
+    wait_until(
+        "DatasetDrift delivered", lambda: stack.delivered("[FIRING] DatasetDrift"), DEADLINE_S
+    )
+
+    # Traffic with an injected shift of f0: the online gauge drifts and FeatureDrift fires.
+    stack.traffic.drift()
+    wait_until(
+        "FeatureDrift firing in Prometheus",
+        lambda: ("FeatureDrift", "firing") in stack.firing(),
+        DEADLINE_S,
+    )
+    wait_until(
+        "FeatureDrift delivered", lambda: stack.delivered("[FIRING] FeatureDrift"), DEADLINE_S
+    )
+    assert not stack.delivered("[FIRING] EndpointDown")
+
+    # The scoring server goes away: EndpointDown (critical) reaches the receiver ...
+    stack.traffic.stop()
+    stack.serve.stop()
+    wait_until(
+        "EndpointDown delivered",
+        lambda: stack.delivered("[FIRING] EndpointDown (critical, scoring)"),
+        DEADLINE_S,
+    )
+    # ... and NoTraffic (a warning of the same service) fires in Prometheus but is
+    # inhibited: Alertmanager holds it suppressed by EndpointDown and never delivers it.
+    wait_until("NoTraffic firing", lambda: ("NoTraffic", "firing") in stack.firing(), DEADLINE_S)
+
+    def no_traffic_inhibited() -> bool:
+        for alert in stack.alertmanager_alerts():
+            labels, status = alert["labels"], alert["status"]
+            assert isinstance(labels, dict) and isinstance(status, dict)
+            if labels.get("alertname") == "NoTraffic":
+                return status.get("state") == "suppressed" and bool(status.get("inhibitedBy"))
+        return False
+
+    wait_until("NoTraffic inhibited in Alertmanager", no_traffic_inhibited, DEADLINE_S)
+    # Long enough for its group to be flushed twice over (group_wait 5 s).
+    wait_until(
+        "a later notification (the receiver keeps working)",
+        lambda: len(stack.receiver.received()) >= 3,
+        DEADLINE_S,
+    )
+    threading.Event().wait(8)
+    assert not stack.delivered("[FIRING] NoTraffic"), stack.receiver.titles()

@@ -1,0 +1,265 @@
+"""Real monitoring servers for tests, on 127.0.0.1 only, state in a temp dir.
+
+Debian's prometheus, prometheus-alertmanager (gossip off: an empty
+``--cluster.listen-address``, else it binds 0.0.0.0:9094), prometheus-blackbox-exporter
+and prometheus-pushgateway, started with the commands DESIGN.md measured; ``mlharness
+serve`` in its own session (it may fork workers); and a webhook receiver in a thread that
+records what Alertmanager delivers. Every handle has ``stop()``; the tests always call it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.support.paths import VENV_BIN
+from tests.support.servers import free_port
+
+__all__ = [
+    "Receiver",
+    "Server",
+    "get_json",
+    "start_alertmanager",
+    "start_blackbox",
+    "start_prometheus",
+    "start_pushgateway",
+    "start_receiver",
+    "start_serve",
+    "wait_until",
+]
+
+
+@dataclass
+class Server:
+    """A server process, its URL and log; ``stop()`` ends its whole process group."""
+
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_file: Path
+
+    @property
+    def address(self) -> str:
+        return self.url.removeprefix("http://")
+
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=20)
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _start(
+    name: str,
+    command: Sequence[str],
+    port: int,
+    workdir: Path,
+    ready_path: str,
+    timeout: float,
+    env: dict[str, str] | None = None,
+) -> Server:
+    log_file = workdir / f"{name}.log"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(
+            list(command),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env=env,
+            start_new_session=True,
+        )
+    server = Server(name, f"http://127.0.0.1:{port}", process, log_file)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{server.log_tail()}")
+        if _http_ok(server.url + ready_path):
+            return server
+        time.sleep(0.2)
+    server.stop()
+    raise TimeoutError(f"{name} not ready in {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def start_prometheus(config: Path, workdir: Path, port: int | None = None) -> Server:
+    """``prometheus`` on ``config`` with its TSDB in ``workdir``."""
+    port = port or free_port()
+    data = workdir / "prometheus-data"
+    data.mkdir(parents=True, exist_ok=True)
+    command = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.tsdb.path={data}",
+    ]
+    return _start("prometheus", command, port, workdir, "/-/ready", 60)
+
+
+def start_alertmanager(config: Path, workdir: Path, port: int | None = None) -> Server:
+    """``prometheus-alertmanager`` with gossip off and its state in ``workdir``."""
+    port = port or free_port()
+    data = workdir / "alertmanager-data"
+    data.mkdir(parents=True, exist_ok=True)
+    command = [
+        "prometheus-alertmanager",
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+        f"--storage.path={data}",
+    ]
+    return _start("alertmanager", command, port, workdir, "/-/ready", 60)
+
+
+def start_blackbox(config: Path, workdir: Path, port: int | None = None) -> Server:
+    port = port or free_port()
+    command = [
+        "prometheus-blackbox-exporter",
+        f"--config.file={config}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    return _start("blackbox", command, port, workdir, "/-/ready", 60)
+
+
+def start_pushgateway(workdir: Path, port: int | None = None) -> Server:
+    port = port or free_port()
+    command = ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}"]
+    return _start("pushgateway", command, port, workdir, "/-/ready", 60)
+
+
+def start_serve(
+    model_uri: str,
+    tracking_uri: str,
+    workdir: Path,
+    port: int | None = None,
+    extra: Sequence[str] = (),
+    timeout: float = 180,
+) -> Server:
+    """``mlharness serve MODEL`` on 127.0.0.1; ready when /ping answers."""
+    port = port or free_port()
+    env = dict(os.environ)
+    env["MLFLOW_TRACKING_URI"] = tracking_uri
+    command = [
+        str(VENV_BIN / "mlharness"),
+        "serve",
+        model_uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--tracking-uri",
+        tracking_uri,
+        *extra,
+    ]
+    return _start("serve", command, port, workdir, "/ping", timeout, env=env)
+
+
+@dataclass
+class Receiver:
+    """An HTTP receiver in a thread: every JSON body POSTed to it, in arrival order."""
+
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+    bodies: list[dict[str, object]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}/alerts"
+
+    def received(self) -> list[dict[str, object]]:
+        with self.lock:
+            return list(self.bodies)
+
+    def titles(self) -> list[str]:
+        """The Slack-format titles delivered (``[FIRING] Alert (severity, service)``)."""
+        found = []
+        for body in self.received():
+            attachments = body.get("attachments")
+            for attachment in attachments if isinstance(attachments, list) else []:
+                if isinstance(attachment, dict):
+                    found.append(str(attachment.get("title", "")))
+        return found
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def start_receiver() -> Receiver:
+    """A webhook receiver on a free 127.0.0.1 port."""
+    holder: list[Receiver] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = {"raw": raw.decode(errors="replace")}
+            with holder[0].lock:
+                holder[0].bodies.append(body)
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)
+    receiver = Receiver(server, thread)
+    holder.append(receiver)
+    thread.start()
+    return receiver
+
+
+def get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        data = json.loads(response.read())
+    assert isinstance(data, dict), data
+    return data
+
+
+def wait_until(what: str, condition: object, timeout: float, interval: float = 0.5) -> None:
+    """Poll ``condition()`` until truthy; a generous deadline, never a timed assert."""
+    assert callable(condition)
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
