@@ -9,6 +9,8 @@ from registry_tools.audit import AuditRecord
 from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 
+__all__ = ["AliasChange", "remove_alias", "set_alias"]
+
 
 @dataclass(frozen=True)
 class AliasChange:

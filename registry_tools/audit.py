@@ -25,6 +25,22 @@ from typing import Literal
 from registry_tools.errors import RegistryError
 from registry_tools.gates import GateResult
 
+__all__ = [
+    "ACTIONS",
+    "PREFIX",
+    "Action",
+    "AuditRecord",
+    "Replay",
+    "current_user",
+    "last_seq",
+    "now_iso",
+    "replay",
+    "seq_key",
+    "trail",
+    "trail_key",
+    "version_key",
+]
+
 Action = Literal["promote", "set", "remove", "rollback"]
 ACTIONS: tuple[Action, ...] = ("promote", "set", "remove", "rollback")
 PREFIX = "mlharness"

@@ -12,6 +12,8 @@ from registry_tools.lineage import Lineage, lineage
 from registry_tools.lock import is_lock_model
 from registry_tools.stages import stage_target
 
+__all__ = ["ModelSummary", "ModelView", "list_models", "show"]
+
 
 @dataclass(frozen=True)
 class ModelSummary:
@@ -26,12 +28,6 @@ class ModelSummary:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-    def row(self) -> dict[str, object]:
-        data = self.to_dict()
-        data["aliases"] = ", ".join(f"{a}=v{v}" for a, v in sorted(self.aliases.items())) or "-"
-        data["description"] = self.description or "-"
-        return data
 
 
 def list_models(registry: Registry) -> list[ModelSummary]:
@@ -61,6 +57,7 @@ class ModelView:
     name: str
     versions: list[Lineage]
     audit: list[AuditRecord]
+    notes: tuple[str, ...] = ()  # e.g. the --stage deprecation note (not part of the JSON)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -74,13 +71,13 @@ def show(
     registry: Registry, name: str, version: str | None = None, stage: str | None = None
 ) -> ModelView:
     """One model: all versions (or one, or those in a legacy stage) with their lineage."""
+    target = None if stage is None else stage_target(stage)
     model = registry.get_model(name)
     if version is not None:
-        infos = [versions.get(registry, name, version)]
+        infos = [versions.get(registry, name, version, model)]
     else:
-        infos = versions.all_versions(registry, name)
-    if stage is not None:
-        target = stage_target(stage)
+        infos = versions.all_versions(registry, name, model)
+    if target is not None:
         infos = [i for i in infos if i.stage == target.stage]
         if version is not None and not infos:
             raise RegistryError(f"version {version} of {name!r} is not in stage {target.stage}")
@@ -91,4 +88,5 @@ def show(
         (r for alias in aliases for r in audit.trail(alias, model.tags)),
         key=lambda r: (r.alias, r.seq),
     )
-    return ModelView(name, [lineage(registry, info) for info in infos], records)
+    notes = (target.note,) if target is not None else ()
+    return ModelView(name, [lineage(registry, info) for info in infos], records, notes)

@@ -2,18 +2,26 @@
 
 Mounted lazily by ``harness/app.py`` as ``registry_tools.cli:app``. Every command takes
 ``--tracking-uri`` and ``--json``; every command that changes state takes ``--dry-run``.
+Each command parses its options, calls one operation (``versions.register``,
+``promote.promote``, ...), and renders the typed result (``render``, or ``--json``).
 Errors are raised as mlharness errors and turned into ``error: ...`` and an exit code by
 the root app.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from registry_tools import render
+
+if TYPE_CHECKING:
+    from registry_tools.client import Registry
+
+__all__ = ["app"]
 
 app = typer.Typer(
     name="registry",
@@ -40,33 +48,21 @@ Stage = Annotated[
 ]
 
 
-def _registry(tracking_uri: str | None):  # type: ignore[no-untyped-def]
+def _registry(tracking_uri: str | None) -> Registry:
     from registry_tools.client import Registry
 
     return Registry(tracking_uri)
 
 
-def _note(text: str) -> None:
-    render.console(stderr=True).print(text, style="yellow")
+def _notes(notes: Iterable[str]) -> None:
+    for note in notes:
+        render.console(stderr=True).print(note, style="yellow")
 
 
-def _alias_or_stage(alias: str | None, stage: str | None, option: str) -> str:
-    """The alias an option names, or the one a deprecated ``--stage`` maps to (with a note)."""
-    from registry_tools import stages
-    from registry_tools.errors import RegistryError
-
-    if stage is not None:
-        _note(stages.stage_target(stage).note)
-        alias = alias or stages.stage_alias(stage)
-    if alias is None:
-        raise RegistryError(f"give {option} ALIAS (or --stage Staging|Production)")
-    return alias
-
-
-def _plan(lines: list[str], dry_run: bool) -> None:
+def _lines(lines: Iterable[str]) -> None:
     out = render.console()
     for line in lines:
-        out.print(f"{'would ' if dry_run else ''}{line}")
+        out.print(line)
 
 
 @app.command()
@@ -83,58 +79,26 @@ def register(
     dry_run: DryRun = False,
 ) -> None:
     """Register a model version (idempotent) and wait until it is READY."""
-    from registry_tools import aliases, stages, tags, versions
+    from harness.kernel.assignments import parse_assignments
+    from registry_tools import versions
 
-    pairs = tags.parse_pairs(tag or [])
-    if stage is not None:
-        target = stages.stage_target(stage)
-        _note(target.note)
-        if target.tag is not None:
-            pairs[target.tag[0]] = target.tag[1]
-        alias = target.alias or alias
-    registry = _registry(tracking_uri)
+    tags = parse_assignments(tag or [], option="--tag")
     result = versions.register(
-        registry,
+        _registry(tracking_uri),
         source,
         name,
-        tags=pairs,
+        tags=tags,
         description=description,
+        alias=alias,
+        stage=stage,
         dry_run=dry_run,
         timeout_s=timeout,
     )
-    plan = list(result.plan)
-    change = None
-    if alias is not None:
-        if result.version is None:
-            plan.append(f"set alias {alias!r} to the new version")
-        else:
-            change = aliases.set_alias(
-                registry, name, alias, result.version.version, dry_run=dry_run
-            )
-            if change.changed:
-                plan.append(f"set alias {alias!r} to version {result.version.version}")
-            result = versions.Registration(
-                result.name,
-                result.source,
-                result.created,
-                result.version if dry_run else versions.get(registry, name, result.version.version),
-                dry_run,
-                plan,
-            )
+    _notes(result.notes)
     if json:
-        data = result.to_dict()
-        data["plan"] = plan
-        data["alias"] = change.to_dict() if change else None
-        render.print_json(data)
-        return
-    _plan(plan, dry_run)
-    if result.version is not None and not dry_run:
-        v = result.version
-        render.console().print(
-            f"{'registered' if result.created else 'already registered'}: {v.name} version "
-            f"{v.version} ({v.status}) from run {v.run_id}"
-            + (f", aliases {', '.join(v.aliases)}" if v.aliases else "")
-        )
+        render.print_json(result.to_dict())
+    else:
+        _lines(render.registration_lines(result))
 
 
 @app.command("list")
@@ -146,7 +110,7 @@ def list_command(tracking_uri: TrackingUri = None, json: Json = False) -> None:
     if json:
         render.print_json([m.to_dict() for m in models])
     else:
-        render.console().print(render.models_table(m.row() for m in models))
+        render.console().print(render.models_table(models))
 
 
 @app.command()
@@ -160,22 +124,16 @@ def show(
     json: Json = False,
 ) -> None:
     """Show versions with aliases, tags, run metrics/params and manifest lineage."""
-    from registry_tools import catalog, stages
+    from registry_tools import catalog
 
-    if stage is not None:
-        _note(stages.stage_target(stage).note)
     view = catalog.show(_registry(tracking_uri), name, version, stage)
+    _notes(view.notes)
     if json:
         render.print_json(view.to_dict())
         return
     out = render.console()
-    if version is not None:
-        for row in view.versions:
-            out.print(render.lineage_table(row))
-    else:
-        out.print(render.versions_table(name, view.versions))
-    if view.audit:
-        out.print(render.audit_table(name, view.audit))
+    for table in render.show_tables(view, one_version=version is not None):
+        out.print(table)
 
 
 @tag_app.command("set")
@@ -188,17 +146,12 @@ def tag_set(
     dry_run: DryRun = False,
 ) -> None:
     """Set tags on a model version."""
+    from harness.kernel.assignments import parse_assignments
     from registry_tools import tags
 
-    change = tags.set_tags(
-        _registry(tracking_uri), name, version, tags.parse_pairs(pairs), dry_run=dry_run
-    )
-    _report(
-        change.to_dict(),
-        json,
-        [f"set tag {k}={v} on {name} version {version}" for k, v in change.set.items()],
-        dry_run,
-    )
+    parsed = parse_assignments(pairs, option="tag")
+    change = tags.set_tags(_registry(tracking_uri), name, version, parsed, dry_run=dry_run)
+    _render(change.to_dict(), render.tag_lines(change), json)
 
 
 @tag_app.command("rm")
@@ -214,12 +167,7 @@ def tag_rm(
     from registry_tools import tags
 
     change = tags.remove_tags(_registry(tracking_uri), name, version, keys, dry_run=dry_run)
-    _report(
-        change.to_dict(),
-        json,
-        [f"remove tag {k} from {name} version {version}" for k in change.removed],
-        dry_run,
-    )
+    _render(change.to_dict(), render.tag_lines(change), json)
 
 
 @app.command()
@@ -238,8 +186,7 @@ def describe(
     from registry_tools import tags
 
     change = tags.describe(_registry(tracking_uri), name, version, text, dry_run=dry_run)
-    where = f"{name} version {version}" if version else name
-    _report(change.to_dict(), json, [f"describe {where}: {text}"], dry_run)
+    _render(change.to_dict(), render.tag_lines(change), json)
 
 
 @alias_app.command("set")
@@ -255,12 +202,7 @@ def alias_set(
     from registry_tools import aliases
 
     change = aliases.set_alias(_registry(tracking_uri), name, alias, version, dry_run=dry_run)
-    line = (
-        (f"set alias {alias} of {name} to version {version} (was {change.previous or 'unset'})")
-        if change.changed
-        else (f"alias {alias} of {name} already points at version {version}")
-    )
-    _report(change.to_dict(), json, [line], dry_run and change.changed)
+    _render(change.to_dict(), render.alias_lines(change), json)
 
 
 @alias_app.command("rm")
@@ -275,19 +217,14 @@ def alias_rm(
     from registry_tools import aliases
 
     change = aliases.remove_alias(_registry(tracking_uri), name, alias, dry_run=dry_run)
-    _report(
-        change.to_dict(),
-        json,
-        [f"remove alias {alias} of {name} (was version {change.previous})"],
-        dry_run,
-    )
+    _render(change.to_dict(), render.alias_lines(change), json)
 
 
-def _report(data: dict[str, object], json: bool, lines: list[str], dry_run: bool) -> None:
+def _render(data: dict[str, object], lines: list[str], json: bool) -> None:
     if json:
         render.print_json(data)
     else:
-        _plan(lines, dry_run)
+        _lines(lines)
 
 
 @app.command()
@@ -313,6 +250,13 @@ def promote(
     target: Annotated[
         str, typer.Option("--target", help="Label column of --evaluate data.")
     ] = "target",
+    model_type: Annotated[
+        Literal["classifier", "regressor"] | None,
+        typer.Option(
+            "--model-type",
+            help="How --evaluate scores the models (default: what the model says it is).",
+        ),
+    ] = None,
     expect_version: Annotated[
         str | None,
         typer.Option(
@@ -326,8 +270,6 @@ def promote(
     """Move an alias to a candidate if every gate passes; audited, race-safe."""
     from registry_tools import promote as promotion
 
-    to = _alias_or_stage(to, stage, "--to")
-    registry = _registry(tracking_uri)
     request = promotion.PromotionRequest(
         name=name,
         to_alias=to,
@@ -337,33 +279,20 @@ def promote(
         evaluate=evaluate,
         target=target,
         expect_version=expect_version,
+        stage=stage,
+        model_type=model_type,
     )
-    decided = promotion.plan(registry, request)
-    record = None
-    if decided.passed and not decided.noop and not dry_run:
-        record = promotion.apply(registry, decided)
+    result = promotion.promote(_registry(tracking_uri), request, dry_run=dry_run)
+    _notes(result.notes)
     if json:
-        result = promotion.Promotion(decided, record is not None, record)
-        render.print_json({**result.to_dict(), "dry_run": dry_run})
+        render.print_json(result.to_dict())
     else:
         out = render.console()
-        out.print(
-            render.gate_table(
-                f"promote {name} version {decided.candidate} to {to} "
-                f"(now: {'version ' + decided.current if decided.current else 'unset'})",
-                decided.results,
-            )
-        )
-        if decided.noop:
-            out.print(f"version {decided.candidate} already holds {to}; nothing to do")
-        elif decided.passed:
-            out.print(
-                f"{'would move' if dry_run else 'moved'} {to} of {name}: "
-                f"{decided.current or 'unset'} -> {decided.candidate}"
-                + (f" (audit seq {record.seq})" if record else "")
-            )
-    if not decided.passed:
-        raise promotion.gate_failure(decided)
+        out.print(render.gate_table(render.promotion_title(result), result.plan.results))
+        _lines(render.promotion_lines(result))
+    refusal = result.refusal()
+    if refusal is not None:
+        raise refusal
 
 
 @app.command()
@@ -378,11 +307,6 @@ def rollback(
     """Move an alias back to its previous holder, as recorded in the audit trail."""
     from registry_tools.rollback import rollback as roll_back
 
-    alias = _alias_or_stage(alias, stage, "--alias")
-    result = roll_back(_registry(tracking_uri), name, alias, dry_run=dry_run)
-    _report(
-        result.to_dict(),
-        json,
-        [f"roll back {alias} of {name}: version {result.current} -> {result.target}"],
-        dry_run,
-    )
+    result = roll_back(_registry(tracking_uri), name, alias, stage=stage, dry_run=dry_run)
+    _notes(result.notes)
+    _render(result.to_dict(), render.rollback_lines(result), json)

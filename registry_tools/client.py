@@ -1,23 +1,25 @@
-"""The boundary to MLflow: one typed wrapper around ``MlflowClient``.
+"""A typed registry at one tracking URI: every ``MlflowClient`` call of this package.
 
-Every registry call in this package goes through :class:`Registry`, which converts
-``MlflowException`` and connection failures into mlharness errors: an unknown model,
-version or alias becomes ``RegistryError`` (exit 2); a tracking server that cannot be
-reached becomes ``ExternalServiceError`` (exit 5) after a few bounded retries. MLflow's own
-HTTP retry loop (7 retries with exponential back-off, minutes against a closed port) is
-turned down so that our bound is the one that holds.
+The connection, the HTTP retry/timeout policy and the conversion of MLflow, requests and
+SQLAlchemy failures are ``harness.mlflow_boundary``'s (one policy for every command: a
+store that cannot be reached fails after MLflow's own bounded retries with
+``ExternalServiceError``, exit 5). This module adds only what the registry needs on top:
+
+* an answer of the store that is bad input (unknown model, version, alias, run) becomes
+  ``RegistryError`` (exit 2) instead of the boundary's ``SourceError``;
+* the few answers a caller branches on are returned, not raised: a registered model that
+  already exists (the lock's atomic "create if absent"), one that is missing, and the
+  unique violation of two concurrent first-time alias sets (retried by ``moves``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from harness import mlflow_boundary
-from harness.kernel.errors import ExternalServiceError
-from harness.mlflow_boundary import fluent_uri
+from harness.kernel.errors import MlharnessError, SourceError
 from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
@@ -25,27 +27,14 @@ if TYPE_CHECKING:
     from mlflow.entities import LoggedModel, Run
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
+__all__ = ["Registry", "is_already_exists", "is_unique_violation"]
+
+P = ParamSpec("P")
 T = TypeVar("T")
 
-RETRY_DELAYS_S = (0.5, 1.0, 2.0)
-_TRANSIENT_HTTP = {429, 502, 503, 504}
-_CONNECTION_NEEDLES = (
-    "Max retries exceeded",
-    "Failed to establish a new connection",
-    "Connection refused",
-    "Connection aborted",
-    "Read timed out",
-    "RemoteDisconnected",
-)
+_EXISTS_CODES = frozenset({"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"})
 # A concurrent first-time insert of the same alias/tag row (PostgreSQL or SQLite wording).
 _UNIQUE_NEEDLES = ("UniqueViolation", "UNIQUE constraint failed", "duplicate key value")
-
-
-def default_tracking_uri() -> str:
-    """MLflow's own default (``MLFLOW_TRACKING_URI`` or sqlite ``mlflow.db`` in the cwd)."""
-    import mlflow
-
-    return str(mlflow.get_tracking_uri())
 
 
 def is_unique_violation(exc: BaseException) -> bool:
@@ -53,25 +42,10 @@ def is_unique_violation(exc: BaseException) -> bool:
     return any(needle in str(exc) for needle in _UNIQUE_NEEDLES)
 
 
-def _is_transient(exc: BaseException) -> bool:
-    text = str(exc)
-    if any(needle in text for needle in _CONNECTION_NEEDLES):
-        return True
-    status = getattr(exc, "get_http_status_code", None)
-    code = getattr(exc, "error_code", "")
-    if code == "TEMPORARILY_UNAVAILABLE":
-        return True
-    json_body = getattr(exc, "json", None)
-    return bool(json_body is not None and callable(status) and status() in _TRANSIENT_HTTP)
-
-
-def _error_code(exc: BaseException) -> str:
-    return str(getattr(exc, "error_code", "") or "")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+def is_already_exists(exc: BaseException) -> bool:
+    """True when the store refused to create something because it exists (or just did)."""
+    code = str(getattr(exc, "error_code", "") or "")
+    return code in _EXISTS_CODES or "already exists" in str(exc) or is_unique_violation(exc)
 
 
 class Registry:
@@ -81,56 +55,56 @@ class Registry:
         self.tracking_uri = mlflow_boundary.resolve_uri(tracking_uri)
         self.client: MlflowClient = mlflow_boundary.client(self.tracking_uri)
 
-    # -- the one place exceptions are converted ---------------------------------------------
-    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run one MLflow call: retry transient failures, convert every failure."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self.call_raw(what, fn, *args, **kwargs)
-        except MlflowException as exc:
-            raise self.convert(what, exc) from exc
-
-    def call_raw(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Like :meth:`call`, but let a non-transient ``MlflowException`` through unconverted.
-
-        For callers that branch on MLflow's error (exists, not found, unique violation).
-        """
-        from mlflow.exceptions import MlflowException
-
-        for attempt in range(len(RETRY_DELAYS_S) + 1):
-            try:
-                return fn(*args, **kwargs)
-            except (MlflowException, OSError) as exc:
-                if _is_transient(exc) and attempt < len(RETRY_DELAYS_S):
-                    time.sleep(RETRY_DELAYS_S[attempt])
-                    continue
-                if _is_transient(exc) or isinstance(exc, OSError):
-                    raise self.convert(what, exc) from exc
-                raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def convert(self, what: str, exc: BaseException) -> Exception:
-        if _is_transient(exc):
-            return ExternalServiceError(
-                f"tracking server {self.tracking_uri} unreachable while trying to {what} "
-                f"(after {len(RETRY_DELAYS_S) + 1} attempts)",
-                hint="check --tracking-uri and that the server is running",
-            )
-        if _error_code(exc) in {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"}:
-            return RegistryError(_first_line(exc), hint=f"tracking URI {self.tracking_uri}")
-        if isinstance(exc, OSError):
-            return ExternalServiceError(f"cannot {what}: {_first_line(exc)}")
-        return RegistryError(f"cannot {what}: {_first_line(exc)}")
+    # -- conversion ---------------------------------------------------------------------------
+    def convert(self, what: str, exc: BaseException) -> MlharnessError:
+        """The boundary's error for ``exc``, bad input as ``RegistryError``."""
+        error = mlflow_boundary.convert(self.tracking_uri, what, exc)
+        if isinstance(error, SourceError):
+            return RegistryError(error.message, hint=error.hint)
+        return error
 
     @contextmanager
     def converted(self, what: str) -> Iterator[None]:
-        """Convert exceptions of a block of fluent-API code (no retries: it is not idempotent)."""
+        """Convert the failures of a block of fluent MLflow code (``mlflow.models.evaluate``)."""
+        try:
+            with mlflow_boundary.converted(self.tracking_uri, what):
+                yield
+        except SourceError as error:
+            raise RegistryError(error.message, hint=error.hint) from error.__cause__
+
+    def call(self, what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run one MLflow call; every failure of the store becomes an mlharness error."""
         from mlflow.exceptions import MlflowException
 
         try:
-            yield
-        except (MlflowException, OSError) as exc:
+            return self._call_raw(what, fn, *args, **kwargs)
+        except MlflowException as exc:
+            raise self.convert(what, exc) from exc
+
+    def _call_raw(self, what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like :meth:`call`, but let the store's ``MlflowException`` answers through, for
+        the methods below that branch on them (exists, not found, unique violation)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return fn(*args, **kwargs)
+        except MlflowException:
+            raise
+        except Exception:
+            with mlflow_boundary.converted(self.tracking_uri, what):
+                raise  # converted if it is a library's failure, else re-raised as it is
+
+    def _or_none(
+        self, what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T | None:
+        """``fn(...)``, or None when the store answers that it does not exist."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._call_raw(what, fn, *args, **kwargs)
+        except MlflowException as exc:
+            if mlflow_boundary.is_not_found(exc):
+                return None
             raise self.convert(what, exc) from exc
 
     # -- registered models --------------------------------------------------------------------
@@ -139,15 +113,9 @@ class Registry:
 
     def try_get_model(self, name: str) -> RegisteredModel | None:
         """The registered model, or None when it does not exist."""
-        from mlflow.exceptions import MlflowException
-
-        what = f"find registered model {name!r}"
-        try:
-            return self.call_raw(what, self.client.get_registered_model, name)
-        except MlflowException as exc:
-            if _error_code(exc) == "RESOURCE_DOES_NOT_EXIST":
-                return None
-            raise self.convert(what, exc) from exc
+        return self._or_none(
+            f"find registered model {name!r}", self.client.get_registered_model, name
+        )
 
     def list_models(self) -> list[RegisteredModel]:
         models: list[RegisteredModel] = []
@@ -164,13 +132,37 @@ class Registry:
             if not token:
                 return models
 
-    def create_model(self, name: str) -> RegisteredModel:
-        return self.call(
-            f"create registered model {name!r}", self.client.create_registered_model, name
-        )
+    def create_model(
+        self, name: str, tags: dict[str, str] | None = None, description: str | None = None
+    ) -> bool:
+        """Create a registered model; False (not an error) when it already exists.
 
-    def delete_model(self, name: str) -> None:
-        self.call(f"delete registered model {name!r}", self.client.delete_registered_model, name)
+        The registry's one atomic "create if absent": of two concurrent creations exactly
+        one returns True (the lock in ``lock.py`` is built on this).
+        """
+        from mlflow.exceptions import MlflowException
+
+        what = f"create registered model {name!r}"
+        try:
+            self._call_raw(
+                what,
+                self.client.create_registered_model,
+                name,
+                tags=tags,
+                description=description,
+            )
+        except MlflowException as exc:
+            if is_already_exists(exc):
+                return False
+            raise self.convert(what, exc) from exc
+        return True
+
+    def delete_model(self, name: str, *, missing_ok: bool = False) -> None:
+        what = f"delete registered model {name!r}"
+        if missing_ok:
+            self._or_none(what, self.client.delete_registered_model, name)
+        else:
+            self.call(what, self.client.delete_registered_model, name)
 
     def set_model_tag(self, name: str, key: str, value: str) -> None:
         self.call(f"tag model {name!r}", self.client.set_registered_model_tag, name, key, value)
@@ -190,8 +182,11 @@ class Registry:
 
     # -- versions -----------------------------------------------------------------------------
     def versions(self, name: str) -> list[ModelVersion]:
-        """Every version of ``name``, newest first (the model must exist)."""
-        self.get_model(name)
+        """Every version of ``name``, newest first; an unknown model is a ``RegistryError``.
+
+        One search; the model itself is looked up only when the search finds nothing (to
+        tell a model without versions from one that does not exist).
+        """
         found: list[ModelVersion] = []
         token: str | None = None
         escaped = name.replace("'", "\\'")
@@ -206,13 +201,23 @@ class Registry:
             found.extend(page)
             token = page.token
             if not token:
-                return sorted(found, key=lambda v: int(v.version), reverse=True)
+                break
+        if not found:
+            self.get_model(name)
+        return sorted(found, key=lambda v: int(v.version), reverse=True)
 
     def get_version(self, name: str, version: str | int) -> ModelVersion:
+        """One version; an unknown model or version is a ``RegistryError``.
+
+        The model is looked up only when the version is not found, so that "no such
+        model" is reported as such.
+        """
+        what = f"find version {version} of {name!r}"
+        found = self._or_none(what, self.client.get_model_version, name, str(version))
+        if found is not None:
+            return found
         self.get_model(name)
-        return self.call(
-            f"find version {version} of {name!r}", self.client.get_model_version, name, str(version)
-        )
+        return self.call(what, self.client.get_model_version, name, str(version))
 
     def create_version(
         self,
@@ -223,7 +228,9 @@ class Registry:
         tags: dict[str, str],
         description: str | None,
     ) -> ModelVersion:
-        with fluent_uri(self.tracking_uri):
+        # The SQL store resolves a models:/m-<id> source through the global URI (an mlflow
+        # TODO): point it at this store for the call, under the boundary's lock.
+        with mlflow_boundary.fluent_uri(self.tracking_uri):
             return self.call(
                 f"register {source} as {name!r}",
                 self.client.create_model_version,
@@ -267,28 +274,22 @@ class Registry:
     # -- aliases ------------------------------------------------------------------------------
     def holder(self, name: str, alias: str) -> str | None:
         """The version holding ``alias`` (as a string), or None when nobody holds it."""
-        model = self.get_model(name)
-        version = model.aliases.get(alias)
+        version = self.get_model(name).aliases.get(alias)
         return None if version is None else str(version)
 
-    def set_alias(self, name: str, alias: str, version: str) -> None:
-        self.call(
-            f"set alias {alias!r} of {name!r}",
-            self.client.set_registered_model_alias,
-            name,
-            alias,
-            version,
-        )
+    def set_alias(self, name: str, alias: str, version: str) -> bool:
+        """Point ``alias`` at ``version``; False on the unique violation of a concurrent
+        first-time set of the same alias (the caller retries), True when done."""
+        from mlflow.exceptions import MlflowException
 
-    def set_alias_raw(self, name: str, alias: str, version: str) -> None:
-        """Set an alias, letting a unique violation through for the caller to retry."""
-        self.call_raw(
-            f"set alias {alias!r} of {name!r}",
-            self.client.set_registered_model_alias,
-            name,
-            alias,
-            version,
-        )
+        what = f"set alias {alias!r} of {name!r}"
+        try:
+            self._call_raw(what, self.client.set_registered_model_alias, name, alias, version)
+        except MlflowException as exc:
+            if is_unique_violation(exc):
+                return False
+            raise self.convert(what, exc) from exc
+        return True
 
     def delete_alias(self, name: str, alias: str) -> None:
         self.call(
@@ -298,12 +299,19 @@ class Registry:
             alias,
         )
 
-    # -- runs and logged models ---------------------------------------------------------------
+    # -- runs, logged models, artifacts -------------------------------------------------------
     def get_run(self, run_id: str) -> Run:
         return self.call(f"find run {run_id}", self.client.get_run, run_id)
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         return self.call(f"find logged model {model_id}", self.client.get_logged_model, model_id)
+
+    def list_artifacts(self, run_id: str, path: str) -> list[str]:
+        """The artifact paths directly under ``path`` of a run."""
+        listed = self.call(
+            f"list artifacts of run {run_id}", self.client.list_artifacts, run_id, path
+        )
+        return [item.path for item in listed]
 
     def download_artifact(self, run_id: str, path: str, dst: str) -> str:
         return self.call(

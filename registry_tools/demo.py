@@ -17,9 +17,9 @@ from rich.console import Console
 from harness.demo import DemoRun, launch
 from registry_tools import aliases, catalog, render, versions
 from registry_tools.client import Registry
-from registry_tools.errors import GateError
-from registry_tools.promote import PromotionRequest, gate_failure, plan
-from registry_tools.promote import apply as apply_promotion
+from registry_tools.promote import PromotionRequest, promote
+
+__all__ = ["CONFIGS", "GATES", "MODEL", "main", "offer"]
 
 MODEL = "rf"
 EXPERIMENT = "demo-registry"
@@ -34,16 +34,17 @@ def offer(registry: Registry, version: str, console: Console) -> None:
     """Point ``challenger`` at ``version`` and try to promote it to ``champion``."""
     aliases.set_alias(registry, MODEL, "challenger", version)
     request = PromotionRequest(MODEL, "champion", GATES, from_alias="challenger")
-    decided = plan(registry, request)
-    console.print(render.gate_table(f"promote {MODEL} v{version} to champion", decided.results))
-    if not decided.passed:
-        error: GateError = gate_failure(decided)
-        console.print(f"[yellow]refused (exit code {int(error.exit_code)}): {error.message}")
-    elif decided.noop:
+    result = promote(registry, request)
+    console.print(render.gate_table(f"promote {MODEL} v{version} to champion", result.plan.results))
+    refusal = result.refusal()
+    if refusal is not None:
+        console.print(f"[yellow]refused (exit code {int(refusal.exit_code)}): {refusal.message}")
+    elif result.record is None:
         console.print(f"version {version} already is champion")
     else:
-        record = apply_promotion(registry, decided)
-        console.print(f"[green]champion: {record.previous or 'unset'} -> {record.version}")
+        console.print(
+            f"[green]champion: {result.record.previous or 'unset'} -> {result.record.version}"
+        )
 
 
 def main() -> None:

@@ -20,6 +20,18 @@ from dataclasses import asdict, dataclass
 
 from registry_tools.errors import RegistryError
 
+__all__ = [
+    "OPERATORS",
+    "Gate",
+    "GateResult",
+    "Subject",
+    "check",
+    "metric_of",
+    "parse_gate",
+    "parse_gates",
+    "referenced_aliases",
+]
+
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,

@@ -1,8 +1,9 @@
-"""Where a version came from: its source run (metrics, params, datasets) and, when the run
-was launched by ``mlharness run``, the manifest's commit and data digests.
+"""Where a version came from: its source run (metrics, params, datasets, git commit) and,
+when the run was launched by ``mlharness run``, the manifest's commit and data digests.
 
 The manifest is read as plain JSON from the run artifact ``mlharness/manifest.json`` (the
-shared contract); runs launched without the harness simply have no manifest section.
+shared contract); runs launched without the harness simply have no manifest section, and
+their commit is the one MLflow recorded (tag ``mlflow.source.git.commit``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import json
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.manifest import ARTIFACT_DIR, ARTIFACT_PATH, TAG_DIGEST
 from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 from registry_tools.versions import VersionInfo
+
+__all__ = ["GIT_COMMIT_TAG", "Lineage", "ManifestSummary", "lineage", "run_metrics"]
+
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # what ``mlflow run`` records from a git checkout
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,7 @@ class Lineage:
     params: dict[str, str] = field(default_factory=dict)
     datasets: dict[str, str] = field(default_factory=dict)  # dataset name -> MLflow digest
     manifest: ManifestSummary | None = None
+    commit: str | None = None  # the manifest's commit, else the one MLflow recorded
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -67,6 +72,8 @@ def lineage(registry: Registry, info: VersionInfo) -> Lineage:
     datasets = {
         d.dataset.name: d.dataset.digest for d in (run.inputs.dataset_inputs if run.inputs else [])
     }
+    tags = {str(k): str(v) for k, v in run.data.tags.items()}
+    manifest = _manifest(registry, info.run_id, tags)
     return Lineage(
         version=info,
         run_id=info.run_id,
@@ -75,30 +82,40 @@ def lineage(registry: Registry, info: VersionInfo) -> Lineage:
         metrics={str(k): float(v) for k, v in run.data.metrics.items()},
         params={str(k): str(v) for k, v in run.data.params.items()},
         datasets=datasets,
-        manifest=_manifest(registry, info.run_id, dict(run.data.tags)),
+        manifest=manifest,
+        commit=(manifest.commit if manifest else None) or tags.get(GIT_COMMIT_TAG) or None,
     )
 
 
 def _manifest(registry: Registry, run_id: str, tags: dict[str, str]) -> ManifestSummary | None:
-    listed = registry.call(
-        f"list artifacts of run {run_id}", registry.client.list_artifacts, run_id, ARTIFACT_DIR
-    )
-    if not any(item.path == ARTIFACT_PATH for item in listed):
+    if ARTIFACT_PATH not in registry.list_artifacts(run_id, ARTIFACT_DIR):
         return None
     with tempfile.TemporaryDirectory() as tmp:
         local = registry.download_artifact(run_id, ARTIFACT_PATH, tmp)
         try:
-            data: dict[str, Any] = json.loads(Path(local).read_text())
+            data: object = json.loads(Path(local).read_text())
         except (OSError, ValueError):
             return None  # unreadable manifest: show the run without it
-    source = data.get("source") or {}
-    inputs = data.get("inputs") or {}
+    if not isinstance(data, dict):
+        return None
+    source = _section(data, "source")
+    inputs = _section(data, "inputs")
+    dirty = source.get("dirty")
     return ManifestSummary(
-        source_uri=source.get("uri"),
-        commit=source.get("commit"),
-        dirty=source.get("dirty"),
-        tree_digest=source.get("tree_digest"),
-        inputs={str(k): str((v or {}).get("digest")) for k, v in inputs.items()},
+        source_uri=_text(source.get("uri")),
+        commit=_text(source.get("commit")),
+        dirty=dirty if isinstance(dirty, bool) else None,
+        tree_digest=_text(source.get("tree_digest")),
+        inputs={str(k): str(_section(inputs, str(k)).get("digest")) for k in inputs},
         digest=tags.get(TAG_DIGEST),
-        cache_key=data.get("cache_key"),
+        cache_key=_text(data.get("cache_key")),
     )
+
+
+def _section(data: dict[object, object], key: str) -> dict[object, object]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)

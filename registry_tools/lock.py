@@ -21,12 +21,24 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from registry_tools.audit import current_user
 from registry_tools.client import Registry
 from registry_tools.errors import PromotionConflict
+
+__all__ = [
+    "LEASE_S",
+    "LOCK_INFIX",
+    "WAIT_S",
+    "Lease",
+    "acquire",
+    "alias_lock",
+    "is_lock_model",
+    "lock_name",
+    "release",
+]
 
 LOCK_INFIX = ".mlharness-lock."
 WAIT_S = 30.0
@@ -60,29 +72,16 @@ def acquire(
     registry: Registry, name: str, alias: str, *, wait_s: float = WAIT_S, lease_s: float = LEASE_S
 ) -> Lease:
     """Take the lock of ``name@alias``, waiting up to ``wait_s`` for the current holder."""
-    from mlflow.exceptions import MlflowException
-
     target = lock_name(name, alias)
     token = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s
-    what = f"lock alias {alias!r} of {name!r}"
     while True:
         tags = {_TOKEN: token, _OWNER: _owner(), _EXPIRES: f"{time.time() + lease_s:.3f}"}
-        try:
-            registry.call_raw(
-                what,
-                registry.client.create_registered_model,
-                target,
-                tags=tags,
-                description=f"mlharness lock for alias {alias!r} of {name!r}; "
-                "deleted when the change is done",
-            )
+        description = (
+            f"mlharness lock for alias {alias!r} of {name!r}; deleted when the change is done"
+        )
+        if registry.create_model(target, tags=tags, description=description):
             return Lease(target, token)
-        except MlflowException as exc:
-            if exc.error_code not in {"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"} and (
-                "already exists" not in str(exc) and "UniqueViolation" not in str(exc)
-            ):
-                raise registry.convert(what, exc) from exc
         holder = registry.try_get_model(target)
         if holder is None:
             continue  # released between our attempt and our look
@@ -110,12 +109,7 @@ def _break(registry: Registry, target: str, token: str) -> None:
     """Delete a stale lock if it is still the one we saw."""
     current = registry.try_get_model(target)
     if current is not None and current.tags.get(_TOKEN, "") == token:
-        from mlflow.exceptions import MlflowException
-
-        with suppress(MlflowException):  # somebody else broke it first
-            registry.call_raw(
-                f"break stale lock {target!r}", registry.client.delete_registered_model, target
-            )
+        registry.delete_model(target, missing_ok=True)  # somebody else may break it first
 
 
 def release(registry: Registry, lease: Lease) -> None:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from harness.kernel.errors import MlharnessError
 from registry_tools import audit
 from registry_tools.audit import Action, AuditRecord
-from registry_tools.client import Registry, is_unique_violation
+from registry_tools.client import Registry
 from registry_tools.errors import PromotionConflict
 from registry_tools.gates import GateResult
 from registry_tools.lock import alias_lock
+
+__all__ = ["UNIQUE_RETRIES", "Move", "apply"]
 
 UNIQUE_RETRIES = 5
 
@@ -97,16 +99,15 @@ def _move_alias(registry: Registry, name: str, alias: str, version: str | None) 
 
 def _set_alias(registry: Registry, name: str, alias: str, version: str) -> None:
     """Set an alias, retrying the unique violation of a concurrent first-time set."""
-    from mlflow.exceptions import MlflowException
-
     for attempt in range(UNIQUE_RETRIES):
-        try:
-            registry.set_alias_raw(name, alias, version)
+        if registry.set_alias(name, alias, version):
             return
-        except MlflowException as exc:
-            if not is_unique_violation(exc) or attempt == UNIQUE_RETRIES - 1:
-                raise registry.convert(f"set alias {alias!r} of {name!r}", exc) from exc
-            time.sleep(0.1 * (attempt + 1))
+        time.sleep(0.1 * (attempt + 1))
+    raise PromotionConflict(
+        f"alias {alias!r} of {name!r} could not be set: {UNIQUE_RETRIES} concurrent "
+        "first-time sets collided; nothing changed",
+        hint="re-run the change",
+    )
 
 
 def _undo(registry: Registry, name: str, alias: str, previous: str | None, key: str) -> None:
@@ -116,7 +117,7 @@ def _undo(registry: Registry, name: str, alias: str, previous: str | None, key: 
             if previous is None:
                 registry.delete_alias(name, alias)
             else:
-                registry.set_alias(name, alias, previous)
+                _set_alias(registry, name, alias, previous)
         registry.delete_model_tag(name, key)
     except MlharnessError:
         pass  # the original error is the one to report

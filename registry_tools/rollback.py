@@ -8,6 +8,9 @@ from registry_tools import audit, moves
 from registry_tools.audit import AuditRecord
 from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
+from registry_tools.stages import alias_or_stage
+
+__all__ = ["Rollback", "plan_rollback", "rollback"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Rollback:
     target: str
     dry_run: bool
     record: AuditRecord | None
+    notes: tuple[str, ...] = ()  # e.g. the --stage deprecation note (not part of the JSON)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -60,12 +64,22 @@ def plan_rollback(registry: Registry, name: str, alias: str) -> tuple[str | None
     return current, target
 
 
-def rollback(registry: Registry, name: str, alias: str, *, dry_run: bool = False) -> Rollback:
-    """Move ``alias`` back to its previous holder; the rollback is itself audited."""
+def rollback(
+    registry: Registry,
+    name: str,
+    alias: str | None,
+    *,
+    stage: str | None = None,
+    dry_run: bool = False,
+) -> Rollback:
+    """Move ``alias`` (or the alias ``stage`` maps to) back to its previous holder; the
+    rollback is itself audited."""
+    alias, note = alias_or_stage(alias, stage, "--alias")
+    notes = (note,) if note else ()
     current, target = plan_rollback(registry, name, alias)
     if dry_run:
-        return Rollback(name, alias, current, target, True, None)
+        return Rollback(name, alias, current, target, True, None, notes)
     record = moves.apply(
         registry, moves.Move(name, alias, "rollback", target, expected={alias: current})
     )
-    return Rollback(name, alias, current, target, False, record)
+    return Rollback(name, alias, current, target, False, record, notes)

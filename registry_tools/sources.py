@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 
+__all__ = ["ResolvedSource", "resolve"]
+
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _USAGE = "SOURCE is a run id, runs:/<run id>/<artifact path> or models:/m-<id>"
 
@@ -54,9 +56,6 @@ def resolve(registry: Registry, text: str) -> ResolvedSource:
     if matches:
         model_id = max(matches)[1]
         return ResolvedSource(f"models:/{model_id}", run_id, model_id)
-    listed = registry.call(
-        f"list artifacts of run {run_id}", registry.client.list_artifacts, run_id, path
-    )
-    if any(item.path.endswith("MLmodel") for item in listed):
+    if any(item.endswith("MLmodel") for item in registry.list_artifacts(run_id, path)):
         return ResolvedSource(f"{run.info.artifact_uri}/{path}", run_id, None)
     raise RegistryError(f"run {run_id} has no model at {path!r}", hint=_USAGE)

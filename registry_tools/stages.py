@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 from registry_tools.errors import RegistryError
 
+__all__ = [
+    "ARCHIVED_TAG",
+    "StageTarget",
+    "alias_or_stage",
+    "stage_alias",
+    "stage_of",
+    "stage_target",
+]
+
 ARCHIVED_TAG = "archived"
 DEPRECATION_NOTE = (
     "note: model stages are deprecated in MLflow; --stage {stage} is mapped to {target}"
@@ -64,12 +73,25 @@ def stage_alias(stage: str) -> str:
     return target.alias
 
 
-def stage_of(aliases: list[str], tags: dict[str, str]) -> str:
-    """The legacy stage name a version would show (for tables): Production wins over Staging."""
+def stage_of(aliases: list[str], tags: dict[str, str]) -> str | None:
+    """The legacy stage a version would show, None when it has none (MLflow's ``"None"``
+    stage): Production wins over Staging."""
     if "production" in aliases:
         return "Production"
     if "staging" in aliases:
         return "Staging"
     if tags.get(ARCHIVED_TAG) == "true":
         return "Archived"
-    return "None"
+    return None
+
+
+def alias_or_stage(alias: str | None, stage: str | None, option: str) -> tuple[str, str | None]:
+    """The alias ``option`` names, or the one a deprecated ``--stage`` maps to, with the
+    deprecation note to show (None when no stage was given)."""
+    note = None
+    if stage is not None:
+        note = stage_target(stage).note
+        alias = alias or stage_alias(stage)
+    if alias is None:
+        raise RegistryError(f"give {option} ALIAS (or --stage Staging|Production)")
+    return alias, note

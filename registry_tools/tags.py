@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass
 from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 
+__all__ = ["TagChange", "describe", "remove_tags", "set_tags"]
+
 
 @dataclass(frozen=True)
 class TagChange:
@@ -22,17 +24,6 @@ class TagChange:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
-
-
-def parse_pairs(pairs: list[str]) -> dict[str, str]:
-    """``k=v`` strings to a dict; a pair without ``=`` or with an empty key is bad input."""
-    parsed: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise RegistryError(f"tag {pair!r} is not KEY=VALUE")
-        parsed[key.strip()] = value
-    return parsed
 
 
 def _current_tags(registry: Registry, name: str, version: str | None) -> dict[str, str]:

@@ -8,19 +8,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from harness.kernel.errors import ExternalServiceError
-from registry_tools import sources
+from registry_tools import aliases, sources
+from registry_tools.aliases import AliasChange
 from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 from registry_tools.sources import ResolvedSource
-from registry_tools.stages import stage_of
+from registry_tools.stages import stage_of, stage_target
 
 if TYPE_CHECKING:
-    from mlflow.entities.model_registry import ModelVersion
+    from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+
+__all__ = [
+    "READY_TIMEOUT_S",
+    "Registration",
+    "VersionInfo",
+    "all_versions",
+    "find_existing",
+    "get",
+    "iso_ms",
+    "register",
+    "version_info",
+    "wait_ready",
+]
 
 READY_TIMEOUT_S = 300.0
 _POLL_S = 0.5
@@ -39,7 +53,7 @@ class VersionInfo:
     tags: dict[str, str]
     description: str
     created: str
-    stage: str
+    stage: str | None  # the legacy stage its aliases/tags map to; None: no stage
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -71,17 +85,23 @@ def version_info(version: ModelVersion, aliases: Mapping[str, str] | None = None
     )
 
 
-def get(registry: Registry, name: str, version: str | int) -> VersionInfo:
-    """One version, with its aliases; unknown model or version is a ``RegistryError``."""
-    model = registry.get_model(name)
-    return version_info(registry.get_version(name, version), _aliases(model.aliases))
+def get(
+    registry: Registry, name: str, version: str | int, model: RegisteredModel | None = None
+) -> VersionInfo:
+    """One version, with its aliases (from ``model`` when the caller has read it already);
+    an unknown model or version is a ``RegistryError``."""
+    found = registry.get_version(name, version)
+    model = model or registry.get_model(name)
+    return version_info(found, _aliases(model.aliases))
 
 
-def all_versions(registry: Registry, name: str) -> list[VersionInfo]:
-    """Every version of ``name``, newest first."""
-    model = registry.get_model(name)
-    aliases = _aliases(model.aliases)
-    return [version_info(v, aliases) for v in registry.versions(name)]
+def all_versions(
+    registry: Registry, name: str, model: RegisteredModel | None = None
+) -> list[VersionInfo]:
+    """Every version of ``name``, newest first (aliases from ``model`` when given)."""
+    found = registry.versions(name)
+    model = model or registry.get_model(name)
+    return [version_info(v, _aliases(model.aliases)) for v in found]
 
 
 def _aliases(raw: Mapping[str, object]) -> dict[str, str]:
@@ -89,9 +109,7 @@ def _aliases(raw: Mapping[str, object]) -> dict[str, str]:
 
 
 def find_existing(registry: Registry, name: str, resolved: ResolvedSource) -> ModelVersion | None:
-    """The version of ``name`` registered from the same model, if any."""
-    if registry.try_get_model(name) is None:
-        return None
+    """The version of the (existing) model ``name`` registered from the same model, if any."""
     for version in registry.versions(name):
         same_model = resolved.model_id is not None and (
             getattr(version, "model_id", None) == resolved.model_id
@@ -111,6 +129,8 @@ class Registration:
     version: VersionInfo | None  # None only for a dry run that would create one
     dry_run: bool
     plan: list[str] = field(default_factory=list)
+    alias: AliasChange | None = None  # the --alias (or --stage) change, when one was asked
+    notes: list[str] = field(default_factory=list)  # e.g. the --stage deprecation note
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -120,6 +140,7 @@ class Registration:
             "version": self.version.to_dict() if self.version else None,
             "dry_run": self.dry_run,
             "plan": list(self.plan),
+            "alias": self.alias.to_dict() if self.alias else None,
         }
 
 
@@ -130,13 +151,49 @@ def register(
     *,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
+    alias: str | None = None,
+    stage: str | None = None,
     dry_run: bool = False,
     timeout_s: float = READY_TIMEOUT_S,
 ) -> Registration:
-    """Register SOURCE as a version of ``name`` (idempotent) and wait until it is READY."""
-    resolved = sources.resolve(registry, source)
-    existing = find_existing(registry, name, resolved)
+    """Register SOURCE as a version of ``name`` (idempotent), wait until it is READY, and
+    point ``alias`` at it (``stage``: the deprecated spelling of an alias or the archived
+    tag)."""
     tags = dict(tags or {})
+    notes: list[str] = []
+    if stage is not None:
+        target = stage_target(stage)
+        notes.append(target.note)
+        if target.tag is not None:
+            tags[target.tag[0]] = target.tag[1]
+        alias = target.alias or alias
+    registered = _register(registry, source, name, tags, description, dry_run, timeout_s)
+    plan = list(registered.plan)
+    change = None
+    version = registered.version
+    if alias is not None and version is None:
+        plan.append(f"set alias {alias!r} to the new version")
+    elif alias is not None and version is not None:
+        change = aliases.set_alias(registry, name, alias, version.version, dry_run=dry_run)
+        if change.changed:
+            plan.append(f"set alias {alias!r} to version {version.version}")
+        if not dry_run:
+            version = get(registry, name, version.version)
+    return replace(registered, version=version, plan=plan, alias=change, notes=notes)
+
+
+def _register(
+    registry: Registry,
+    source: str,
+    name: str,
+    tags: dict[str, str],
+    description: str | None,
+    dry_run: bool,
+    timeout_s: float,
+) -> Registration:
+    resolved = sources.resolve(registry, source)
+    model = registry.try_get_model(name)
+    existing = None if model is None else find_existing(registry, name, resolved)
     if existing is not None:
         plan = [f"{source} is already version {existing.version} of {name!r}"]
         plan += [f"set tag {k}={v}" for k, v in tags.items() if existing.tags.get(k) != v]
@@ -147,33 +204,21 @@ def register(
                 registry.set_version_tag(name, str(existing.version), key, value)
             if description is not None:
                 registry.describe_version(name, str(existing.version), description)
-        return Registration(
-            name, resolved, False, get(registry, name, existing.version), dry_run, plan
-        )
+        info = get(registry, name, existing.version, model)
+        return Registration(name, resolved, False, info, dry_run, plan)
 
     plan = []
-    if registry.try_get_model(name) is None:
+    if model is None:
         plan.append(f"create registered model {name!r}")
     plan.append(f"create a version of {name!r} from {resolved.source} (run {resolved.run_id})")
     if dry_run:
         return Registration(name, resolved, True, None, True, plan)
-    _ensure_model(registry, name)
+    registry.create_model(name)  # False when it exists already (or was just created)
     created = registry.create_version(
         name, resolved.source, resolved.run_id, resolved.model_id, tags, description
     )
     wait_ready(registry, name, str(created.version), timeout_s)
     return Registration(name, resolved, True, get(registry, name, created.version), False, plan)
-
-
-def _ensure_model(registry: Registry, name: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    what = f"create registered model {name!r}"
-    try:
-        registry.call_raw(what, registry.client.create_registered_model, name)
-    except MlflowException as exc:
-        if exc.error_code not in {"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"}:
-            raise registry.convert(what, exc) from exc
 
 
 def wait_ready(registry: Registry, name: str, version: str, timeout_s: float) -> None:

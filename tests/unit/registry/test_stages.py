@@ -38,8 +38,10 @@ def test_stage_alias_refuses_archived_and_unknown() -> None:
         (["production", "staging"], {}, "Production"),
         (["staging"], {"archived": "true"}, "Staging"),
         (["champion"], {"archived": "true"}, "Archived"),
-        (["champion"], {}, "None"),
+        (["champion"], {}, None),
     ],
 )
-def test_stage_shown_for_a_version(aliases: list[str], tags: dict[str, str], stage: str) -> None:
+def test_stage_shown_for_a_version(
+    aliases: list[str], tags: dict[str, str], stage: str | None
+) -> None:
     assert stage_of(aliases, tags) == stage
