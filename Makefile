@@ -32,8 +32,7 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 demo: setup
-	$(BIN)/python -m harness.demo
-	$(BIN)/python -m registry_tools.demo
+	$(BIN)/python -m orchestration.demo
 
 debian-packages:
 	@bash .ci/install-debian-packages

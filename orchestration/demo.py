@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     results: list[StepResult] = []
     interrupted = False
     with supervised(out / "logs") as supervisor:
-        ctx = DemoContext(out, tracking_uri, supervisor)
+        model, alias, gates = demo_steps.pipeline_settings()
+        ctx = DemoContext(out, tracking_uri, supervisor, model=model, alias=alias, gates=gates)
         ctx.record_pids()
         try:
             for step in demo_steps.STEPS:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from harness.kernel.atomic import write_text_atomic
-from harness.kernel.errors import MlharnessError
+from harness.kernel.errors import ExternalServiceError, MlharnessError
 from orchestration.processes import Supervisor, free_port, wait_http_ok
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "Step",
     "StepResult",
     "Table",
+    "pipeline_settings",
     "run_step",
     "write_summary",
 ]
@@ -41,6 +43,7 @@ __all__ = [
 Status = Literal["ok", "failed", "skipped"]
 
 REPO = Path(__file__).resolve().parent.parent
+# Used when examples/rf-pipeline.yaml is absent; otherwise its model and promotion sections.
 MODEL = "rf"
 ALIAS = "champion"
 GATES = ("accuracy>=0.9", "f1>=champion.f1")
@@ -115,6 +118,10 @@ class DemoContext:
     python: Path = field(default_factory=lambda: Path(sys.executable))
     # Every process group the demo started (background or foreground), for pids.json.
     pids: list[int] = field(default_factory=list)
+    # The registered model, its alias and the promotion gates (from the pipeline config).
+    model: str = MODEL
+    alias: str = ALIAS
+    gates: tuple[str, ...] = GATES
     # Told what a long step is doing right now (the display's status line).
     progress: Callable[[str], None] = field(default=lambda _text: None)
 
@@ -154,6 +161,17 @@ class DemoContext:
 
 
 Step = Callable[[DemoContext], StepResult]
+
+
+def pipeline_settings() -> tuple[str, str, tuple[str, ...]]:
+    """Model name, alias and gates of examples/rf-pipeline.yaml (the defaults without it):
+    the demo promotes by the same gates the pipeline's DAG applies."""
+    if not PIPELINE.exists():
+        return MODEL, ALIAS, GATES
+    from harness.pipeline_config import load
+
+    config = load(PIPELINE)
+    return config.model.name, config.promotion.alias, tuple(config.promotion.gates) or GATES
 
 
 def _skipped(key: str, title: str, reason: str) -> StepResult:
@@ -303,15 +321,15 @@ def promote(ctx: DemoContext) -> StepResult:
     from registry_tools.promote import promote as promote_op
 
     registry = Registry(ctx.tracking_uri)
-    registered = versions.register(registry, run_id, MODEL)
+    registered = versions.register(registry, run_id, ctx.model)
     assert registered.version is not None
     version = registered.version.version
-    request = PromotionRequest(MODEL, ALIAS, list(GATES), version=version)
+    request = PromotionRequest(ctx.model, ctx.alias, list(ctx.gates), version=version)
     outcome = promote_op(registry, request)
-    champion = registry.holder(MODEL, ALIAS)
+    champion = registry.holder(ctx.model, ctx.alias)
     ctx.state.champion_version = champion
     gates = Table(
-        f"gates for {MODEL} v{version} -> {ALIAS}",
+        f"gates for {ctx.model} v{version} -> {ctx.alias}",
         ("gate", "candidate", "reference", "passed"),
         tuple(
             (
@@ -324,17 +342,17 @@ def promote(ctx: DemoContext) -> StepResult:
         ),
     )
     if outcome.applied:
-        moved = f"{ALIAS}: {outcome.plan.current or 'unset'} -> v{version}"
+        moved = f"{ctx.alias}: {outcome.plan.current or 'unset'} -> v{version}"
     else:
-        moved = f"v{version} already is {ALIAS}"
+        moved = f"v{version} already is {ctx.alias}"
     return StepResult(
         key,
         title,
         "ok",
-        f"run {run_id[:8]} registered as {MODEL} v{version} "
+        f"run {run_id[:8]} registered as {ctx.model} v{version} "
         f"({'new' if registered.created else 'existing'}); {moved}",
         details={
-            "model": MODEL,
+            "model": ctx.model,
             "run_id": run_id,
             "version": version,
             "created": registered.created,
@@ -350,12 +368,116 @@ def promote(ctx: DemoContext) -> StepResult:
 # -- 3. Airflow --------------------------------------------------------------------------------
 
 
+AIRFLOW_TIMEOUT_S = 600.0
+_DAG_RUN_LINE = re.compile(
+    r"DagRun Finished: dag_id=(?P<dag>[^,]+), .*?run_id=(?P<run>[^,]+), .*?state=(?P<state>\w+)"
+)
+
+
+def _airflow_env(ctx: DemoContext, home: Path, dags: Path) -> dict[str, str]:
+    """An embedded Airflow: its own home (SQLite), the rendered DAGs, no examples, the
+    demo's tracking store."""
+    return ctx.env(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        MLHARNESS_PIPELINE_DIR=str(PIPELINE.parent),
+    )
+
+
+def _airflow(
+    ctx: DemoContext, name: str, args: Sequence[str], env: dict[str, str]
+) -> tuple[int, str]:
+    code, log = ctx.run_foreground(
+        name, [str(ctx.bin / "airflow"), *args], timeout_s=AIRFLOW_TIMEOUT_S, env=env
+    )
+    if code != 0:
+        tail = "\n".join(log.strip().splitlines()[-5:])
+        raise ExternalServiceError(f"airflow {' '.join(args)} exited with {code}: {tail}")
+    return code, log
+
+
 def airflow(ctx: DemoContext) -> StepResult:
     """Render the pipeline from examples/rf-pipeline.yaml and ``airflow dags test`` it."""
     key, title = STEP_TITLES["airflow"]
     if not PIPELINE.exists():
         return _skipped(key, title, "examples/rf-pipeline.yaml not available")
-    return _skipped(key, title, "mlharness airflow render not wired yet")
+    if not _have("orchestration.generate"):
+        return _skipped(key, title, "mlharness airflow render not available")
+    if not (ctx.bin / "airflow").exists():
+        return _skipped(key, title, "airflow is not installed (the [airflow] extra)")
+    from orchestration.generate import RenderRequest, render
+
+    rendered = ctx.out / "airflow"
+    ctx.progress(f"mlharness airflow render {PIPELINE.relative_to(REPO)}")
+    result = render(RenderRequest(config=PIPELINE, output=rendered))
+    dag_id = f"{result.pipeline}_train"
+    dags = rendered / "dags"
+    home = Path(tempfile.mkdtemp(prefix="mlharness-demo-airflow-"))
+    try:
+        env = _airflow_env(ctx, home, dags)
+        ctx.progress("airflow db migrate (a temporary Airflow home on SQLite)")
+        _airflow(ctx, "airflow-db-migrate", ["db", "migrate"], env)
+        ctx.progress(f"airflow dags test {dag_id}")
+        _code, log = _airflow(ctx, "airflow-dags-test", ["dags", "test", dag_id], env)
+        finished = _DAG_RUN_LINE.search(log)
+        if finished is None:
+            raise ExternalServiceError(
+                f"airflow dags test {dag_id} did not report a finished run; "
+                f"log: {ctx.supervisor.log_dir / 'airflow-dags-test.log'}"
+            )
+        run_id, state = finished["run"], finished["state"]
+        ctx.progress(f"airflow tasks states-for-dag-run {dag_id}")
+        _code, states_log = _airflow(
+            ctx,
+            "airflow-task-states",
+            ["tasks", "states-for-dag-run", dag_id, run_id, "--output", "json"],
+            env,
+        )
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    tasks = _task_states(states_log)
+    promoted = tasks.get("promote") == "success"
+    outcome = (
+        f"the DAG promoted its version to {ctx.alias}"
+        if promoted
+        else "the DAG's version was not promoted (a gate failed; on_fail: skip)"
+    )
+    table = Table(
+        f"{dag_id} run {run_id}: {state}",
+        ("task", "state"),
+        tuple((task, task_state) for task, task_state in tasks.items()),
+    )
+    ok = state == "success" and all(v in {"success", "skipped"} for v in tasks.values())
+    dag_files = [str(rendered / d) for d in result.dags]
+    return StepResult(
+        key,
+        title,
+        "ok" if ok else "failed",
+        f"rendered {len(result.dags)} DAGs and the compose stack into {rendered.name}/; "
+        f"airflow dags test {dag_id}: {state} "
+        f"({sum(v == 'success' for v in tasks.values())} tasks succeeded, "
+        f"{sum(v == 'skipped' for v in tasks.values())} skipped)" + f"; {outcome}",
+        details={
+            "dag_id": dag_id,
+            "run_id": run_id,
+            "state": state,
+            "tasks": tasks,
+            "dag_files": dag_files,
+            "rendered": str(rendered),
+            "promoted": promoted,
+        },
+        artifacts={"DAG files": str(dags), "Airflow stack": str(rendered)},
+        tables=(table,),
+    )
+
+
+def _task_states(text: str) -> dict[str, str]:
+    """``airflow tasks states-for-dag-run --output json``: task id -> state, in run order."""
+    start = text.find("[")
+    rows = json.loads(text[start : text.rindex("]") + 1]) if start >= 0 else []
+    rows.sort(key=lambda row: str(row.get("start_date") or ""))
+    return {str(row["task_id"]): str(row["state"]) for row in rows}
 
 
 # -- 4. serve ----------------------------------------------------------------------------------
@@ -381,8 +503,8 @@ EXCERPT_SERIES = (
 )
 
 
-def _champion_uri() -> str:
-    return f"models:/{MODEL}@{ALIAS}"
+def _champion_uri(ctx: DemoContext) -> str:
+    return f"models:/{ctx.model}@{ctx.alias}"
 
 
 def _prepare_data(ctx: DemoContext) -> tuple[Path, Path]:
@@ -392,12 +514,12 @@ def _prepare_data(ctx: DemoContext) -> tuple[Path, Path]:
     from registry_tools.client import Registry
 
     registry = Registry(ctx.tracking_uri)
-    version = registry.holder(MODEL, ALIAS)
+    version = registry.holder(ctx.model, ctx.alias)
     if version is None:
-        raise RuntimeError(f"model {MODEL!r} has no alias {ALIAS!r}")
-    run_id = registry.get_version(MODEL, version).run_id
+        raise RuntimeError(f"model {ctx.model!r} has no alias {ctx.alias!r}")
+    run_id = registry.get_version(ctx.model, version).run_id
     if not run_id:
-        raise RuntimeError(f"version {version} of {MODEL!r} has no source run")
+        raise RuntimeError(f"version {version} of {ctx.model!r} has no source run")
     data = ctx.out / "data"
     data.mkdir(parents=True, exist_ok=True)
     downloaded = registry.download_artifact(run_id, "data/test.csv", tempfile.mkdtemp())
@@ -420,7 +542,7 @@ def _build_profile(ctx: DemoContext) -> Path:
 
     path = ctx.out / "profile" / "profile.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = ProfileOptions(model=_champion_uri(), tracking_uri=ctx.tracking_uri)
+    options = ProfileOptions(model=_champion_uri(ctx), tracking_uri=ctx.tracking_uri)
     build_reference_profile(None, path, options)
     ctx.state.profile = path
     return path
@@ -615,7 +737,7 @@ def serve(ctx: DemoContext) -> StepResult:
         [
             str(ctx.bin / "mlharness"),
             "serve",
-            _champion_uri(),
+            _champion_uri(ctx),
             "--host",
             "127.0.0.1",
             "--port",
@@ -692,12 +814,12 @@ def serve(ctx: DemoContext) -> StepResult:
         key,
         title,
         status,
-        f"served {_champion_uri()} (v{ctx.state.champion_version}) on port {port}: "
+        f"served {_champion_uri(ctx)} (v{ctx.state.champion_version}) on port {port}: "
         f"{burst.requests + shifted.requests} requests"
         + (f", non-200 answers {failed}" if failed else ", all 200")
         + f", {n_drifted} feature(s) drifting online",
         details={
-            "model_uri": _champion_uri(),
+            "model_uri": _champion_uri(ctx),
             "port": port,
             "requests": burst.requests + shifted.requests,
             "statuses": {
@@ -772,9 +894,50 @@ def drift(ctx: DemoContext) -> StepResult:
 def stack(ctx: DemoContext) -> StepResult:
     """Render the monitoring stack from the same config and run its promtool tests."""
     key, title = STEP_TITLES["stack"]
-    if shutil.which("promtool") is None:
+    if not PIPELINE.exists():
+        return _skipped(key, title, "examples/rf-pipeline.yaml not available")
+    if not _have("monitoring.stack.render"):
+        return _skipped(key, title, "mlharness monitor render not available")
+    promtool = shutil.which("promtool", path=ctx.env()["PATH"])
+    if promtool is None:
         return _skipped(key, title, "promtool not installed (Debian package prometheus)")
-    return _skipped(key, title, "mlharness monitor render not wired yet")
+    from monitoring.stack.render import render_stack
+
+    out = ctx.out / "monitoring-stack"
+    ctx.progress(f"mlharness monitor render {PIPELINE.relative_to(REPO)}")
+    rendered = render_stack(PIPELINE, out)
+    tests = sorted(str(p.relative_to(out)) for p in (out / "tests").glob("*.yml"))
+    if not tests:
+        return StepResult(key, title, "failed", f"no promtool test files in {out}/tests")
+    ctx.progress(f"promtool test rules {' '.join(tests)}")
+    done = subprocess.run(
+        [promtool, "test", "rules", *tests],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = (done.stdout + done.stderr).strip().splitlines()
+    passed = done.returncode == 0
+    return StepResult(
+        key,
+        title,
+        "ok" if passed else "failed",
+        f"rendered {len(rendered.files)} files ({len(rendered.alerts)} alerts) into "
+        f"{out.name}/; promtool test rules: "
+        + ("passed" if passed else f"FAILED (exit {done.returncode})"),
+        details={
+            "stack": str(out),
+            "files": len(rendered.files),
+            "alerts": list(rendered.alerts),
+            "test_files": len(tests),
+            "promtool_exit": done.returncode,
+            "promtool_passed": passed,
+        },
+        artifacts={"monitoring stack": str(out)},
+        excerpt=tuple(output[-12:]),
+    )
 
 
 STEP_TITLES: dict[str, tuple[str, str]] = {
