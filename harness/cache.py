@@ -7,11 +7,16 @@ There is no cache database: the key is a tag on each finished run, and a hit is 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.kernel.digests import sha256_bytes
 from harness.kernel.jsonout import canonical_json
 from harness.manifest import TAG_CACHE_KEY
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["CACHE_KEY_VERSION", "cache_key", "find_cached"]
 
 CACHE_KEY_VERSION = 1
 
@@ -44,18 +49,18 @@ def cache_key(
     return sha256_bytes(canonical_json(payload).encode())
 
 
-def _experiment_ids(client: Any) -> list[str]:
+def _experiment_ids(client: MlflowClient) -> list[str]:
     ids: list[str] = []
     token = None
     while True:
         page = client.search_experiments(max_results=1000, page_token=token)
-        ids.extend(e.experiment_id for e in page)
+        ids.extend(str(e.experiment_id) for e in page)
         token = page.token
         if not token:
             return ids
 
 
-def find_cached(client: Any, key: str) -> str | None:
+def find_cached(client: MlflowClient, key: str) -> str | None:
     """The newest FINISHED run (any experiment) whose cache key is ``key``, or None."""
     ids = _experiment_ids(client)
     if not ids:

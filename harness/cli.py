@@ -1,7 +1,9 @@
 """``mlharness run``, ``show``, ``replay``, ``verify`` and ``new``.
 
-Thin typer commands: parse options, call the library, print text or JSON. Heavy modules
-(mlflow) are imported inside the commands so ``mlharness --help`` stays fast.
+Thin typer commands: each parses its options, calls ONE operation of
+``harness.operations`` and renders the typed result (text via ``harness.render``, or the
+result's ``to_dict`` with ``--json``). Operations are imported inside the commands so
+``mlharness --help`` imports no mlflow.
 """
 
 from __future__ import annotations
@@ -14,6 +16,15 @@ import typer
 from rich.console import Console
 
 from harness.kernel.jsonout import print_json
+
+__all__ = [
+    "EnvManager",
+    "new_command",
+    "replay_command",
+    "run_command",
+    "show_command",
+    "verify_command",
+]
 
 TrackingUri = Annotated[
     str | None,
@@ -81,14 +92,10 @@ def run_command(
         print_json(result.to_dict())
     elif result.plan is not None:
         print_json(result.plan)
-    elif result.cached:
-        print(f"cached: {result.run_id}", flush=True)
     else:
-        metrics = ", ".join(f"{k}={v:.6g}" for k, v in result.metrics.items())
-        print(
-            f"run: {result.run_id} {result.status}" + (f" ({metrics})" if metrics else ""),
-            flush=True,
-        )
+        from harness import render
+
+        print(render.run_line(result), flush=True)
 
 
 def show_command(
@@ -97,15 +104,15 @@ def show_command(
     json_out: JsonOut = False,
 ) -> None:
     """Print the manifest of a run (readable, or raw with --json)."""
-    from harness import launch, manifest, mlflow_boundary, render
+    from harness.operations.show import ShowRequest, show
 
-    uri = mlflow_boundary.connect(tracking_uri)
-    raw, tag = launch.fetch_manifest(mlflow_boundary.client(uri), run_id, uri)
+    shown = show(ShowRequest(run_id, tracking_uri))
     if json_out:
-        print_json(raw)
+        print_json(shown.raw)
         return
-    doc = raw if isinstance(raw, dict) else {}
-    render.show_manifest(Console(), run_id, doc, tag is not None and manifest.digest(doc) == tag)
+    from harness import render
+
+    render.show_manifest(Console(), shown)
 
 
 def replay_command(
@@ -115,20 +122,15 @@ def replay_command(
     json_out: JsonOut = False,
 ) -> None:
     """Re-execute a run from its manifest (recorded commit, params and env manager)."""
-    from harness import mlflow_boundary, replay
+    from harness.operations.replay import ReplayRequest, replay_run
 
-    uri = mlflow_boundary.connect(tracking_uri)
-    if dry_run:
-        original = replay.load_checked(run_id, uri)
-        print_json(
-            {"dry_run": True, "source": original["source"], "run_spec": original["run_spec"]}
-        )
+    result = replay_run(ReplayRequest(run_id, tracking_uri, dry_run=dry_run, quiet_stdout=json_out))
+    if json_out or result.dry_run:
+        print_json(result.to_dict())
         return
-    _, outcome = replay.replay(run_id, uri, quiet_stdout=json_out)
-    if json_out:
-        print_json({"replay_of": run_id, "run_id": outcome.run_id, "status": outcome.status})
-    else:
-        print(f"replay: {outcome.run_id} {outcome.status} (of {run_id})", flush=True)
+    from harness import render
+
+    print(render.replay_line(result), flush=True)
 
 
 def verify_command(
@@ -145,42 +147,17 @@ def verify_command(
 
     Exit 0 identical, 1 different, 2 error.
     """
-    from harness import mlflow_boundary, render, replay, verify
+    from harness.comparison import parse_rtols
+    from harness.operations.verify import VerifyRequest, verify
 
-    tolerances = verify.parse_rtols(rtol or [])
-    uri = mlflow_boundary.connect(tracking_uri)
-    original = replay.load_checked(run_id, uri)
-    if dry_run:
-        print_json(
-            {
-                "dry_run": True,
-                "source": original["source"],
-                "run_spec": original["run_spec"],
-                "rtol": tolerances,
-            }
-        )
-        return
-    verify.check_rtol_names(tolerances, original)
-    _, outcome = replay.replay(run_id, uri, quiet_stdout=True, original=original)
-    rows = verify.compare(original, outcome.manifest or {}, tolerances)
-    same = verify.identical(rows)
-    if json_out:
-        print_json(
-            {
-                "run_id": run_id,
-                "replay_run_id": outcome.run_id,
-                "identical": same,
-                "rows": [row.as_dict() for row in rows],
-            }
-        )
+    result = verify(VerifyRequest(run_id, parse_rtols(rtol or []), tracking_uri, dry_run))
+    if json_out or result.dry_run:
+        print_json(result.to_dict())
     else:
-        console = Console()
-        console.print(render.diff_table(rows))
-        differing = sum(row.status == verify.DIFFERS for row in rows)
-        console.print(
-            f"replay {outcome.run_id}: " + ("identical" if same else f"{differing} value(s) differ")
-        )
-    if not same:
+        from harness import render
+
+        render.verify_report(Console(), result)
+    if not result.dry_run and not result.identical:
         raise typer.Exit(1)
 
 
@@ -220,28 +197,23 @@ def new_command(
 ) -> None:
     """Create a new MLflow project from a template (prompts unless --no-input)."""
     from harness import scaffold
+    from harness.operations.new import NewRequest, new_project
 
-    created = scaffold.create_project(
-        template,
-        output_dir=output_dir,
-        values=scaffold.parse_assignments(assignments),
-        no_input=no_input,
-        overwrite=overwrite,
-        dry_run=dry_run,
-        checkout=checkout,
-        directory=directory,
+    created = new_project(
+        NewRequest(
+            template,
+            output_dir=output_dir,
+            values=scaffold.parse_assignments(assignments),
+            no_input=no_input,
+            overwrite=overwrite,
+            dry_run=dry_run,
+            checkout=checkout,
+            directory=directory,
+        )
     )
     if as_json:
         print_json(created.as_json())
         return
-    console = Console()
-    verb = "Would create" if created.dry_run else "Replaced" if created.replaced else "Created"
-    console.print(
-        f"{verb} [bold]{created.project_dir}[/bold] ({len(created.files)} files) "
-        f"from {created.template}"
-    )
-    if created.dry_run:
-        for name in created.files:
-            console.print(f"  {name}", highlight=False)
-        return
-    console.print(f"Next: cd {created.project_dir} && mlflow run . --env-manager local")
+    from harness import render
+
+    render.created(Console(), created)

@@ -18,6 +18,14 @@ from mlflow import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
+__all__ = [
+    "DEMO_RUNS",
+    "REPO",
+    "DemoRun",
+    "launch",
+    "main",
+]
+
 REPO = Path(__file__).resolve().parent.parent
 
 

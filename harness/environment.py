@@ -20,6 +20,20 @@ from pathlib import Path
 
 from harness.kernel.digests import sha256_bytes
 
+__all__ = [
+    "ENV_FILES",
+    "RECORDED_PREFIXES",
+    "SECRET_PATTERNS",
+    "built_env_python",
+    "complete_after_run",
+    "describe",
+    "env_file_lock",
+    "freeze",
+    "is_secret",
+    "lock_digest",
+    "recorded_variables",
+]
+
 # Variables that can change a result and are worth recording.
 RECORDED_PREFIXES = (
     "MLFLOW_",

@@ -26,6 +26,23 @@ from harness.kernel.digests import path_digest, sha256_bytes, tree_digest
 from harness.kernel.jsonout import canonical_json
 from harness.manifest import TAG_CACHE_KEY
 
+__all__ = [
+    "DEBUG_ENV",
+    "Hit",
+    "Probe",
+    "Request",
+    "answer",
+    "default_tracking_uri",
+    "fingerprint",
+    "memo_dir",
+    "newest_http_hit",
+    "newest_sqlite_hit",
+    "probe",
+    "remember",
+    "resolve_tracking_uri",
+    "store_answer",
+]
+
 MEMO_VERSION = 1
 DEBUG_ENV = "MLHARNESS_MEMO_DEBUG"  # set to 1: the fast path reports its answer on stderr
 HTTP_TIMEOUT_S = 3.0
@@ -71,17 +88,11 @@ class Probe:
 
 @dataclass(frozen=True)
 class Hit:
-    """A fast-path cache hit, shaped like ``launch.Outcome`` for the CLI's report."""
+    """A fast-path cache hit: the FINISHED run the store answers for the memo's cache key."""
 
     run_id: str
     cache_key: str
     status: str = "FINISHED"
-    cached: bool = True
-    manifest: None = None
-
-    @property
-    def extra(self) -> dict[str, Any]:
-        return {"cache_key": self.cache_key}
 
 
 def memo_dir() -> Path:

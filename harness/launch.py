@@ -17,17 +17,22 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import environment, manifest, mlflow_api
 from harness.cache import cache_key, find_cached
-from harness.kernel.errors import RunFailed
+from harness.kernel.errors import RunFailed, SpecError
 from harness.mlflow_boundary import client as make_client
 from harness.mlflow_boundary import converted
 from harness.source import ResolvedSource
 from harness.spec import RunSpec
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["Outcome", "Plan", "execute", "fetch_manifest", "plan"]
 
 
 @dataclass
@@ -83,7 +88,7 @@ class Outcome:
     status: str
     cached: bool
     manifest: dict[str, Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    wall_s: float | None = None  # of a new run, launch to manifest
 
 
 def _template(project_dir: Path) -> dict[str, Any] | None:
@@ -135,8 +140,8 @@ def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
 
 
 def _create_run(
-    client: Any,
-    the_plan: Plan,
+    client: MlflowClient,
+    planned: Plan,
     experiment_id: str,
     replay_of: str | None,
     parent_run_id: str | None = None,
@@ -159,12 +164,12 @@ def _create_run(
         MLFLOW_USER,
     )
 
-    src = the_plan.source
+    src = planned.source
     tags = {
         MLFLOW_USER: getpass.getuser(),
         MLFLOW_SOURCE_NAME: src.uri + (f"#{src.subdir}" if src.subdir else ""),
         MLFLOW_SOURCE_TYPE: "PROJECT",
-        MLFLOW_PROJECT_ENTRY_POINT: the_plan.spec.entry_point,
+        MLFLOW_PROJECT_ENTRY_POINT: planned.spec.entry_point,
     }
     if src.commit:
         tags[MLFLOW_GIT_COMMIT] = src.commit
@@ -174,15 +179,15 @@ def _create_run(
     if parent_run_id:
         tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
     tags.update(extra_tags or {})
-    run = client.create_run(experiment_id, tags=tags, run_name=the_plan.spec.run_name)
+    run = client.create_run(experiment_id, tags=tags, run_name=planned.spec.run_name)
     run_id = str(run.info.run_id)
-    params = [Param(k, v) for k, v in sorted(the_plan.spec.parameters.items())]
+    params = [Param(k, v) for k, v in sorted(planned.spec.parameters.items())]
     for start in range(0, len(params), 100):
         client.log_batch(run_id, params=params[start : start + 100])
     return run_id
 
 
-def _launch(the_plan: Plan, experiment_id: str, run_id: str) -> str:
+def _launch(planned: Plan, experiment_id: str, run_id: str) -> str:
     """Run the entry point on the created run; returns the final status."""
     from mlflow.exceptions import MlflowException
 
@@ -192,11 +197,11 @@ def _launch(the_plan: Plan, experiment_id: str, run_id: str) -> str:
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     try:
         mlflow_api.run_project(
-            the_plan.source.project_dir,
-            the_plan.spec.entry_point,
-            dict(the_plan.spec.parameters),
+            planned.source.project_dir,
+            planned.spec.entry_point,
+            dict(planned.spec.parameters),
             experiment_id=experiment_id,
-            env_manager=the_plan.spec.env_manager,
+            env_manager=planned.spec.env_manager,
             run_id=run_id,
         )
     except MlflowException as exc:
@@ -209,7 +214,7 @@ def _launch(the_plan: Plan, experiment_id: str, run_id: str) -> str:
     return "FINISHED"
 
 
-def _outputs(client: Any, run_id: str, tracking_uri: str) -> dict[str, str]:
+def _outputs(client: MlflowClient, run_id: str, tracking_uri: str) -> dict[str, str]:
     import mlflow.artifacts
 
     if not client.list_artifacts(run_id):
@@ -222,39 +227,39 @@ def _outputs(client: Any, run_id: str, tracking_uri: str) -> dict[str, str]:
 
 
 def _record(
-    client: Any, the_plan: Plan, run_id: str, tracking_uri: str, started: dt.datetime
+    client: MlflowClient, planned: Plan, run_id: str, tracking_uri: str, started: dt.datetime
 ) -> dict[str, Any]:
     """Build the manifest of a finished run, log it and tag the run with its digest."""
     finished = _now()
     run = client.get_run(run_id)
-    environment.complete_after_run(the_plan.environment, the_plan.source.project_dir)
+    environment.complete_after_run(planned.environment, planned.source.project_dir)
     doc: dict[str, Any] = {
         "schema_version": manifest.SCHEMA_VERSION,
-        "source": the_plan.source_section(),
-        "run_spec": the_plan.run_spec_section(),
-        "environment": the_plan.environment,
-        "inputs": the_plan.inputs,
+        "source": planned.source_section(),
+        "run_spec": planned.run_spec_section(),
+        "environment": planned.environment,
+        "inputs": planned.inputs,
         "outputs": _outputs(client, run_id, tracking_uri),
         "metrics": dict(sorted(run.data.metrics.items())),
-        "seeds": manifest.seeds_of(the_plan.spec.parameters),
+        "seeds": manifest.seeds_of(planned.spec.parameters),
         "timings": {
             "started": started.isoformat(),
             "finished": finished.isoformat(),
             "duration_s": round((finished - started).total_seconds(), 3),
         },
-        "cache_key": the_plan.cache_key,
+        "cache_key": planned.cache_key,
     }
     with tempfile.TemporaryDirectory(prefix="mlharness-manifest-") as tmp:
         target = Path(tmp) / "manifest.json"
         manifest.write(doc, target)
         client.log_artifact(run_id, str(target), manifest.ARTIFACT_DIR)
     client.set_tag(run_id, manifest.TAG_DIGEST, manifest.digest(doc))
-    client.set_tag(run_id, manifest.TAG_CACHE_KEY, the_plan.cache_key)
+    client.set_tag(run_id, manifest.TAG_CACHE_KEY, planned.cache_key)
     return doc
 
 
 def execute(
-    the_plan: Plan,
+    planned: Plan,
     tracking_uri: str,
     *,
     force: bool = False,
@@ -267,27 +272,25 @@ def execute(
     client = make_client(tracking_uri)
     with converted(tracking_uri):
         if not force:
-            hit = find_cached(client, the_plan.cache_key)
+            hit = find_cached(client, planned.cache_key)
             if hit is not None:
-                return Outcome(
-                    hit, "FINISHED", cached=True, extra={"cache_key": the_plan.cache_key}
-                )
-        experiment_id = mlflow_api.resolve_experiment_id(the_plan.spec.experiment_name)
-        run_id = _create_run(client, the_plan, experiment_id, replay_of, parent_run_id, extra_tags)
+                return Outcome(hit, "FINISHED", cached=True)
+        experiment_id = mlflow_api.resolve_experiment_id(planned.spec.experiment_name)
+        run_id = _create_run(client, planned, experiment_id, replay_of, parent_run_id, extra_tags)
     started = _now()
     clock = time.monotonic()
     try:
         with _stdout_to_stderr(quiet_stdout):
-            status = _launch(the_plan, experiment_id, run_id)
+            status = _launch(planned, experiment_id, run_id)
     except KeyboardInterrupt:
         with converted(tracking_uri):
             client.set_terminated(run_id, "KILLED")
-            _record(client, the_plan, run_id, tracking_uri, started)
+            _record(client, planned, run_id, tracking_uri, started)
         raise RunFailed(f"run {run_id} interrupted; marked KILLED") from None
     with converted(tracking_uri):
         if status != "FINISHED" and client.get_run(run_id).info.status == "RUNNING":
             client.set_terminated(run_id, status)
-        doc = _record(client, the_plan, run_id, tracking_uri, started)
+        doc = _record(client, planned, run_id, tracking_uri, started)
     if status != "FINISHED":
         raise RunFailed(f"run {run_id} ended {status}", hint="see the output above")
     return Outcome(
@@ -295,11 +298,13 @@ def execute(
         status,
         cached=False,
         manifest=doc,
-        extra={"wall_s": round(time.monotonic() - clock, 3)},
+        wall_s=round(time.monotonic() - clock, 3),
     )
 
 
-def fetch_manifest(client: Any, run_id: str, tracking_uri: str) -> tuple[Any, str | None]:
+def fetch_manifest(
+    client: MlflowClient, run_id: str, tracking_uri: str
+) -> tuple[object, str | None]:
     """The raw manifest JSON of a run and its digest tag (unchecked)."""
     import json
 
@@ -316,11 +321,15 @@ def fetch_manifest(client: Any, run_id: str, tracking_uri: str) -> tuple[Any, st
                     tracking_uri=tracking_uri,
                 )
             except Exception as exc:
-                from harness.kernel.errors import SpecError
-
                 raise SpecError(
                     f"run {run_id} has no {manifest.ARTIFACT_PATH}",
                     hint="was it launched by mlharness run?",
                 ) from exc
-            data = json.loads(Path(local).read_text())
+            try:
+                data: object = json.loads(Path(local).read_bytes())
+            except ValueError as exc:  # not UTF-8, not JSON
+                raise SpecError(
+                    f"run {run_id}: {manifest.ARTIFACT_PATH} is not JSON: {exc}",
+                    hint="was it edited after the run?",
+                ) from exc
     return data, run.data.tags.get(manifest.TAG_DIGEST)

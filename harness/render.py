@@ -1,14 +1,35 @@
-"""Human-readable output: a manifest as panels of tables, a verify diff as one table."""
+"""Text output of ``mlharness run``, ``show``, ``replay``, ``verify`` and ``new``.
+
+Each function takes an operation's typed result and renders it (the ``--json`` form is
+the result's own ``to_dict``, printed by ``harness.kernel.jsonout.print_json``). The one
+place besides ``cli.py`` that may import rich.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from harness.verify import DIFFERS, SAME, Row
+from harness.comparison import DIFFERS, SAME, Row
+
+if TYPE_CHECKING:
+    from harness.operations.replay import ReplayResult
+    from harness.operations.run import RunResult
+    from harness.operations.show import Shown
+    from harness.operations.verify import VerifyResult
+    from harness.scaffold import Created
+
+__all__ = [
+    "created",
+    "diff_table",
+    "replay_line",
+    "run_line",
+    "show_manifest",
+    "verify_report",
+]
 
 _STATUS_STYLE = {SAME: "green", DIFFERS: "bold red"}
 
@@ -22,8 +43,22 @@ def _pairs(title: str, values: dict[str, Any]) -> Table:
     return table
 
 
-def show_manifest(console: Console, run_id: str, doc: dict[str, Any], digest_ok: bool) -> None:
+def run_line(result: RunResult) -> str:
+    """``run: <id> FINISHED (metric=value, ...)`` or ``cached: <id>``."""
+    if result.cached:
+        return f"cached: {result.run_id}"
+    metrics = ", ".join(f"{k}={v:.6g}" for k, v in result.metrics.items())
+    return f"run: {result.run_id} {result.status}" + (f" ({metrics})" if metrics else "")
+
+
+def replay_line(result: ReplayResult) -> str:
+    """``replay: <new id> FINISHED (of <id>)``."""
+    return f"replay: {result.run_id} {result.status} (of {result.replay_of})"
+
+
+def show_manifest(console: Console, shown: Shown) -> None:
     """Print a manifest section by section."""
+    run_id, doc, digest_ok = shown.run_id, shown.manifest, shown.digest_matches
     env = dict(doc.get("environment", {}))
     packages = env.pop("pip_freeze", [])
     variables = env.pop("variables", {})
@@ -56,6 +91,27 @@ def show_manifest(console: Console, run_id: str, doc: dict[str, Any], digest_ok:
     console.print(Panel(Group(*parts), title=title, expand=False))
 
 
+def verify_report(console: Console, result: VerifyResult) -> None:
+    """The comparison table, then one line: identical, or how many values differ."""
+    console.print(diff_table(result.rows))
+    verdict = "identical" if result.identical else f"{result.differing} value(s) differ"
+    console.print(f"replay {result.replay_run_id}: {verdict}")
+
+
+def created(console: Console, result: Created) -> None:
+    """What ``new`` made (or would make, listing the files), and the next command."""
+    verb = "Would create" if result.dry_run else "Replaced" if result.replaced else "Created"
+    console.print(
+        f"{verb} [bold]{result.project_dir}[/bold] ({len(result.files)} files) "
+        f"from {result.template}"
+    )
+    if result.dry_run:
+        for name in result.files:
+            console.print(f"  {name}", highlight=False)
+        return
+    console.print(f"Next: cd {result.project_dir} && mlflow run . --env-manager local")
+
+
 def diff_table(rows: list[Row]) -> Table:
     """The verify result: one row per compared value."""
     table = Table(title="verify: original vs replay", title_justify="left")
@@ -73,7 +129,7 @@ def diff_table(rows: list[Row]) -> Table:
     return table
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = "" if value is None else str(value)
     return (
         text[:16] + "..."

@@ -6,15 +6,20 @@ the local repository's history), never from whatever the working tree holds now.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from harness import manifest, source, spec
 from harness.kernel.errors import SourceError
 from harness.launch import Outcome, execute, fetch_manifest, plan
 from harness.mlflow_boundary import client as make_client
+
+__all__ = [
+    "load_checked",
+    "recorded_source",
+    "replay",
+]
 
 
 def load_checked(run_id: str, tracking_uri: str) -> manifest.Manifest:
@@ -24,9 +29,10 @@ def load_checked(run_id: str, tracking_uri: str) -> manifest.Manifest:
 
 
 @contextmanager
-def recorded_source(src: dict[str, Any]) -> Iterator[source.ResolvedSource]:
+def recorded_source(src: Mapping[str, object]) -> Iterator[source.ResolvedSource]:
     """The project code a manifest's ``source`` section names, checked out again."""
-    uri, subdir, commit = str(src["uri"]), str(src.get("subdir") or ""), src.get("commit")
+    uri, subdir = str(src["uri"]), str(src.get("subdir") or "")
+    commit = str(src["commit"]) if src.get("commit") else None
     if source.parse_remote(uri) is not None:
         with source.checkout(f"{uri}#{subdir}" if subdir else uri, commit) as resolved:
             yield resolved

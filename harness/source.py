@@ -27,6 +27,25 @@ from pathlib import Path
 from harness.kernel.digests import sha256_bytes, tree_digest
 from harness.kernel.errors import ExternalServiceError, SourceError
 
+__all__ = [
+    "FETCH_ATTEMPTS",
+    "FETCH_TIMEOUT_S",
+    "RemoteURI",
+    "ResolvedSource",
+    "cache_root",
+    "checkout",
+    "export_commit",
+    "git",
+    "local_commit",
+    "parse_remote",
+    "redact",
+    "repo_root",
+    "resolve_commit",
+    "resolve_local",
+    "strip_credentials",
+    "working_tree_state",
+]
+
 _SCHEME_URL = re.compile(r"^(?P<scheme>https?|ssh|git)://", re.IGNORECASE)
 _SCP_URL = re.compile(r"^(?P<user>[\w.-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>[^\\]+)$")
 _SHORTHAND = re.compile(r"^(?P<host>(?:github\.com|gitlab\.com|bitbucket\.org))/(?P<path>.+)$")

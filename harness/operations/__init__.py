@@ -4,3 +4,5 @@ A ``cli.py`` parses options, calls one operation and renders its result; the dem
 tasks, the sweep, the scoring server and the tests call the same functions. Operations
 never print and never import typer or rich (``make lint`` enforces it).
 """
+
+__all__: list[str] = []

@@ -140,7 +140,7 @@ def _run_full(request: RunRequest, probe: hit_memo.Probe | None) -> RunResult:
         outcome.cached,
         planned.cache_key,
         manifest=outcome.manifest,
-        wall_s=outcome.extra.get("wall_s"),
+        wall_s=outcome.wall_s,
     )
 
 

@@ -1,4 +1,4 @@
-"""Compare two manifests: the original run and its replay.
+"""Compare two manifests (the original run and its replay), value by value.
 
 Parameters, source tree, environment, input and artifact digests must be equal;
 metrics must be equal too unless a relative tolerance is given for that metric.
@@ -13,6 +13,17 @@ from typing import Any
 
 from harness.kernel.assignments import parse_typed_assignments
 from harness.kernel.errors import ParamError
+
+__all__ = [
+    "DIFFERS",
+    "SAME",
+    "WITHIN",
+    "Row",
+    "check_rtol_names",
+    "compare",
+    "identical",
+    "parse_rtols",
+]
 
 SAME = "same"
 WITHIN = "within rtol"
