@@ -43,8 +43,17 @@ __all__ = [
     "resolved_template",
 ]
 
-# templates/ sits beside the harness package in the repository (an editable install).
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+def _templates_dir() -> Path:
+    """templates/ as package data of an installed wheel (``harness/templates``), else beside
+    the harness package in the repository (an editable install or a checkout)."""
+    from importlib.resources import files
+
+    packaged = Path(str(files("harness"))) / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
+
+
+TEMPLATES_DIR = _templates_dir()
 DEFAULT_TEMPLATE = TEMPLATES_DIR / "mlflow-project"
 # What git servers say when the repository is missing (bad input, not an outage).
 _MISSING_REPOSITORY = ("not found", "no such repository", "not exported", "does not exist")

@@ -34,8 +34,21 @@ def test_pyproject_declares_packages_script_and_extras() -> None:
     assert meta["project"]["name"] == "mlharness"
     assert meta["project"]["scripts"]["mlharness"] == "harness.app:main"
     assert {"dev", "airflow"} <= set(meta["project"]["optional-dependencies"])
-    include = meta["tool"]["setuptools"]["packages"]["find"]["include"]
-    assert {"harness*", "registry_tools*", "orchestration*", "monitoring*"} <= set(include)
+
+
+def test_every_package_of_the_tree_is_listed_and_templates_ship_as_package_data() -> None:
+    setuptools = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    on_disk = {
+        ".".join(init.parent.relative_to(REPO).parts)
+        for root in ("harness", "registry_tools", "orchestration", "monitoring")
+        for init in (REPO / root).rglob("__init__.py")
+    }
+    listed = set(setuptools["packages"])
+    missing = sorted(on_disk - listed)
+    assert not missing, f"add {missing} to [tool.setuptools] packages in pyproject.toml"
+    assert listed - on_disk == {"harness.templates"}
+    assert setuptools["package-dir"] == {"harness.templates": "templates"}
+    assert "**/*" in setuptools["package-data"]["harness.templates"]
 
 
 def test_project_envs_pin_python_and_every_dependency() -> None:
