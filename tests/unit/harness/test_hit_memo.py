@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from harness import hit_memo
 from harness.cache import find_cached
+from harness.kernel.digests import path_digest
 from harness.manifest import TAG_CACHE_KEY
 
 BASE = hit_memo.Request("proj", "main", {"a": "1", "b": "x"}, "local", None, None)
@@ -61,20 +65,81 @@ def test_default_store_is_mlflows_default(tmp_path: Path, monkeypatch: pytest.Mo
     assert hit_memo.resolve_tracking_uri(None, os.getcwd()) is None
 
 
-def test_corrupt_memo_is_no_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLHARNESS_CACHE_DIR", str(tmp_path))
-    found = hit_memo.Probe("f" * 64, "sqlite:////nowhere.db", "t", None)
+def _finished_run(client: MlflowClient, key: str) -> str:
+    run_id = str(client.create_run("0").info.run_id)
+    client.set_tag(run_id, TAG_CACHE_KEY, key)
+    client.set_terminated(run_id, "FINISHED")
+    return run_id
+
+
+# Each edit of a good memo that must turn the store-confirmed hit into a miss.
+CORRUPTIONS: dict[str, Callable[[dict[str, Any], str], str]] = {
+    "truncated json": lambda entry, text: text[: len(text) // 2],
+    "not an object": lambda entry, text: "[1, 2]",
+    "newer memo version": lambda entry, text: json.dumps({**entry, "v": 99}),
+    "no cache key": lambda entry, text: json.dumps({**entry, "cache_key": ""}),
+    "another store": lambda entry, text: json.dumps({**entry, "tracking_uri": "sqlite:////x.db"}),
+    "run the store does not answer": lambda entry, text: json.dumps({**entry, "run_id": "r0"}),
+    "input pair malformed": lambda entry, text: json.dumps({**entry, "inputs": {"d": [1, 2]}}),
+    "input relative": lambda entry, text: json.dumps(
+        {**entry, "inputs": {"d": ["data.csv", entry["inputs"]["d"][1]]}}
+    ),
+    "input digest stale": lambda entry, text: json.dumps(
+        {**entry, "inputs": {"d": [entry["inputs"]["d"][0], "0" * 64]}}
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def store_with_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """One real sqlite store (migrations cost seconds) holding a FINISHED run keyed ``k``."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('memo-store') / 'mlflow.db'}"
+    return uri, _finished_run(MlflowClient(uri), "k")
+
+
+@pytest.mark.parametrize("corruption", sorted(CORRUPTIONS))
+def test_a_corrupt_memo_is_the_only_reason_for_a_miss(
+    corruption: str,
+    store_with_run: tuple[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A real store with the FINISHED run the memo names: the pristine memo is a hit.
+    tracking_uri, run_id = store_with_run
+    monkeypatch.setenv("MLHARNESS_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+    found = hit_memo.Probe("f" * 64, tracking_uri, "t", None)
+    inputs = {"d": (str(data), path_digest(data))}
     hit_memo.remember(
-        found, found.tracking_uri, "k", "r", {}, planned_tree="t", planned_local_lock=None
+        found, tracking_uri, "k", run_id, inputs, planned_tree="t", planned_local_lock=None
     )
-    assert (tmp_path / "hits" / f"{'f' * 64}.json").is_file()
-    (tmp_path / "hits" / f"{'f' * 64}.json").write_text("[1, 2")
+    memo = tmp_path / "cache" / "hits" / f"{'f' * 64}.json"
+    assert hit_memo.answer(found) == hit_memo.Hit(run_id, "k")
+    text = memo.read_text()
+    memo.write_text(CORRUPTIONS[corruption](json.loads(text), text))
     assert hit_memo.answer(found) is None
-    # A plan that saw another tree writes nothing.
+    memo.write_text(text)
+    assert hit_memo.answer(found) == hit_memo.Hit(run_id, "k")  # only the edit made it miss
+
+
+def test_a_plan_that_saw_another_tree_or_store_writes_no_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLHARNESS_CACHE_DIR", str(tmp_path))
+    found = hit_memo.Probe("e" * 64, "sqlite:////nowhere.db", "t", "lock")
+    memo = tmp_path / "hits" / f"{'e' * 64}.json"
+    for uri, tree, lock in [
+        ("sqlite:////other.db", "t", "lock"),
+        (found.tracking_uri, "u", "lock"),
+        (found.tracking_uri, "t", "other-lock"),
+    ]:
+        hit_memo.remember(found, uri, "k", "r", {}, planned_tree=tree, planned_local_lock=lock)
+        assert not memo.exists()
     hit_memo.remember(
-        found, found.tracking_uri, "k", "r", {}, planned_tree="u", planned_local_lock=None
+        found, found.tracking_uri, "k", "r", {}, planned_tree="t", planned_local_lock="lock"
     )
-    assert (tmp_path / "hits" / f"{'f' * 64}.json").read_text() == "[1, 2"
+    assert memo.is_file()
 
 
 def test_sqlite_lookup_agrees_with_mlflow_search(tracking_uri: str) -> None:
