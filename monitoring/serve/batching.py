@@ -242,9 +242,10 @@ class Batcher:
             for item in items:
                 self._predict_alone(item)
             return
+        # Observed before answering, so /metrics counts every answer a caller has seen.
+        self._observe(model, frame, predictions, sum(sizes))
         for item, part in zip(items, parts, strict=True):
             self._resolve(item, part, None)
-        self._observe(model, frame, predictions, sum(sizes))
 
     def _predict_alone(self, item: _Item) -> None:
         try:
@@ -253,8 +254,8 @@ class Batcher:
         except InvocationError as exc:
             self._resolve(item, None, exc)
             return
-        self._resolve(item, predictions, None)
         self._observe(item.model, request.data, predictions, request.rows)
+        self._resolve(item, predictions, None)
 
     def _resolve(self, item: _Item, result: object, error: BaseException | None) -> None:
         assert self._loop is not None
