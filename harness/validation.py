@@ -15,7 +15,15 @@ from pydantic import BaseModel, ValidationError
 
 from harness.kernel.errors import ConfigError, MlharnessError
 
-__all__ = ["InvalidFile", "ProblemsError", "key_path", "one_line", "problems_of", "validate"]
+__all__ = [
+    "MAX_DETAIL",
+    "InvalidFile",
+    "ProblemsError",
+    "key_path",
+    "one_line",
+    "problems_of",
+    "validate",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -27,9 +35,16 @@ class InvalidFile(ConfigError):
     """A data file a command reads (profile, batch, template) does not hold what it should."""
 
 
+# A library's message quoting a file's bytes is cut here (the error stays one short line).
+MAX_DETAIL = 300
+
+
 def one_line(text: object) -> str:
-    """A library's message on one line: the CLI prints exactly one line per error."""
-    return " ".join(str(text).split())
+    """A library's message on one line, printable and at most ``MAX_DETAIL`` characters:
+    the CLI prints exactly one line per error, and a parser may quote binary content."""
+    flat = " ".join(str(text).split())
+    flat = "".join(c if c.isprintable() else "?" for c in flat)
+    return flat if len(flat) <= MAX_DETAIL else flat[: MAX_DETAIL - 3] + "..."
 
 
 def key_path(location: Sequence[str | int]) -> str:

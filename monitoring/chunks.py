@@ -119,7 +119,24 @@ def open_source(path: str | Path, *, batch_rows: int = BATCH_ROWS) -> ColumnSour
     return source
 
 
+def _check_text(path: Path) -> None:
+    """Refuse a binary file up front: pyarrow would parse it as one garbled column."""
+    import codecs
+
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        binary = True
+    else:
+        binary = b"\x00" in head
+    if binary:
+        raise SourceError(f"{path}: not a CSV file (binary content, not UTF-8 text)")
+
+
 def _read_csv(path: Path) -> pa.Table:
+    _check_text(path)
     try:
         return pacsv.read_csv(path)
     except (OSError, pa.ArrowException) as exc:
@@ -133,6 +150,7 @@ def _csv_to_parquet(path: Path) -> Path:
     handle, name = tempfile.mkstemp(suffix=".parquet", prefix="mlharness-drift-")
     os.close(handle)
     atexit.register(lambda: Path(name).unlink(missing_ok=True))
+    _check_text(path)
     try:
         reader = pacsv.open_csv(path)
         with pq.ParquetWriter(name, reader.schema) as writer:

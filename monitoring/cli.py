@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.kernel.jsonout import print_json
@@ -223,6 +224,11 @@ class _ProgressBar:
 
 
 # -- rendering ----------------------------------------------------------------------------------
+def _say(text: str) -> None:
+    """One plain line (paths and column names may hold ``[``: no rich markup)."""
+    out.print(text, markup=False, highlight=False)
+
+
 def human_size(size: int) -> str:
     """``1536`` -> ``1.5 KiB``."""
     value = float(size)
@@ -234,57 +240,61 @@ def human_size(size: int) -> str:
 
 
 def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4g}"
+    return "-" if value is None else f"{value:.3g}"
 
 
 def _column_detail(column: ColumnSummary) -> str:
+    """``mean ± std [min, max]`` of a numerical column, the top categories of another."""
     if column.kind == "numerical":
         if column.mean is None:
             return "no finite values"
         text = (
-            f"mean {_number(column.mean)}, std {_number(column.std)}, "
-            f"range [{_number(column.minimum)}, {_number(column.maximum)}]"
+            f"{_number(column.mean)} ± {_number(column.std)} "
+            f"[{_number(column.minimum)}, {_number(column.maximum)}]"
         )
-        return text + (" (sampled)" if column.sampled else "")
-    top = ", ".join(column.top_categories)
+        return text + (" sampled" if column.sampled else "")
     more = column.n_distinct - len(column.top_categories)
-    return f"top: {top}" + (f" (+{more} more)" if more > 0 else "")
+    return ", ".join(column.top_categories) + (f" +{more}" if more > 0 else "")
 
 
 def _print_profile(result: ProfileResult) -> None:
+    from rich import box
+
     plan = result.plan
     roles = ", ".join(
         f"{role} {name}"
         for role, name in (("target", plan.target), ("prediction", plan.prediction))
         if name
     )
-    out.print(f"profile of {plan.data}: {plan.rows:,} rows" + (f" ({roles})" if roles else ""))
+    _say(f"profile of {plan.data}: {plan.rows:,} rows" + (f" ({roles})" if roles else ""))
     if plan.log_to_run:
-        out.print(f"logged to run: {plan.log_to_run}")
+        _say(f"logged to run: {plan.log_to_run}")
     if result.dry_run:
-        out.print(f"columns: {', '.join(plan.columns)}")
-        out.print(f"would write: {plan.output} (and {plan.output.with_suffix('.npz').name})")
+        _say(f"columns: {', '.join(plan.columns)}")
+        _say(f"would write: {plan.output} (and {plan.output.with_suffix('.npz').name})")
         return
-    table = Table(title=f"{len(result.columns)} columns profiled")
-    for key in ("column", "kind", "role", "values", "excluded", "distinct", "summary"):
-        numeric = key in {"values", "excluded", "distinct"}
-        table.add_column(key, justify="right" if numeric else "left")
+    # Narrow enough for 80 columns; "excl." counts missing and infinite values.
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    table.add_column("column")
+    table.add_column("kind")
+    for key in ("values", "excl.", "distinct"):
+        table.add_column(key, justify="right")
+    table.add_column(escape("mean ± std [min, max] / top"))
     for column in result.columns:
         table.add_row(
-            column.name,
+            escape(column.name),
             column.kind,
-            column.role,
             f"{column.n_finite:,}",
             f"{column.n_excluded:,}",
             f"{column.n_distinct:,}",
-            _column_detail(column),
+            escape(_column_detail(column)),
         )
     out.print(table)
     if result.reference_metrics:
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(result.reference_metrics.items()))
-        out.print(f"reference metrics: {metrics}")
+        _say(f"reference metrics: {metrics}")
     for written in result.files:
-        out.print(f"wrote {written.path} ({human_size(written.size)})")
+        _say(f"wrote {written.path} ({human_size(written.size)})")
 
 
 def _print_drift(outcome: DriftOutcome, as_json: bool) -> None:
@@ -298,23 +308,23 @@ def _print_drift(outcome: DriftOutcome, as_json: bool) -> None:
         return
     if outcome.dry_run or outcome.result is None:
         plan = outcome.plan
-        out.print(f"would compare {plan.current} ({plan.rows:,} rows) with {plan.reference}")
+        _say(f"would compare {plan.current} ({plan.rows:,} rows) with {plan.reference}")
         table = Table()
         table.add_column("column")
         table.add_column("test")
         for name, method in plan.methods.items():
-            table.add_row(name, method)
+            table.add_row(escape(name), method)
         out.print(table)
         for line in plan.outputs:
-            out.print(f"would write {line}")
+            _say(f"would write {line}")
         return
     _print_summary(outcome.result)
     for written in outcome.files:
-        out.print(f"wrote {written.path} ({human_size(written.size)})")
+        _say(f"wrote {written.path} ({human_size(written.size)})")
     if outcome.mlflow_run_id:
-        out.print(f"logged to MLflow run {outcome.mlflow_run_id}")
+        _say(f"logged to MLflow run {outcome.mlflow_run_id}")
     if outcome.pushed_to:
-        out.print(f"pushed the gauges to {outcome.pushed_to}")
+        _say(f"pushed the gauges to {outcome.pushed_to}")
 
 
 def _print_summary(result: DriftResult) -> None:
@@ -326,13 +336,13 @@ def _print_summary(result: DriftResult) -> None:
         table.add_column(key)
     for row in rows:
         style = "red" if row["drift"] == "yes" else None
-        table.add_row(*(str(row[k]) for k in row), style=style)
+        table.add_row(*(escape(str(row[k])) for k in row), style=style)
     out.print(table)
     verdict = "DRIFT" if result.dataset_drift else "no drift"
-    out.print(
+    _say(
         f"data set: {verdict} ({result.n_drifted_features}/{result.n_features} features, "
         f"share {result.drift_share:.2f}, threshold {result.drift_share_threshold:.2f}) "
         f"in {result.seconds:.2f} s"
     )
     if result.concept is not None:
-        out.print(f"concept drift: {'yes' if result.concept.drift else 'no'}")
+        _say(f"concept drift: {'yes' if result.concept.drift else 'no'}")

@@ -19,21 +19,20 @@ import numpy as np
 import pyarrow as pa
 
 from harness.kernel.errors import SourceError
-from harness.validation import InvalidFile, one_line
+from harness.validation import one_line
 from monitoring import stats_categorical, stats_numeric
 from monitoring.chunks import ColumnSource
 from monitoring.concept import ConceptResult, detect
 from monitoring.policy import Policy, Rule
-from monitoring.profile import ColumnProfile, Profile
+from monitoring.profile import ColumnProfile, Profile, check_batch_types
 from monitoring.values import (
     NONFINITE_SHIFT_FLAG,
     NonFinite,
     count_categories,
-    kind_of,
     numeric_chunk,
 )
 
-__all__ = ["ColumnResult", "DriftResult", "check_types", "run_drift"]
+__all__ = ["ColumnResult", "DriftResult", "run_drift"]
 
 # Current values kept per column for the Wasserstein crossing intervals; a larger batch
 # (streamed in several chunks) gets a second pass over the column instead.
@@ -111,7 +110,7 @@ def run_drift(
             f"{current_name}: missing feature column(s) {missing}",
             hint="the current batch must have the reference's feature columns",
         )
-    check_types(profile, source.schema, current_name)
+    check_batch_types(profile, source.schema, current_name)
     todo = [c for c in profile.columns.values() if c.name in names]
     # Costly numerical columns first so the pool stays busy to the end.
     todo.sort(key=lambda c: (c.kind != "numerical", -c.n_distinct))
@@ -147,31 +146,6 @@ def run_drift(
         seconds=time.perf_counter() - started,
         created_at=time.time(),
     )
-
-
-def check_types(profile: Profile, schema: pa.Schema, current_name: str) -> None:
-    """Refuse a batch whose columns cannot hold what the profile compares them with.
-
-    A numerical column needs numbers (an all-missing column reads as type null and is
-    fine: it counts as missing); a categorical one any value that has a text form.
-    Every mismatch is reported at once, before any column is compared.
-    """
-    problems = []
-    for field_ in schema:
-        column = profile.columns.get(field_.name)
-        if column is None or pa.types.is_null(field_.type):
-            continue
-        kind = kind_of(field_.type)
-        if column.kind == "numerical" and kind not in {"numerical", "integer"}:
-            problems.append(
-                f"columns.{field_.name}: {field_.type} values, the profile expects numbers"
-            )
-        elif column.kind == "categorical" and kind is None:
-            problems.append(
-                f"columns.{field_.name}: {field_.type} values, the profile expects categories"
-            )
-    if problems:
-        raise InvalidFile(current_name, problems)
 
 
 def _compare_column(

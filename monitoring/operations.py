@@ -376,9 +376,8 @@ def check_drift(
     ``mlharness_drift_last_success_timestamp_seconds`` (the check completed, drifted or not).
     """
     from monitoring.chunks import open_source
-    from monitoring.engine import check_types
     from monitoring.policy import make_policy
-    from monitoring.profile import load_profile
+    from monitoring.profile import check_batch_types, load_profile
 
     options = options or DriftOptions()
     outputs = outputs or DriftOutputs()
@@ -386,7 +385,7 @@ def check_drift(
     profile = load_profile(reference)
     source = open_source(current)
     policy.check({n: c.kind for n, c in profile.columns.items()})
-    check_types(profile, source.schema, str(current))
+    check_batch_types(profile, source.schema, str(current))
     plan = DriftPlan(
         reference=reference,
         current=current,

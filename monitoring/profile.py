@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import pyarrow as pa
 
 from harness.kernel.atomic import temp_beside
 from harness.kernel.digests import file_digest
@@ -51,6 +52,7 @@ __all__ = [
     "ColumnProfile",
     "Profile",
     "build_profile",
+    "check_batch_types",
     "load_profile",
     "payload_path_for",
     "save_profile",
@@ -267,6 +269,31 @@ def _categorical(
 
 def _int_text(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def check_batch_types(profile: Profile, schema: pa.Schema, current_name: str) -> None:
+    """Refuse a batch whose columns cannot hold what the profile compares them with.
+
+    A numerical column needs numbers (an all-missing column reads as type null and is
+    fine: it counts as missing); a categorical one any value that has a text form.
+    Every mismatch is reported at once, before any column is compared.
+    """
+    problems = []
+    for field_ in schema:
+        column = profile.columns.get(field_.name)
+        if column is None or pa.types.is_null(field_.type):
+            continue
+        kind = kind_of(field_.type)
+        if column.kind == "numerical" and kind not in {"numerical", "integer"}:
+            problems.append(
+                f"columns.{field_.name}: {field_.type} values, the profile expects numbers"
+            )
+        elif column.kind == "categorical" and kind is None:
+            problems.append(
+                f"columns.{field_.name}: {field_.type} values, the profile expects categories"
+            )
+    if problems:
+        raise InvalidFile(current_name, problems)
 
 
 def payload_path_for(path: Path) -> Path:

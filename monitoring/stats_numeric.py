@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.stats import distributions
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -255,6 +254,8 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     if mode == "asymp":
         big, small = sorted([float(n1), float(n2)], reverse=True)
         en = big * small / (big + small)
+        from scipy.stats import distributions  # scipy.stats takes ~1 s to import
+
         prob = distributions.kstwo.sf(d, np.round(en))
     return float(d), float(np.clip(prob, 0, 1))
 
