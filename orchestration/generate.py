@@ -261,6 +261,7 @@ def build_context(
         "base_dir_literal": json.dumps(str(base_dir)),
         "train_schedule": _train_schedule(config),
         "drift_schedule": _drift_schedule(config),
+        "drift_uses_time": config.monitoring.drift.schedule is not None,
         "train_uses_asset_schedule": "AssetOrTimeSchedule" in _train_schedule(config),
         "sensor_file": bool(config.sensor and config.sensor.file),
         "poke_interval_s": config.sensor.poke_interval_s if config.sensor else 60,

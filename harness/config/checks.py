@@ -152,9 +152,9 @@ def secret_problems(data: object) -> list[str]:
     """Literal secrets anywhere in the raw file: secret-named keys, URL passwords, tokens."""
     problems = []
     for path, key, value in _walk(data):
-        if value is None or isinstance(value, bool) or value == "":
-            continue
-        text = str(value)
+        if not isinstance(value, str) or not value:
+            continue  # a number or a flag is no secret (e.g. a max_tokens parameter)
+        text = value
         if _SECRET_KEY.search(key) and not _REFERENCE_KEY.search(key) and not is_reference(text):
             problems.append(f"{path}: literal secret in a key named {key!r}; {_HOW_TO_REFER}")
             continue

@@ -16,21 +16,26 @@ import datetime
 import os
 from typing import Any
 
+{% if c.on_drift == "retrain" -%}
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+{% endif -%}
 from airflow.sdk import (
     DAG,
     Asset,
+{%- if c.drift_uses_time %}
     AssetOrTimeSchedule,
     CronTriggerTimetable,
+{%- endif %}
     get_current_context,
     task,
 )
-{%- if c.on_drift == "retrain" %}
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-{%- endif %}
 
 PIPELINE: dict[str, Any] = {{ c.pipeline_literal }}
 # Relative paths in the config resolve against the config file's directory.
-BASE_DIR = os.environ.get("MLHARNESS_PIPELINE_DIR", {{ c.base_dir_literal }})
+BASE_DIR = os.environ.get(
+    "MLHARNESS_PIPELINE_DIR",
+    {{ c.base_dir_literal }},
+)
 PROMOTED = Asset({{ c.asset_literal }})
 
 with DAG(

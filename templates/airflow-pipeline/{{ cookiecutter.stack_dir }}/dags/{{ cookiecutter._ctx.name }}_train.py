@@ -33,7 +33,10 @@ from airflow.sdk import (
 
 PIPELINE: dict[str, Any] = {{ c.pipeline_literal }}
 # Relative paths in the config resolve against the config file's directory.
-BASE_DIR = os.environ.get("MLHARNESS_PIPELINE_DIR", {{ c.base_dir_literal }})
+BASE_DIR = os.environ.get(
+    "MLHARNESS_PIPELINE_DIR",
+    {{ c.base_dir_literal }},
+)
 PROMOTED = Asset({{ c.asset_literal }})
 
 with DAG(

@@ -1,0 +1,96 @@
+"""Helpers for the orchestration tests: configs from the example, renders, Airflow envs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestration.generate import RenderRequest, RenderResult, render
+from tests.support.paths import REPO, VENV_BIN
+
+EXAMPLE = REPO / "examples" / "rf-pipeline.yaml"
+RF = REPO / "projects" / "rf"
+AIRFLOW = str(VENV_BIN / "airflow")
+
+
+def example(**changes: Any) -> dict[str, Any]:
+    """The example config with the project as an absolute path and ``changes`` applied
+    (a dotted key sets a nested value: ``{"promotion.on_fail": "fail"}``)."""
+    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+    data["project"] = {"path": str(RF)}
+    for key, value in changes.items():
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return data
+
+
+def write_config(directory: Path, data: dict[str, Any], name: str = "pipeline.yaml") -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def render_to(
+    config: Path, output: Path, executor: str = "local", dry_run: bool = False
+) -> RenderResult:
+    return render(RenderRequest(config, output, executor, dry_run))  # type: ignore[arg-type]
+
+
+def airflow_env(home: Path, dags: Path, **extra: str) -> dict[str, str]:
+    """The environment of an embedded Airflow (SQLite home ``home``, DAGs from ``dags``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PYTEST_"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="120",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    env.update(extra)
+    return env
+
+
+_PARSE = r"""
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+
+bag = DagBag(dag_folder=sys.argv[1])
+heavy = sorted(m for m in ("mlflow", "torch", "pandas", "sklearn") if m in sys.modules)
+dags = {
+    dag_id: {
+        "tasks": {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks},
+        "timetable": type(dag.timetable).__name__,
+        "outlets": {t.task_id: [a.uri for a in t.outlets] for t in dag.tasks if t.outlets},
+    }
+    for dag_id, dag in bag.dags.items()
+}
+print(json.dumps({"errors": {str(k): v for k, v in bag.import_errors.items()},
+                  "heavy": heavy, "dags": dags}))
+"""
+
+
+def parse_dags(dags: Path, home: Path) -> dict[str, Any]:
+    """Fill a DagBag from ``dags`` in a fresh interpreter (examples off): import errors,
+    the DAGs' tasks and which heavy modules parsing imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PARSE, str(dags)],
+        env=airflow_env(home, dags),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

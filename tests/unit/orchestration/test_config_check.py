@@ -1,0 +1,165 @@
+"""``mlharness config check`` / ``schema``: every problem at once, with key paths, exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from harness.config.checks import check_file, cron_problem, secret_problems
+from harness.pipeline_config import PipelineConfig
+from tests.support.paths import MLHARNESS, TEMPLATES
+from tests.unit.orchestration.support import EXAMPLE, example, write_config
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MLHARNESS, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_example_and_the_project_template_configs_pass(tmp_path: Path) -> None:
+    report = check_file(EXAMPLE)
+    assert report.ok, report.problems
+    assert [s.name for s in report.config.steps] == ["train", "evaluate"]  # type: ignore[union-attr]
+    # The mlflow-project template's pipeline.yaml, with its Jinja filled in, is the same schema.
+    template = next((TEMPLATES / "mlflow-project").glob("*/pipeline.yaml")).read_text()
+    (tmp_path / "MLproject").write_text(
+        "name: p\nentry_points:\n  main:\n    parameters:\n      random_state: {type: int, "
+        "default: 1}\n    command: python -c pass\n  evaluate:\n    parameters:\n      "
+        "model_uri: {type: string}\n      data: {type: path}\n    command: python -c pass\n"
+    )
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(template.replace("{{ cookiecutter.project_slug }}", "p"))
+    assert check_file(config).ok, check_file(config).problems
+
+
+def test_every_problem_is_reported_at_once_with_key_paths(tmp_path: Path) -> None:
+    data = example(
+        colour="blue",
+        schedule="61 * * * *",
+        tracking_uri="postgresql://u:pw@h/db",
+        **{"monitoring.drift.schedule": "@fortnightly", "monitoring.alerts.api_token": "abc"},
+    )
+    data["steps"][0]["params"] = {"max_depth2": 3, "n_estimators": [1, 2]}
+    data["steps"][0]["depends_on"] = ["evaluate"]
+    data["steps"][1]["entry_point"] = "evalute"
+    data["steps"][1]["depends_on"] = ["trian"]
+    config = write_config(tmp_path, data)
+
+    done = _cli("config", "check", str(config), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = [line.strip() for line in done.stderr.splitlines()[1:]]
+    expected = {
+        "colour: Extra inputs are not permitted",
+        "monitoring.alerts.api_token: Extra inputs are not permitted",
+        # A value of the wrong type is one line, not one per branch of the union.
+        "steps[0].params.n_estimators: expected a string, number or boolean, got list",
+        "steps[0].params.max_depth2: unknown parameter (did you mean 'max_depth'?)",
+        "steps[1].entry_point: unknown entry point 'evalute' (did you mean 'evaluate'?)",
+        "steps[1].depends_on[0]: unknown step 'trian' (did you mean 'train'?)",
+        "schedule: '61 * * * *' is not a valid cron expression (5 fields: min hour day month dow)",
+    }
+    assert expected <= set(lines), done.stderr
+    assert sum("n_estimators" in line for line in lines) == 1
+    assert any(line.startswith("tracking_uri: URL holds a literal password") for line in lines)
+    assert any(line.startswith("monitoring.alerts.api_token: literal secret") for line in lines)
+    assert any(
+        line.startswith("monitoring.drift.schedule: unknown schedule preset") for line in lines
+    )
+    assert "train -> evaluate -> train" in done.stderr or "evaluate -> train -> evaluate" in (
+        done.stderr
+    )
+
+    as_json = _cli("config", "check", str(config), "--json", cwd=tmp_path)
+    assert as_json.returncode == 2
+    document = json.loads(as_json.stdout)
+    assert document["ok"] is False and set(expected) <= set(document["problems"])
+
+
+def test_param_types_missing_params_and_references(tmp_path: Path) -> None:
+    data = example()
+    data["steps"][0]["params"] = {"n_estimators": "many", "test_size": "a quarter"}
+    data["steps"][1]["params"] = {"model_uri": "${steps.nope.model_uri}"}
+    data["steps"].append({"name": "bad_ref", "params": {"max_depth": "${steps.train.oops}"}})
+    data["model"]["from_step"] = "trainn"
+    problems = check_file(write_config(tmp_path, data)).problems
+    assert "steps[0].params.n_estimators: 'many' is not an int (int)" in problems
+    assert "steps[0].params.test_size: 'a quarter' is not a float (float)" in problems
+    assert (
+        "steps[1].params: missing required parameter 'data' (path) of entry point 'evaluate'"
+        in problems
+    )
+    assert "steps[1].params.model_uri: refers to unknown step 'nope'" in problems
+    assert any(
+        p.startswith("steps[2].params.max_depth: malformed step reference") for p in problems
+    )
+    assert "model.from_step: unknown step 'trainn' (did you mean 'train'?)" in problems
+
+
+def test_a_cycle_through_step_references_is_found(tmp_path: Path) -> None:
+    data = example()
+    data["steps"][0]["params"] = {"max_depth": "${steps.evaluate.run_id}"}
+    problems = check_file(write_config(tmp_path, data)).problems
+    assert any(p.startswith("steps: depends_on has a cycle:") for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("value", "literal"),
+    [
+        ({"tracking_uri": "postgresql://u:pw@h/db"}, True),
+        ({"tracking_uri": "postgresql://u:${PGPASSWORD}@h/db"}, False),
+        ({"tracking_uri": "conn:mlflow_default"}, False),
+        ({"tracking_uri": "${MLFLOW_TRACKING_URI}"}, False),
+        ({"db_password": "hunter2"}, True),
+        ({"db_password": "${DB_PASSWORD}"}, False),
+        ({"slack_api_url_file": "/run/secrets/slack"}, False),
+        ({"notes": "ghp_" + "a" * 36}, True),
+        ({"steps": [{"params": {"api_key": "k-123"}}]}, True),
+        ({"max_tokens": 256, "token_count": 3}, False),
+        ({"enabled": True, "port": 5000}, False),
+    ],
+)
+def test_literal_secrets_are_refused(value: dict[str, object], literal: bool) -> None:
+    assert bool(secret_problems(value)) is literal
+
+
+@pytest.mark.parametrize(
+    ("expression", "ok"),
+    [
+        ("@daily", True),
+        ("@weekly", True),
+        ("0 3 * * 1-5", True),
+        ("*/15 * * * *", True),
+        ("@fortnightly", False),
+        ("61 * * * *", False),
+        ("* * *", False),
+        ("0 0 * * * *", False),
+    ],
+)
+def test_schedules_are_presets_or_cron(expression: str, ok: bool) -> None:
+    assert (cron_problem(expression) is None) is ok
+
+
+def test_schema_is_the_models_json_schema(tmp_path: Path) -> None:
+    done = _cli("config", "schema", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    assert schema == json.loads(json.dumps(PipelineConfig.model_json_schema()))
+    assert schema["additionalProperties"] is False
+    assert {"name", "project", "steps", "model"} <= set(schema["required"])
+    # Serving and monitoring sections are part of the one schema.
+    assert {"serving", "monitoring", "promotion", "sensor"} <= set(schema["properties"])
+
+
+def test_bad_yaml_and_a_missing_file_are_one_problem_each(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    assert check_file(bad).problems[0].startswith("not valid YAML")
+    assert check_file(tmp_path / "missing.yaml").problems[0].startswith("cannot read the file")
+    listing = tmp_path / "list.yaml"
+    listing.write_text(yaml.safe_dump([1, 2]))
+    assert check_file(listing).problems == ["expected a mapping of keys at the top level"]

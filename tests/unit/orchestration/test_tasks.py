@@ -1,0 +1,76 @@
+"""The DAG task functions' pure parts: references, tracking URIs, the newest batch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.config.checks import StepRef, param_text, step_refs
+from harness.kernel.errors import ConfigError
+from harness.pipeline_config import PipelineConfig
+from monitoring.model_data import PROFILE_TAG
+from orchestration import tasks
+from tests.unit.orchestration.support import example
+
+
+def _config(**changes: object) -> PipelineConfig:
+    return PipelineConfig.model_validate(example(**changes))
+
+
+def test_step_references_parse() -> None:
+    assert step_refs("${steps.train.run_id}") == StepRef("train", "run_id")
+    assert step_refs("${steps.train.model_uri}") == StepRef("train", "model_uri")
+    assert step_refs("${steps.train.artifact:data/test.csv}") == StepRef(
+        "train", "artifact", "data/test.csv"
+    )
+    assert step_refs("${TOKEN}") is None and step_refs(3) is None
+    assert [param_text(v) for v in (True, False, 3, 0.25, "x")] == [
+        "true",
+        "false",
+        "3",
+        "0.25",
+        "x",
+    ]
+
+
+def test_references_resolve_from_upstream_xcom_without_downloading() -> None:
+    step = (
+        _config()
+        .steps[1]
+        .model_copy(update={"params": {"model_uri": "${steps.train.model_uri}", "data": "x.csv"}})
+    )
+    upstream = {"train": {"run_id": "a" * 32, "model_uri": f"runs:/{'a' * 32}/model"}}
+    assert tasks.resolve_references(step, upstream, None) == {
+        "model_uri": f"runs:/{'a' * 32}/model",
+        "data": "x.csv",
+    }
+
+
+def test_tracking_uri_expands_environment_references(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGPASS", "s3cret")
+    config = _config(tracking_uri="postgresql://mlflow:${PGPASS}@db/mlflow")
+    assert tasks.tracking_uri(config) == "postgresql://mlflow:s3cret@db/mlflow"
+    monkeypatch.delenv("PGPASS")
+    with pytest.raises(ConfigError, match="PGPASS is not set"):
+        tasks.tracking_uri(config)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:///x.db")
+    assert tasks.tracking_uri(_config(tracking_uri=None)) == "sqlite:///x.db"
+
+
+def test_newest_batch_is_by_modification_time(tmp_path: Path) -> None:
+    batches = tmp_path / "data" / "batches"
+    batches.mkdir(parents=True)
+    config = _config()
+    assert tasks.newest_batch(config, str(tmp_path)) is None
+    for age, name in enumerate(["c.csv", "a.csv", "b.csv"]):
+        (batches / name).write_text("x\n1\n")
+        os.utime(batches / name, (1_000_000 + age, 1_000_000 + age))
+    assert tasks.newest_batch(config, str(tmp_path)) == batches / "b.csv"
+
+
+def test_the_asset_and_the_profile_tag_are_shared_names() -> None:
+    assert tasks.asset_uri(_config()) == "mlharness://models/rf/champion"
+    assert tasks.PROFILE_TAG == PROFILE_TAG  # monitoring logs the profile under this tag
+    assert tasks.project_source(_config(), "/x").endswith("projects/rf")
