@@ -15,8 +15,10 @@ from tests.unit.monitoring.data import frame, write
 pytestmark = pytest.mark.functional
 
 
-def monitor(args: list[str], tracking_uri: str, cwd: Path) -> CliResult:
-    return mlharness("monitor", *args, tracking_uri=tracking_uri, cwd=cwd, timeout=300)
+def monitor(
+    args: list[str], tracking_uri: str, cwd: Path, env: dict[str, str] | None = None
+) -> CliResult:
+    return mlharness("monitor", *args, tracking_uri=tracking_uri, cwd=cwd, timeout=300, env=env)
 
 
 def test_drift_exit_codes_are_4_on_drift_0_without_and_2_on_bad_input(
@@ -119,6 +121,8 @@ def test_profile_from_a_registered_model_is_logged_beside_it(
     version = mlflow.register_model(f"runs:/{train_run.info.run_id}/model", "rf")
     client.set_registered_model_alias("rf", "champion", version.version)
 
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
     made = monitor(
         [
             "profile",
@@ -132,8 +136,11 @@ def test_profile_from_a_registered_model_is_logged_beside_it(
         ],
         tracking_uri,
         tmp_path,
+        env={"TMPDIR": str(scratch)},
     )
     assert made.returncode == 0, made.output
+    # The run's data was downloaded to a temporary directory, removed once profiled.
+    assert list(scratch.iterdir()) == []
     summary = json.loads(made.stdout)
     assert summary["data"] == f"runs:/{train_run.info.run_id}/data/test.csv"
     assert summary["target"] == "target" and summary["prediction"] == "prediction"
