@@ -198,11 +198,12 @@ class MonitoringConfig(_Strict):
     # Where Prometheus reaches each service (the monitoring stack renders these into
     # prometheus.yml; defaults are the compose service names).
     serving_url: str | None = Field(
-        None, description="Scoring server as Prometheus sees it (default: serving host:port)."
+        None, description="Scoring server as Prometheus sees it (default: http://scoring:PORT)."
     )
     mlflow_url: str | None = Field(
         None,
-        description="MLflow server to scrape and probe (default: tracking_uri if http(s)).",
+        description="MLflow server to scrape and probe (default: tracking_uri if http(s), "
+        'else http://mlflow:5000; "": none).',
     )
     alertmanager_url: str = "http://alertmanager:9093"
     blackbox_url: str = "http://blackbox:9115"

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness import __version__
 from harness.kernel.digests import tree_digest
 from harness.kernel.errors import MlharnessError
 from harness.pipeline_config import load
@@ -25,6 +26,7 @@ from monitoring.stack.settings import (
     JOB_MLFLOW,
     JOB_PUSHGATEWAY,
     JOB_SCORING,
+    PIPELINE_STACK_MLFLOW,
     StackSettings,
     duration,
     settings_from_config,
@@ -69,7 +71,7 @@ OUT/
 ├── grafana/
 │   ├── dashboards/mlharness-model.json
 │   └── provisioning/{datasources,dashboards}/*.yml
-├── docker-compose.monitoring.yaml services on the pipeline stack's network
+├── docker-compose.monitoring.yaml scoring + monitoring services on the pipeline stack's network
 ├── .env.example                   GRAFANA_ADMIN_PASSWORD (copy to .env)
 └── secrets/README.md              where the receivers' URL files go"""
 
@@ -195,6 +197,13 @@ def stack_context(s: StackSettings, source: str) -> StackContext:
         "alertmanager": asdict(s.alertmanager),
         "blackbox": asdict(s.blackbox),
         "probes": probes,
+        "scoring": {
+            "image": f"mlharness-airflow:{__version__}",
+            "model_uri": f"models:/{s.model}@{s.alias}",
+            "port": s.serving.address.rsplit(":", 1)[1],
+            "args": list(s.serve_args),
+            "tracking_uri": s.mlflow.url if s.mlflow else PIPELINE_STACK_MLFLOW,
+        },
         "alerts": [_alert_dict(a) for a in alerts],
         "rules": [asdict(r) for r in recording_rules(s)],
         "tests": _tests(alerts, slow=False),

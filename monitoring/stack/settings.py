@@ -19,6 +19,8 @@ __all__ = [
     "JOB_MLFLOW",
     "JOB_PUSHGATEWAY",
     "JOB_SCORING",
+    "PIPELINE_STACK_MLFLOW",
+    "SCORING_SERVICE",
     "Endpoint",
     "StackSettings",
     "duration",
@@ -29,6 +31,10 @@ JOB_SCORING = "scoring"
 JOB_MLFLOW = "mlflow"
 JOB_PUSHGATEWAY = "pushgateway"
 JOB_BLACKBOX = "blackbox"
+# The scoring server's service in our compose file, and the tracking server of the
+# pipeline's compose stack (``mlharness airflow render``).
+SCORING_SERVICE = "scoring"
+PIPELINE_STACK_MLFLOW = "http://mlflow:5000"
 
 
 def duration(seconds: int) -> str:
@@ -73,6 +79,7 @@ class StackSettings:
     no_traffic_minutes: int
     features: tuple[str, ...]
     serving: Endpoint
+    serve_args: tuple[str, ...]  # mlharness serve options of the compose service
     mlflow: Endpoint | None
     pushgateway: Endpoint
     alertmanager: Endpoint
@@ -114,13 +121,18 @@ def settings_from_config(config: PipelineConfig, source: str) -> StackSettings:
     """The stack's settings; every address problem is reported at once with its key path."""
     mon = config.monitoring
     problems: list[str] = []
-    serving_url = mon.serving_url or f"http://{config.serving.host}:{config.serving.port}"
+    # Defaults are the compose services (the pipeline stack's ``mlflow``, our ``scoring``).
+    serving_url = mon.serving_url or f"http://{SCORING_SERVICE}:{config.serving.port}"
     serving = _endpoint(serving_url, "monitoring.serving_url", problems)
     mlflow: Endpoint | None = None
-    if mon.mlflow_url is not None:
+    if mon.mlflow_url:
         mlflow = _endpoint(mon.mlflow_url, "monitoring.mlflow_url", problems)
-    elif config.tracking_uri and config.tracking_uri.startswith(("http://", "https://")):
-        mlflow = _endpoint(config.tracking_uri, "tracking_uri", problems)
+    elif mon.mlflow_url is None:
+        tracking = config.tracking_uri or ""
+        if tracking.startswith(("http://", "https://")):
+            mlflow = _endpoint(tracking, "tracking_uri", problems)
+        else:
+            mlflow = _endpoint(PIPELINE_STACK_MLFLOW, "monitoring.mlflow_url", problems)
     pushgateway = _endpoint(mon.pushgateway_url, "monitoring.pushgateway_url", problems)
     alertmanager = _endpoint(mon.alertmanager_url, "monitoring.alertmanager_url", problems)
     blackbox = _endpoint(mon.blackbox_url, "monitoring.blackbox_url", problems)
@@ -150,6 +162,14 @@ def settings_from_config(config: PipelineConfig, source: str) -> StackSettings:
         no_traffic_minutes=mon.thresholds.no_traffic_minutes,
         features=tuple(mon.features),
         serving=serving,
+        serve_args=(
+            f"--workers={config.serving.workers}",
+            f"--max-batch-rows={config.serving.max_batch_rows}",
+            f"--max-batch-delay-ms={config.serving.max_batch_delay_ms:g}",
+            f"--max-queue-rows={config.serving.max_queue_rows}",
+            f"--max-request-bytes={config.serving.max_request_bytes}",
+            f"--reload-interval={config.serving.reload_interval_s:g}",
+        ),
         mlflow=mlflow,
         pushgateway=pushgateway,
         alertmanager=alertmanager,

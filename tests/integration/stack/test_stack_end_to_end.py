@@ -177,6 +177,8 @@ def _config(tmp: Path, ports: dict[str, int], webhook_file: Path) -> Path:
             "scrape_interval_s": 1,
             "evaluation_interval_s": 1,
             "alert_for_s": 2,
+            "serving_url": f"http://127.0.0.1:{ports['serve']}",
+            "mlflow_url": "",  # no MLflow server in this test
             "pushgateway_url": f"http://127.0.0.1:{ports['pushgateway']}",
             "alertmanager_url": f"http://127.0.0.1:{ports['alertmanager']}",
             "blackbox_url": f"http://127.0.0.1:{ports['blackbox']}",

@@ -119,19 +119,24 @@ def test_address_problems_are_reported_all_at_once_with_key_paths() -> None:
     assert any(p.startswith("monitoring.features[0]:") for p in problems)
 
 
-def test_the_mlflow_server_is_scraped_when_the_config_names_one() -> None:
-    assert settings().mlflow is None
+def test_service_addresses_default_to_the_compose_services() -> None:
+    s = settings()
+    assert s.serving.url == "http://scoring:5001"
+    assert s.mlflow is not None and s.mlflow.url == "http://mlflow:5000"
+    assert s.pushgateway.address == "pushgateway:9091"
+    assert settings(mlflow_url="").mlflow is None  # "": no MLflow server to scrape
     config = PipelineConfig.model_validate(
         {
             "name": "p",
             "project": {"path": "."},
             "steps": [{"name": "t"}],
             "model": {"name": "m"},
-            "tracking_uri": "http://mlflow:5000",
+            "tracking_uri": "https://tracking.example:8443/mlflow",
         }
     )
     found = settings_from_config(config, "x").mlflow
-    assert found is not None and found.address == "mlflow:5000"
+    assert found is not None and found.address == "tracking.example:8443"
+    assert found.url == "https://tracking.example:8443/mlflow"
 
 
 def test_small_helpers(tmp_path: Path) -> None:
