@@ -38,8 +38,11 @@ def render_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Render Prometheus, Alertmanager, blackbox and Grafana configs, alert and recording
-    rules and their promtool tests from the pipeline config (and/or lint a stack)."""
+    """Render the monitoring stack from a pipeline config, or lint one (--check).
+
+    Prometheus, Alertmanager, blackbox and Grafana configs, alert and recording rules and
+    their promtool tests, all from the config's monitoring section.
+    """
     from harness.kernel.jsonout import print_json
 
     if config is None and check is None:
