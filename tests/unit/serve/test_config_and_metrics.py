@@ -1,0 +1,59 @@
+"""Options checked all at once, model URIs, and collectors built from the catalogue."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from harness.kernel.errors import ParamError
+from monitoring.metric_names import SERVER_METRICS
+from monitoring.serve.config import ServeConfig, parse_model_uri
+from monitoring.serve.metrics import ServerMetrics
+from tests.support.paths import MLHARNESS
+
+
+def test_model_uris() -> None:
+    assert parse_model_uri("models:/rf@champion") == ("rf", "champion", None)
+    assert parse_model_uri("models:/rf/3") == ("rf", None, "3")
+    for bad in ("rf", "models:/rf", "models:/rf/x", "runs:/abc/model", "models:/@a"):
+        with pytest.raises(ParamError):
+            parse_model_uri(bad)
+
+
+def test_every_bad_option_is_reported_at_once() -> None:
+    config = ServeConfig("models:/rf", port=0, workers=0, max_batch_rows=0, max_batch_delay_ms=-1.0)
+    with pytest.raises(ParamError) as caught:
+        config.check()
+    text = str(caught.value)
+    for flag in ("MODEL", "--port", "--workers", "--max-batch-rows", "--max-batch-delay-ms"):
+        assert flag in text
+
+
+def test_config_round_trips_through_json() -> None:
+    config = ServeConfig("models:/rf@a", port=9000, workers=3, metrics=False)
+    assert ServeConfig.from_json(config.to_json()) == config
+
+
+def test_collectors_are_the_catalogue() -> None:
+    metrics = ServerMetrics()
+    families = {f.name: f for f in metrics.registry.collect()}
+    for spec in SERVER_METRICS:
+        base = spec.name.removesuffix("_total") if spec.kind == "counter" else spec.name
+        assert base in families, spec.name
+        assert families[base].type == spec.kind, spec.name
+        assert families[base].documentation == spec.help, spec.name
+    assert len(families) == len(SERVER_METRICS)
+
+
+def test_bad_options_exit_2_in_one_line() -> None:
+    done = subprocess.run(
+        [MLHARNESS, "serve", "models:/rf", "--port", "0", "--workers", "0", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: invalid parameters:")
+    assert "--workers" in done.stderr and "--port" in done.stderr
+    assert "Traceback" not in done.stderr
