@@ -170,12 +170,15 @@ def _check_names(where: str, expr: str, recorded: frozenset[str], result: CheckR
             )
 
 
+def _mapping(value: object) -> dict[str, object]:
+    return cast(dict[str, object], value) if isinstance(value, dict) else {}
+
+
 def _check_alert(path: Path, rule: YamlDoc, anchors: set[str], result: CheckResult) -> None:
     name = str(rule["alert"])
     where = f"{path.name}: {name}"
-    labels = rule.get("labels") if isinstance(rule.get("labels"), dict) else {}
-    annotations = rule.get("annotations") if isinstance(rule.get("annotations"), dict) else {}
-    assert isinstance(labels, dict) and isinstance(annotations, dict)
+    labels = _mapping(rule.get("labels"))
+    annotations = _mapping(rule.get("annotations"))
     severity = labels.get("severity")
     if severity not in SEVERITIES:
         result.problems.append(

@@ -73,6 +73,7 @@ OUT/
 │   └── provisioning/{datasources,dashboards}/*.yml
 ├── docker-compose.monitoring.yaml scoring + monitoring services on the pipeline stack's network
 ├── .env.example                   GRAFANA_ADMIN_PASSWORD (copy to .env)
+├── .gitignore                     .env and the receivers' URL files stay out of git
 └── secrets/README.md              where the receivers' URL files go"""
 
 SLACK_TITLE = (
@@ -275,6 +276,19 @@ def _replaceable(out: Path) -> None:
         )
 
 
+def _swap(rendered: Path, out: Path, aside: Path) -> None:
+    """Put ``rendered`` at ``out``; the old stack goes ``aside`` (and comes back on failure)."""
+    had_old = out.exists()
+    if had_old:
+        os.replace(out, aside)
+    try:
+        os.replace(rendered, out)
+    except OSError:
+        if had_old:
+            os.replace(aside, out)
+        raise
+
+
 def render_stack(config_path: Path, out: Path, *, dry_run: bool = False) -> RenderResult:
     """Render the stack of ``config_path`` into ``out`` (or only say what would change)."""
     config = load(config_path)
@@ -290,9 +304,7 @@ def render_stack(config_path: Path, out: Path, *, dry_run: bool = False) -> Rend
         files = _files(rendered)
         changed = not _same_tree(rendered, out)
         if not dry_run and changed:
-            if out.exists():  # moved aside into staging, removed with it
-                os.replace(out, staging / "previous")
-            os.replace(rendered, out)
+            _swap(rendered, out, staging / "previous")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RenderResult(
