@@ -34,6 +34,27 @@ if TYPE_CHECKING:
     from monitoring.chunks import ColumnSource
     from monitoring.profile import Profile
 
+__all__ = [
+    "ACCURACY_DROP",
+    "DDM_DRIFT",
+    "DDM_MIN_SAMPLES",
+    "DDM_WARNING",
+    "MAE_INCREASE",
+    "PH_DELTA",
+    "PH_LAMBDA",
+    "PH_MIN_SAMPLES",
+    "WINDOW",
+    "ConceptResult",
+    "Detection",
+    "ddm",
+    "detect",
+    "error_signal",
+    "page_hinkley",
+    "reference_metrics",
+    "task_of",
+    "windowed",
+]
+
 DDM_MIN_SAMPLES = 300
 DDM_WARNING = 3.0
 DDM_DRIFT = 5.0

@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -32,13 +31,31 @@ from monitoring.values import (
     numeric_chunk,
 )
 
-__all__ = ["ColumnResult", "DriftResult", "run_drift"]
+__all__ = ["CategoricalPlot", "ColumnResult", "DriftResult", "NumericPlot", "run_drift"]
 
 # Current values kept per column for the Wasserstein crossing intervals; a larger batch
 # (streamed in several chunks) gets a second pass over the column instead.
 KEEP_ROWS = 1_000_000
 PLOT_BINS = 30
 PLOT_CATEGORIES = 20
+
+
+@dataclass(frozen=True)
+class NumericPlot:
+    """Reference and current shares per bin; the last current bin is above the reference max."""
+
+    edges: list[float]
+    reference: list[float]
+    current: list[float]
+
+
+@dataclass(frozen=True)
+class CategoricalPlot:
+    """Reference and current shares of the top categories."""
+
+    categories: list[str]
+    reference: list[float]
+    current: list[float]
 
 
 @dataclass
@@ -61,7 +78,7 @@ class ColumnResult:
     nonfinite_shift: bool
     numeric: stats_numeric.NumericStats | None = None
     categorical: stats_categorical.CategoricalStats | None = None
-    plot: dict[str, Any] = field(default_factory=dict)
+    plot: NumericPlot | CategoricalPlot | None = None
 
 
 @dataclass
@@ -212,11 +229,11 @@ def _categorical(column: ColumnProfile, source: ColumnSource, rule: Rule) -> Col
     if stats.n_reference and stats.n_current:
         top = list(column.categories)[:PLOT_CATEGORIES]
         top += [c for c, _ in counts.most_common(PLOT_CATEGORIES) if c not in column.categories]
-        result.plot = {
-            "categories": top[: PLOT_CATEGORIES + 5],
-            "reference": [column.categories.get(c, 0) / stats.n_reference for c in top],
-            "current": [counts.get(c, 0) / stats.n_current for c in top],
-        }
+        result.plot = CategoricalPlot(
+            categories=top[: PLOT_CATEGORIES + 5],
+            reference=[column.categories.get(c, 0) / stats.n_reference for c in top],
+            current=[counts.get(c, 0) / stats.n_current for c in top],
+        )
     return result
 
 
@@ -250,7 +267,7 @@ def _verdict(
     )
 
 
-def _numeric_plot(counts: stats_numeric.CurrentCounts) -> dict[str, Any]:
+def _numeric_plot(counts: stats_numeric.CurrentCounts) -> NumericPlot:
     """Shares per bin on edges snapped to reference values (so counts stay exact)."""
     u = counts.support.values
     cum = counts.support.cum
@@ -260,9 +277,9 @@ def _numeric_plot(counts: stats_numeric.CurrentCounts) -> dict[str, Any]:
     _, le = counts.cdf_points()
     ref_cum = np.concatenate(([0], cum[index]))
     cur_cum = np.concatenate(([0], le[index], [m]))
-    return {
-        "edges": [float(v) for v in u[index]],
-        "reference": [float(v) for v in np.diff(ref_cum) / n],
+    return NumericPlot(
+        edges=[float(v) for v in u[index]],
+        reference=[float(v) for v in np.diff(ref_cum) / n],
         # The last current bin holds values above the reference maximum.
-        "current": [float(v) for v in np.diff(cur_cum) / m],
-    }
+        current=[float(v) for v in np.diff(cur_cum) / m],
+    )

@@ -9,10 +9,17 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Any
 
 from harness.kernel.atomic import write_text_atomic
-from monitoring.engine import ColumnResult, DriftResult
+from monitoring.engine import ColumnResult, DriftResult, NumericPlot
+
+__all__ = [
+    "CUR_COLOR",
+    "REF_COLOR",
+    "render",
+    "summary_rows",
+    "write_html",
+]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2330}
@@ -193,14 +200,14 @@ def _plot(index: int, column: ColumnResult) -> str:
         f"<h3 id='col-{index}'>{_e(column.name)} <span class='muted'>({_e(column.method)} "
         f"{_num(column.score)[0]}{', drift' if column.drift else ''})</span></h3>"
     )
-    if not plot:
+    if plot is None:
         reason = column.reason or "no data to plot"
         return f"<div class='plot'>{title}<p class='muted'>{_e(reason)}</p></div>"
-    if "edges" in plot:
-        labels = [f"≤ {v:.4g}" for v in plot["edges"]] + ["above reference max"]
-        svg = _bars(labels, plot["reference"] + [0.0], plot["current"])
+    if isinstance(plot, NumericPlot):
+        labels = [f"≤ {v:.4g}" for v in plot.edges] + ["above reference max"]
+        svg = _bars(labels, [*plot.reference, 0.0], plot.current)
     else:
-        svg = _bars([str(c) for c in plot["categories"]], plot["reference"], plot["current"])
+        svg = _bars([str(c) for c in plot.categories], plot.reference, plot.current)
     return f"<div class='plot'>{title}{svg}</div>"
 
 
@@ -235,7 +242,7 @@ def _bars(labels: list[str], reference: list[float], current: list[float]) -> st
     )
 
 
-def summary_rows(result: DriftResult) -> list[dict[str, Any]]:
+def summary_rows(result: DriftResult) -> list[dict[str, str]]:
     """Rows for a terminal table (shared with the CLI)."""
     return [
         {

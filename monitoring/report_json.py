@@ -29,6 +29,8 @@ MAX_WINDOWS = 200
 def to_dict(result: DriftResult) -> dict[str, object]:
     """The report as plain JSON-ready data."""
     data = dataclasses.asdict(result)
+    for column in data["columns"]:
+        column["plot"] = column["plot"] or {}  # schema 1 writes {} for "no plot"
     concept = data.get("concept")
     if concept and len(concept["windows"]) > MAX_WINDOWS:
         concept["windows_truncated"] = len(concept["windows"]) - MAX_WINDOWS

@@ -19,6 +19,15 @@ import numpy as np
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chisquare
 
+__all__ = [
+    "REPORTED_CATEGORIES",
+    "CategoricalStats",
+    "CategoryShift",
+    "chi_square",
+    "compute",
+    "js_distance",
+]
+
 # How many categories the report lists (largest absolute share shifts first).
 REPORTED_CATEGORIES = 50
 

@@ -23,6 +23,24 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+__all__ = [
+    "KS_EXACT_MAX_N",
+    "PSI_EMPTY_SHARE",
+    "SLOW_PVALUE_NOTE",
+    "WASSERSTEIN_NORM_FLOOR",
+    "CurrentCounts",
+    "NumericStats",
+    "Support",
+    "compute",
+    "ks_pvalue",
+    "ks_pvalue_is_slow",
+    "ks_statistic",
+    "psi",
+    "quantile_edges",
+    "select_crossing",
+    "wasserstein",
+]
+
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]

@@ -18,6 +18,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+__all__ = [
+    "MAX_INT_CATEGORIES",
+    "NONFINITE_SHIFT_FLAG",
+    "NonFinite",
+    "as_text",
+    "category_counts",
+    "count_categories",
+    "kind_of",
+    "numeric_chunk",
+]
+
 NONFINITE_SHIFT_FLAG = 0.1
 # Integer columns with at most this many distinct reference values are categorical.
 MAX_INT_CATEGORIES = 10
