@@ -187,8 +187,9 @@ def _create_run(
     return run_id
 
 
-def _launch(planned: Plan, experiment_id: str, run_id: str) -> str:
-    """Run the entry point on the created run; returns the final status."""
+def _launch(planned: Plan, experiment_id: str, run_id: str) -> str | None:
+    """Run the entry point on the created run; None when it finished, else why it failed
+    (the entry point's own output has already streamed to the terminal)."""
     from mlflow.exceptions import MlflowException
 
     # "local" means this interpreter's environment (the one the manifest describes), and the
@@ -205,13 +206,11 @@ def _launch(planned: Plan, experiment_id: str, run_id: str) -> str:
             run_id=run_id,
         )
     except MlflowException as exc:
-        print(f"mlharness: {exc.message.splitlines()[0]}", file=sys.stderr)
-        return "FAILED"
+        return exc.message.splitlines()[0] if exc.message.strip() else "MLflow failed"
     except (OSError, subprocess.SubprocessError) as exc:
         # MLflow building the environment (uv, virtualenv, pyenv) failed outside its own errors.
-        print(f"mlharness: launching the run failed: {exc}", file=sys.stderr)
-        return "FAILED"
-    return "FINISHED"
+        return f"launching the run failed: {exc}"
+    return None
 
 
 def _outputs(client: MlflowClient, run_id: str, tracking_uri: str) -> dict[str, str]:
@@ -281,21 +280,21 @@ def execute(
     clock = time.monotonic()
     try:
         with _stdout_to_stderr(quiet_stdout):
-            status = _launch(planned, experiment_id, run_id)
+            failure = _launch(planned, experiment_id, run_id)
     except KeyboardInterrupt:
         with converted(tracking_uri):
             client.set_terminated(run_id, "KILLED")
             _record(client, planned, run_id, tracking_uri, started)
         raise RunFailed(f"run {run_id} interrupted; marked KILLED") from None
     with converted(tracking_uri):
-        if status != "FINISHED" and client.get_run(run_id).info.status == "RUNNING":
-            client.set_terminated(run_id, status)
+        if failure is not None and client.get_run(run_id).info.status == "RUNNING":
+            client.set_terminated(run_id, "FAILED")
         doc = _record(client, planned, run_id, tracking_uri, started)
-    if status != "FINISHED":
-        raise RunFailed(f"run {run_id} ended {status}", hint="see the output above")
+    if failure is not None:
+        raise RunFailed(f"run {run_id} ended FAILED: {failure}", hint="see the output above")
     return Outcome(
         run_id,
-        status,
+        "FINISHED",
         cached=False,
         manifest=doc,
         wall_s=round(time.monotonic() - clock, 3),
