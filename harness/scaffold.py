@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import PlainValidator, RootModel, ValidationError
 
@@ -81,9 +81,9 @@ class Template:
 
     source: str
     directory: Path
-    variables: dict[str, Any]
+    variables: dict[str, object]
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> dict[str, object]:
         """Variables a user may set: not ``_private`` and not ``__prompts__``-style keys."""
         return {k: v for k, v in self.variables.items() if not k.startswith("_")}
 
@@ -94,12 +94,12 @@ class Created:
 
     project_dir: Path
     template: str
-    context: dict[str, Any]
+    context: dict[str, object]
     files: list[str] = field(default_factory=list)
     dry_run: bool = False
     replaced: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {
             "project_dir": str(self.project_dir),
             "template": self.template,
@@ -320,7 +320,7 @@ def _hook_problems(lines: Sequence[str]) -> list[str]:
 
 def _render(
     template: Template, output_dir: Path, values: Mapping[str, str], no_input: bool
-) -> tuple[Path, dict[str, Any]]:
+) -> tuple[Path, dict[str, object]]:
     """Run cookiecutter into ``output_dir``; returns the project directory and its answers."""
     from cookiecutter import exceptions as cc
     from cookiecutter.main import cookiecutter
@@ -360,7 +360,7 @@ def _render(
     return Path(result), _answers(template)
 
 
-def _answers(template: Template) -> dict[str, Any]:
+def _answers(template: Template) -> dict[str, object]:
     """The answers cookiecutter used, read back from the replay file it just wrote.
 
     Informational only (for ``--json`` and the summary): if the replay cannot be read,
