@@ -14,6 +14,7 @@ only when every step succeeded.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -123,12 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from harness import mlflow_boundary
 
-    console = Console()
+    # Wide enough for the tables when the output is a file or a pipe (rich says 80).
+    console = Console() if sys.stdout.isatty() else Console(width=120)
+    # Library chatter (MLflow's INFO lines, download progress bars) stays out of the sections.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     out = args.output.resolve()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    tracking_uri = mlflow_boundary.connect(None)
+    tracking_uri = mlflow_boundary.connect(None)  # imports mlflow, which sets up its logger
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     console.rule("mlharness demo")
     console.print(f"tracking store: [bold]{escape(tracking_uri)}[/bold]")
     console.print(f"output folder:  [bold]{escape(str(out))}[/bold]  ({_load()})")

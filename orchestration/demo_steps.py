@@ -258,10 +258,10 @@ def sweep(ctx: DemoContext) -> StepResult:
     rows = tuple(
         (
             str(t.index),
-            " ".join(f"{k}={v}" for k, v in t.params.items()),
+            ", ".join(f"{k}={v}" for k, v in t.params.items()),
             t.status if not t.error else f"{t.status}: {t.error}",
             *(f"{t.metrics[m]:.4f}" if m in t.metrics else "-" for m in SWEEP_COLUMNS),
-            (t.run_id or "")[:12],
+            (t.run_id or "")[:8],
             "yes" if t.cached else "",
         )
         for t in result.trials
@@ -444,7 +444,7 @@ def airflow(ctx: DemoContext) -> StepResult:
         else "the DAG's version was not promoted (a gate failed; on_fail: skip)"
     )
     table = Table(
-        f"{dag_id} run {run_id}: {state}",
+        f"{dag_id}: {state}",
         ("task", "state"),
         tuple((task, task_state) for task, task_state in tasks.items()),
     )
@@ -455,7 +455,7 @@ def airflow(ctx: DemoContext) -> StepResult:
         title,
         "ok" if ok else "failed",
         f"rendered {len(result.dags)} DAGs and the compose stack into {rendered.name}/; "
-        f"airflow dags test {dag_id}: {state} "
+        f"airflow dags test {dag_id}: run {run_id} {state} "
         f"({sum(v == 'success' for v in tasks.values())} tasks succeeded, "
         f"{sum(v == 'skipped' for v in tasks.values())} skipped)" + f"; {outcome}",
         details={
@@ -681,7 +681,7 @@ def _read_metrics(text: str, route: str = "/invocations") -> MetricsView:
     )
 
 
-def _excerpt(text: str, per_series: int = 3) -> tuple[str, ...]:
+def _excerpt(text: str, per_series: int = 2) -> tuple[str, ...]:
     """A few raw lines of each interesting series, as the server wrote them."""
     shown: dict[str, int] = {}
     lines = []
@@ -865,6 +865,21 @@ def drift(ctx: DemoContext) -> StepResult:
     result = outcome.result
     assert result is not None
     drifted = [c.name for c in result.columns if c.role == "feature" and c.drift]
+    from monitoring.report_html import summary_rows
+
+    rows = summary_rows(result)
+    shown = [r for r in rows if r["drift"] == "yes"][:4] + [r for r in rows if r["drift"] != "yes"][
+        :2
+    ]
+    table = Table(
+        f"drift report: {len(drifted)} of {result.n_features} features drifted "
+        f"(a few rows of {len(rows)})",
+        ("column", "role", "test", "score", "threshold", "drift"),
+        tuple(
+            tuple(str(r[k]) for k in ("column", "role", "test", "score", "threshold", "drift"))
+            for r in shown
+        ),
+    )
     verdict = "DRIFT" if result.dataset_drift else "no drift"
     return StepResult(
         key,
@@ -885,6 +900,7 @@ def drift(ctx: DemoContext) -> StepResult:
             "JSON report": str(report_file),
             "drift gauges": str(gauges),
         },
+        tables=(table,),
     )
 
 
