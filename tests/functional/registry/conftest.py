@@ -141,3 +141,45 @@ def two_versions(trained: Trained, name: str) -> Registry:
     aliases.set_alias(registry, name, "champion", "1")
     aliases.set_alias(registry, name, "challenger", "2")
     return registry
+
+
+@dataclass(frozen=True)
+class Regressors:
+    """Two scikit-learn regressors logged as runs of the trained store, and their data."""
+
+    weak: str  # a DummyRegressor (predicts the mean)
+    strong: str  # a LinearRegression of a linear target
+    csv: Path  # features a, b, c and a continuous "target"
+
+
+@pytest.fixture(scope="module")
+def regressors(trained: Trained) -> Regressors:
+    """Log the two regressors the way the template's regression projects do (sklearn
+    flavor, signature from the predictions), in process: no ``mlflow run`` needed."""
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import infer_signature
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import LinearRegression
+
+    from harness.mlflow_boundary import fluent_uri
+
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])
+    frame["target"] = frame @ np.array([1.5, -2.0, 0.5]) + rng.normal(scale=0.1, size=80)
+    csv = trained.workdir / f"regression-{uuid.uuid4().hex[:6]}.csv"
+    frame.to_csv(csv, index=False)
+    features, target = frame[["a", "b", "c"]], frame["target"]
+    run_ids = []
+    with fluent_uri(trained.tracking_uri):
+        for model in (DummyRegressor(), LinearRegression()):
+            model.fit(features, target)
+            with mlflow.start_run(experiment_id="0") as run:
+                mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=infer_signature(features, model.predict(features)),
+                )
+            run_ids.append(run.info.run_id)
+    return Regressors(run_ids[0], run_ids[1], csv)

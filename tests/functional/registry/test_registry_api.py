@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 import pytest
 
-from registry_tools import aliases, catalog, tags, versions
+from registry_tools import aliases, catalog, evaluation, tags, versions
 from registry_tools.audit import AuditRecord, trail
 from registry_tools.client import Registry
 from registry_tools.errors import GateError, RegistryError
 from registry_tools.promote import PromotionRequest, promote
 from registry_tools.rollback import rollback
-from tests.functional.registry.conftest import Trained, registry_state, two_versions
+from tests.functional.registry.conftest import Regressors, Trained, registry_state, two_versions
 
 pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("registry-functional")]
 
@@ -132,8 +134,12 @@ def test_failing_gate_changes_nothing(trained: Trained, model_name: str) -> None
     request = PromotionRequest(
         model_name, "champion", ["accuracy>=0.5", "accuracy>=1.01"], from_alias="challenger"
     )
-    with pytest.raises(GateError, match=r"1 of 2 gate\(s\) failed: accuracy>=1.01"):
-        promote(registry, request)
+    refused = promote(registry, request)
+    assert refused.refused and not refused.applied and refused.record is None
+    assert [r.passed for r in refused.plan.results] == [True, False]
+    error = refused.refusal()
+    assert isinstance(error, GateError) and int(error.exit_code) == 3
+    assert "1 of 2 gate(s) failed: accuracy>=1.01" in error.one_line()
     assert registry_state(trained.tracking_uri) == before
 
 
@@ -173,3 +179,61 @@ def test_champion_alias_loads_and_predicts(
     assert len(predictions) == len(frame)
     assert set(pd.Series(predictions).unique()) <= {0, 1}
     assert model.metadata.run_id == trained.strong
+
+
+def test_model_type_override_is_what_evaluate_uses(
+    trained: Trained, regressors: Regressors, model_name: str
+) -> None:
+    """Without ``model_type`` the regressor is scored as one; forced to "classifier" the
+    evaluator refuses its continuous targets (exit 2, one line)."""
+    registry = Registry(trained.tracking_uri)
+    versions.register(registry, regressors.strong, model_name)
+    scored = evaluation.score(registry, model_name, "1", regressors.csv, "target")
+    assert scored.model_type == "regressor" and scored.model_type_from == "sklearn LinearRegression"
+    assert scored.metrics["r2"] > 0.9
+    with pytest.raises(RegistryError, match="cannot evaluate version 1") as caught:
+        evaluation.score(
+            registry, model_name, "1", regressors.csv, "target", model_type="classifier"
+        )
+    assert "continuous" in caught.value.one_line()
+
+
+def test_two_threads_register_into_two_stores_at_once(tmp_path: Path) -> None:
+    """Each store has its own logged model; a registration resolved through the other
+    thread's store (MLflow's global URI) would fail with "Logged model not found"."""
+    import mlflow
+    from sklearn.dummy import DummyClassifier
+
+    from harness.mlflow_boundary import fluent_uri
+
+    uris = [f"sqlite:///{tmp_path / f'store{i}.db'}" for i in (0, 1)]
+    model_ids = []
+    for index, uri in enumerate(uris):
+        with fluent_uri(uri), mlflow.start_run(experiment_id="0"):
+            fitted = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+            model_ids.append(mlflow.sklearn.log_model(fitted, name=f"m{index}").model_id)
+    registries = [Registry(uri) for uri in uris]
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = [None, None]
+
+    def register(index: int) -> None:
+        barrier.wait(timeout=60)
+        try:
+            outcomes[index] = versions.register(
+                registries[index], f"models:/{model_ids[index]}", f"model-{index}"
+            )
+        except BaseException as exc:  # asserted on below
+            outcomes[index] = exc
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for index, outcome in enumerate(outcomes):
+        assert isinstance(outcome, versions.Registration), repr(outcome)
+        assert outcome.version is not None and outcome.version.status == "READY"
+        assert outcome.version.source == f"models:/{model_ids[index]}"
+    for index, uri in enumerate(uris):
+        state = registry_state(uri)
+        assert list(state) == [f"model-{index}"], state  # nothing crossed

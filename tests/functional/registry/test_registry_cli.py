@@ -4,13 +4,21 @@ on failure or with --dry-run."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
 from registry_tools import versions
 from registry_tools.client import Registry
-from tests.functional.registry.conftest import Trained, registry_cli, registry_state, two_versions
+from tests.functional.harness.helpers import mlharness
+from tests.functional.registry.conftest import (
+    Regressors,
+    Trained,
+    registry_cli,
+    registry_state,
+    two_versions,
+)
 from tests.support.mlflow_cli import CliResult
 from tests.support.servers import free_port
 
@@ -278,15 +286,114 @@ def prepared(trained: Trained) -> str:
             2,
             "stage Archived is not an alias",
         ),
-        (["list"], 5, "unreachable"),
     ],
 )
 def test_bad_input_one_line_exit_code_nothing_changed(
     trained: Trained, prepared: str, args: list[str], code: int, needle: str
 ) -> None:
     before = registry_state(trained.tracking_uri)
-    uri = f"http://127.0.0.1:{free_port()}" if code == 5 else None
-    result = registry_cli(trained, *(a.replace("{m}", prepared) for a in args), uri=uri)
+    result = registry_cli(trained, *(a.replace("{m}", prepared) for a in args))
     assert result.returncode == code, result.output
     assert needle.replace("{m}", prepared) in _error_line(result)
     assert registry_state(trained.tracking_uri) == before
+
+
+def test_tracking_uri_option_wins_over_the_environment(
+    trained: Trained, model_name: str, tmp_path: Path
+) -> None:
+    """MLFLOW_TRACKING_URI names an empty store; ``--tracking-uri`` the one with the model."""
+    registry = two_versions(trained, model_name)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    right = ["--tracking-uri", trained.tracking_uri]
+
+    def cli(*args: str) -> CliResult:
+        return mlharness("registry", *args, tracking_uri=other, cwd=tmp_path, timeout=300)
+
+    moved = _ok(cli("alias", "set", model_name, "champion", "2", *right, "--json"))
+    assert moved["changed"] is True and moved["previous"] == "1"
+    assert registry.holder(model_name, "champion") == "2"
+    shown = _ok(cli("show", model_name, "--version", "2", *right, "--json"))
+    assert "champion" in shown["versions"][0]["version"]["aliases"]  # type: ignore[index]
+    assert registry_state(other) == {}  # nothing read from or written to the other store
+
+
+def test_unreachable_store_fails_with_exit_5(trained: Trained, tmp_path: Path) -> None:
+    """A closed port on 127.0.0.1: one error line, exit 5, after the boundary's retries.
+
+    (The environment names a working store, so ignoring ``--tracking-uri`` would pass
+    with exit 0. How fast it fails is measured in bench/, not asserted here.)
+    """
+    closed = f"http://127.0.0.1:{free_port()}"
+    result = mlharness(
+        "registry",
+        "list",
+        "--tracking-uri",
+        closed,
+        tracking_uri=trained.tracking_uri,
+        cwd=tmp_path,
+        timeout=30,
+    )
+    assert result.returncode == 5, result.output
+    line = _error_line(result)
+    assert "unreachable" in line and closed in line
+
+
+def test_tables_show_no_none_and_the_commit_mlflow_recorded(
+    trained: Trained, model_name: str
+) -> None:
+    """Plain ``mlflow run`` has no manifest, but MLflow recorded its git commit."""
+    two_versions(trained, model_name)
+    commit = (
+        MlflowClient(trained.tracking_uri)
+        .get_run(trained.weak)
+        .data.tags.get("mlflow.source.git.commit")
+    )
+    assert commit, "mlflow run of a project in a git checkout records its commit"
+    shown = _ok(registry_cli(trained, "show", model_name, "--json"))
+    rows = {row["version"]["version"]: row for row in shown["versions"]}  # type: ignore[attr-defined,index]
+    assert rows["1"]["manifest"] is None and rows["1"]["commit"] == commit
+    assert rows["2"]["commit"] == rows["2"]["manifest"]["commit"]
+    assert rows["1"]["version"]["stage"] is None
+    table = registry_cli(trained, "show", model_name)
+    assert table.returncode == 0, table.output
+    assert commit[:12] in table.stdout and "None" not in table.stdout
+    detail = registry_cli(trained, "show", model_name, "--version", "1")
+    assert detail.returncode == 0, detail.output
+    assert commit in detail.stdout and "None" not in detail.stdout
+
+
+def test_promote_evaluate_scores_a_regressor_as_a_regressor(
+    trained: Trained, regressors: Regressors, model_name: str
+) -> None:
+    """The defect: ``--evaluate`` scored every model as a classifier, so a regression model
+    failed with "Classification metrics can't handle a mix of ... continuous targets"."""
+    registry = Registry(trained.tracking_uri)
+    versions.register(registry, regressors.weak, model_name, alias="champion")
+    versions.register(registry, regressors.strong, model_name)
+    done = registry_cli(
+        trained,
+        "promote",
+        model_name,
+        "--version",
+        "2",
+        "--to",
+        "champion",
+        "--gate",
+        "rmse<=champion.rmse",
+        "--gate",
+        "r2>=0.9",
+        "--evaluate",
+        str(regressors.csv),
+        "--json",
+    )
+    data = _ok(done)
+    assert data["applied"] is True and registry.holder(model_name, "champion") == "2"
+    gates = {g["gate"]: g for g in data["gates"]}  # type: ignore[attr-defined]
+    assert (
+        gates["rmse<=champion.rmse"]["candidate"] < 0.5 < gates["rmse<=champion.rmse"]["reference"]
+    )
+    client = MlflowClient(trained.tracking_uri)
+    for run_id in data["evaluation"].values():  # type: ignore[attr-defined]
+        run = client.get_run(run_id)
+        assert run.data.tags["mlharness.evaluation_model_type"] == "regressor"
+        assert "root_mean_squared_error" in run.data.metrics

@@ -6,6 +6,12 @@ atomically) and a compare-and-set of the holders the decision was based on. Thes
 start promotions from threads at the same instant and check that exactly one wins, the
 losers get ``PromotionConflict`` (exit 1) and change nothing, and the audit trail is a
 consistent chain.
+
+Every thread calls the one promotion operation (``promote.promote``) on its own
+``Registry``. So that "exactly one wins" is a property of the lock and the compare-and-set
+and not of timing, each thread's registry waits at its first attempt to take the lock
+until every thread has got there: every decision is made against the same holders before
+any promotion can change them.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from registry_tools import aliases, versions
 from registry_tools.audit import AuditRecord, replay, trail
 from registry_tools.client import Registry
 from registry_tools.errors import PromotionConflict
-from registry_tools.lock import lock_name
+from registry_tools.lock import LOCK_INFIX, lock_name
 from registry_tools.promote import Promotion, PromotionRequest, promote
 from tests.support.servers import MlflowServer
 
@@ -56,6 +62,32 @@ def _registered(server: MlflowServer, model_ids: list[str]) -> tuple[Registry, s
     for model_id in model_ids:
         versions.register(registry, f"models:/{model_id}", name)
     return registry, name
+
+
+class _MeetAtTheLock(Registry):
+    """A real registry whose first lock attempt waits until every racer has decided."""
+
+    def __init__(self, url: str, decided: threading.Barrier) -> None:
+        super().__init__(url)
+        self._decided: threading.Barrier | None = decided
+
+    def create_model(
+        self, name: str, tags: dict[str, str] | None = None, description: str | None = None
+    ) -> bool:
+        if LOCK_INFIX in name and self._decided is not None:
+            self._decided.wait(timeout=60)
+            self._decided = None
+        return super().create_model(name, tags, description)
+
+
+def _racers(url: str, requests: list[PromotionRequest]) -> list[Callable[[], Promotion]]:
+    """One call per request, each on its own registry, all meeting at the lock."""
+    decided = threading.Barrier(len(requests))
+
+    def racer(request: PromotionRequest) -> Callable[[], Promotion]:
+        return lambda: promote(_MeetAtTheLock(url, decided), request)
+
+    return [racer(request) for request in requests]
 
 
 def _race(calls: list[Callable[[], Promotion]]) -> list[Promotion | BaseException]:
@@ -98,22 +130,23 @@ def test_two_promotions_expecting_the_same_holder_have_one_winner(
     registry, name = _registered(mlflow_server, model_ids[:3])
     aliases.set_alias(registry, name, "champion", "1")
 
-    def promotion(version: str) -> Callable[[], Promotion]:
-        request = PromotionRequest(
+    requests = [
+        PromotionRequest(
             name,
             "champion",
             ["accuracy>=champion.accuracy"],
             version=version,
             expect_version="1",
         )
-        return lambda: promote(Registry(mlflow_server.url), request)
-
-    outcomes = _race([promotion("2"), promotion("3")])
+        for version in ("2", "3")
+    ]
+    outcomes = _race(_racers(mlflow_server.url, requests))
     winners = [o for o in outcomes if isinstance(o, Promotion)]
     losers = [o for o in outcomes if not isinstance(o, Promotion)]
     assert len(winners) == 1 and len(losers) == 1, outcomes
     assert isinstance(losers[0], PromotionConflict), repr(losers[0])
     assert int(losers[0].exit_code) == 1 and "nothing changed" in losers[0].one_line()
+    assert "moved from version 1 to version" in losers[0].one_line()  # the compare-and-set
 
     winner = winners[0].plan.candidate
     loser = "3" if winner == "2" else "2"
@@ -135,20 +168,23 @@ def test_first_time_promotions_from_four_threads_never_lose_an_update(
     """Nobody holds the alias yet: the first-time set that can hit a UniqueViolation."""
     registry, name = _registered(mlflow_server, model_ids)
 
-    def promotion(version: str) -> Callable[[], Promotion]:
-        request = PromotionRequest(name, "champion", ["accuracy>=0.5"], version=version)
-        return lambda: promote(Registry(mlflow_server.url), request)
-
-    outcomes = _race([promotion(v) for v in ("1", "2", "3", "4")])
+    requests = [
+        PromotionRequest(name, "champion", ["accuracy>=0.5"], version=version)
+        for version in ("1", "2", "3", "4")
+    ]
+    outcomes = _race(_racers(mlflow_server.url, requests))
     winners = [o for o in outcomes if isinstance(o, Promotion)]
     losers = [o for o in outcomes if not isinstance(o, Promotion)]
-    assert len(outcomes) == 4 and winners, outcomes
-    assert all(isinstance(o, PromotionConflict) for o in losers), [repr(o) for o in losers]
+    assert len(outcomes) == 4 and len(winners) == 1, outcomes
+    assert len(losers) == 3 and all(isinstance(o, PromotionConflict) for o in losers), [
+        repr(o) for o in losers
+    ]
+    assert all("moved from no holder to version" in o.one_line() for o in losers), losers
+    winner = winners[0]
+    assert winner.applied and winner.record is not None and winner.plan.current is None
+    assert registry.holder(name, "champion") == winner.plan.candidate
     records = _assert_consistent_chain(registry, name)
-    # One record per winner, each based on the holder it saw: no lost update.
-    assert len(records) == len(winners)
-    assert {r.version for r in records} == {w.plan.candidate for w in winners}
-    assert records[0].previous is None
-    for promotion_done in winners:
-        assert promotion_done.record is not None
-        assert promotion_done.record.previous == promotion_done.plan.current
+    # One record, based on the holder every racer saw: no lost update.
+    assert [(r.action, r.previous, r.version) for r in records] == [
+        ("promote", None, winner.plan.candidate)
+    ]
