@@ -113,16 +113,22 @@ def render_summary(console: Console, result: SweepResult) -> None:
         table.add_column(column, overflow="fold")
     for trial in result.trials:
         value = trial.value
-        status = trial.status if not trial.error else f"{trial.status}: {trial.error}"
         table.add_row(
             str(trial.index),
             _params_text(trial.params),
-            status,
+            trial.status,
             "" if value is None else f"{value:.6g}",
             trial.run_id or "",
             "yes" if trial.cached else "",
         )
     console.print(table)
+    for trial in result.trials:
+        if trial.status == "FAILED":
+            console.print(
+                f"trial {trial.index} failed: {trial.error} (log: {trial.log})",
+                highlight=False,
+                soft_wrap=True,
+            )
     counts = result.counts
     console.print(
         f"{counts['finished']} finished ({counts['cached']} cached), {counts['failed']} failed, "

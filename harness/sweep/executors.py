@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["DaskPool", "LocalPool", "TrialPool", "TrialTask", "find_attempt_run", "run_trial"]
 
 WATCH_INTERVAL_S = 0.5
+_MLFLOW_LOG_LINE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARNING|DEBUG) ")
 _ACTIVE = threading.Event()  # a trial is running in this worker process
 
 
@@ -94,8 +96,21 @@ def find_attempt_run(client: MlflowClient, experiment_id: str, attempt: str) -> 
     return runs[0] if runs else None
 
 
+def _gone(proc: Any) -> bool:
+    import psutil
+
+    try:
+        return bool(proc.status() == psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return True
+
+
 def _kill_entry_point(run_id: str) -> None:
-    """Terminate this process's descendants that MLflow started for ``run_id``."""
+    """Terminate this process's descendants that MLflow started for ``run_id``.
+
+    Never ``wait`` on them here: the entry point is our own child, and reaping it would
+    steal its exit status from MLflow's ``Popen.wait`` (which then reads 0: success).
+    """
     import psutil
 
     targets: list[psutil.Process] = []
@@ -106,10 +121,13 @@ def _kill_entry_point(run_id: str) -> None:
     for proc in targets:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
-    _, alive = psutil.wait_procs(targets, timeout=5)
-    for proc in alive:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not all(_gone(p) for p in targets):
+        time.sleep(0.1)
+    for proc in targets:
+        if not _gone(proc):
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
 
 
 class _Watcher(threading.Thread):
@@ -160,6 +178,20 @@ def _retire_orphans(client: MlflowClient, task: TrialTask) -> None:
     )
     for run in runs:
         client.set_terminated(run.info.run_id, "KILLED")
+
+
+def _last_output_line(path: str) -> str | None:
+    """The entry point's last line of output (not one of MLflow's log lines): usually the
+    error a failed trial died with."""
+    try:
+        lines = Path(path).read_text(errors="replace").splitlines()[-200:]
+    except OSError:
+        return None
+    for line in reversed(lines):
+        text = line.strip()
+        if text and not _MLFLOW_LOG_LINE.match(text) and not text.startswith("mlharness:"):
+            return text[:300]
+    return None
 
 
 def _metrics_of(client: MlflowClient, run_id: str) -> dict[str, float]:
@@ -218,7 +250,10 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
     except KeyboardInterrupt:
         status, error = "KILLED", "interrupted"
     except MlharnessError as exc:
-        status, error = "FAILED", exc.one_line()
+        status, error = "FAILED", exc.message
+        last = _last_output_line(task.log_path)
+        if last:
+            error = f"{error}: {last}"
     except Exception as exc:  # a bug in one trial must not take the sweep down
         status, error = "FAILED", f"internal error: {type(exc).__name__}: {exc}"
     finally:

@@ -1,6 +1,11 @@
-"""A fast sweep target: logs ``score`` once per step (x * (step + 1)), optionally fails."""
+"""A fast sweep target: logs ``score`` once per step (x * (step + 1)), optionally fails.
+
+``STEPS_DELAY`` (seconds per step, from the environment, so it is not a parameter and does
+not change the cache key) slows it down for tests that interrupt a sweep mid-trial.
+"""
 
 import argparse
+import os
 import sys
 import time
 
@@ -20,6 +25,6 @@ with mlflow.start_run():
         print("steps: failing as asked", file=sys.stderr)
         sys.exit(3)
     for step in range(args.steps):
-        time.sleep(args.delay)
+        time.sleep(args.delay + float(os.environ.get("STEPS_DELAY", "0")))
         mlflow.log_metric("score", args.x * (step + 1), step=step)
     mlflow.log_metric("loss", -args.x + (0.5 if args.y == "b" else 0.0))
