@@ -6,7 +6,9 @@ a single larger request is predicted alone) and predicts it on one worker thread
 event loop keeps reading and parsing the next requests meanwhile, and they form the next
 batch. A request that finds the server idle is predicted at once; the batcher waits up to
 ``max_batch_delay`` for more rows only while other requests are still arriving (read or
-parsed but not yet queued), so there is no added latency without concurrency.
+parsed but not yet queued), or right after a batch, for the callers that batch just
+answered (clients that send their next request as soon as they have their answer would
+otherwise split into ever smaller batches). Without concurrency nothing waits.
 
 Inside a batch, requests with the same columns, dtypes, params and model version are
 concatenated into one frame; the predictions are cut back into each caller's rows, in
@@ -21,6 +23,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +44,9 @@ from monitoring.serve.parsing import (
 __all__ = ["BatchObserver", "Batcher", "QueueFull", "predict_one"]
 
 log = logging.getLogger("mlharness.serve")
+
+# A batch that ended less than this long ago (or 5 batch delays) counts as "just now".
+RECENT_S = 0.02
 
 
 class QueueFull(Exception):
@@ -188,6 +194,8 @@ class Batcher:
 
     async def _run(self) -> None:
         assert self._wake is not None and self._loop is not None
+        last_end = -math.inf
+        last_callers = 0
         while True:
             if not self._queue:
                 self._wake.clear()
@@ -195,9 +203,18 @@ class Batcher:
                 continue
             batch: list[_Item] = []
             rows = self._take(batch, 0)
-            deadline = time.perf_counter() + self.max_batch_delay_s
-            # Wait for more rows only while other requests are on their way.
-            while rows < self.max_batch_rows and self._arriving > 0 and not self._queue:
+            now = time.perf_counter()
+            # Callers just answered by the last batch come back within moments (clients
+            # that wait for their answer): wait for them too, but only if that batch ended
+            # just now. A request reaching an idle server is predicted at once.
+            recent = now - last_end <= max(RECENT_S, 5 * self.max_batch_delay_s)
+            expected = last_callers if recent else 0
+            deadline = now + self.max_batch_delay_s
+            while (
+                rows < self.max_batch_rows
+                and not self._queue
+                and (self._arriving > 0 or len(batch) < expected)
+            ):
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     break
@@ -208,6 +225,10 @@ class Batcher:
             self._report_queue()
             if batch:
                 await self._loop.run_in_executor(self._executor, self._predict_batch, batch)
+                last_end = time.perf_counter()
+                # How many callers are active: those just answered plus those who queued
+                # meanwhile.
+                last_callers = len(batch) + len(self._queue)
 
     # -- on the predict thread ------------------------------------------------------------
     def _predict_batch(self, batch: list[_Item]) -> None:

@@ -211,12 +211,18 @@ class ServerMetrics:
 
         self.batch_rows.observe(rows)
         self.predictions.inc(rows)
-        if isinstance(data, pd.DataFrame):
-            for feature, child in self._features.items():
-                if feature in data.columns:
-                    column = pd.to_numeric(data[feature], errors="coerce").to_numpy(np.float64)
-                    finite = column[np.isfinite(column)]
-                    _observe_many(child, float(finite.sum()), int(finite.size))
+        if isinstance(data, pd.DataFrame) and self._features:
+            present = [f for f in self._features if f in data.columns]
+            try:  # one numpy pass over every numeric feature
+                values = data[present].to_numpy(np.float64)
+            except (TypeError, ValueError):
+                values = None
+            if values is not None:
+                finite = np.isfinite(values)
+                sums = np.where(finite, values, 0.0).sum(axis=0)
+                counts = finite.sum(axis=0)
+                for feature, total, count in zip(present, sums, counts, strict=True):
+                    _observe_many(self._features[feature], float(total), int(count))
         values = predictions
         if isinstance(values, pd.DataFrame) and values.shape[1] == 1:
             values = values.iloc[:, 0]
