@@ -46,8 +46,9 @@ def recording_rules(s: StackSettings) -> list[RecordingRule]:
         ),
         RecordingRule(
             "mlharness:http_errors:ratio",
-            f'sum(rate(mlharness_http_requests_total{{{inv},status=~"5.."}}[{w}])) / '
-            f"sum(rate(mlharness_http_requests_total{{{inv}}}[{w}]))",
+            # No 5xx series yet is a ratio of 0 (while there is traffic), not a gap.
+            f'(sum(rate(mlharness_http_requests_total{{{inv},status=~"5.."}}[{w}])) or vector(0))'
+            f" / sum(rate(mlharness_http_requests_total{{{inv}}}[{w}]))",
         ),
         RecordingRule(
             "mlharness:predictions:rate",
