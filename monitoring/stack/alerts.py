@@ -25,6 +25,7 @@ __all__ = [
     "alerts_for",
     "expand_labels",
     "number",
+    "percent",
 ]
 
 SEVERITIES = ("info", "warning", "critical")
@@ -113,6 +114,11 @@ _LABEL_REF = re.compile(r"\{\{\s*\$labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 def expand_labels(template: str, labels: dict[str, str]) -> str:
     """Expand ``{{ $labels.x }}`` as Prometheus does (a missing label is empty)."""
     return _LABEL_REF.sub(lambda m: labels.get(m.group(1), ""), template)
+
+
+def percent(share: float) -> str:
+    """``0.05`` as ``5%`` (rounded, so float noise never shows)."""
+    return f"{number(round(share * 100, 6))}%"
 
 
 def _steps(total_s: int, interval_s: int) -> int:
@@ -223,12 +229,12 @@ def alerts_for(s: StackSettings) -> list[Alert]:
             severity="critical",
             expr=(
                 f'sum(rate({requests}{{{sel},status=~"5.."}}[{s.rate_window}])) / '
-                f"sum(rate({requests}{{{sel}}}[{s.rate_window}])) > {number(t)}"
+                f"sum(rate({requests}{{{sel}}}[{s.rate_window}])) >= {number(t)}"
             ),
             for_s=f,
-            summary=f"More than {number(t * 100)}% of /invocations requests fail",
+            summary=f"At least {percent(t)} of /invocations requests fail",
             description=(
-                f"The share of 5xx answers of /invocations over {s.rate_window} has been above "
+                f"The share of 5xx answers of /invocations over {s.rate_window} has been at least "
                 f"{number(t)} for {duration(f)}."
             ),
             runbook=(
@@ -263,12 +269,12 @@ def alerts_for(s: StackSettings) -> list[Alert]:
             severity="warning",
             expr=(
                 f"sum by (instance) (mlharness_queue_rows{{{scoring}}}) / "
-                f"sum by (instance) (mlharness_queue_capacity_rows{{{scoring}}}) > {number(t)}"
+                f"sum by (instance) (mlharness_queue_capacity_rows{{{scoring}}}) >= {number(t)}"
             ),
             for_s=f,
             summary="The scoring queue of {{ $labels.instance }} is nearly full",
             description=(
-                f"Rows waiting for a predict call have been above {number(t * 100)}% of the "
+                f"Rows waiting for a predict call have been at least {percent(t)} of the "
                 f"queue's capacity for {duration(f)}; beyond it requests get 503."
             ),
             runbook=(

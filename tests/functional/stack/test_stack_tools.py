@@ -129,7 +129,7 @@ def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
     del rules["NoTraffic"]["annotations"]["runbook_url"]
     rules["QueueSaturated"]["annotations"]["runbook_url"] = "README.md#no-such-heading"
     del rules["DatasetDrift"]["for"]
-    rules["HighErrorRatio"]["expr"] = rules["HighErrorRatio"]["expr"].replace("> 0.05", "> 2")
+    rules["HighErrorRatio"]["expr"] = rules["HighErrorRatio"]["expr"].replace(">= 0.05", ">= 2")
     rules["FeatureDrift"]["expr"] = "max(mlharness_feature_drift) > 0.1"
     alerts_file.write_text(yaml.safe_dump(alerts))
     tests_file = edited / "tests" / "mlharness-alerts.test.yml"
