@@ -10,6 +10,7 @@ with the name of that step. Every background process goes through the context's
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,8 +118,6 @@ class DemoContext:
     supervisor: Supervisor
     state: DemoState = field(default_factory=DemoState)
     python: Path = field(default_factory=lambda: Path(sys.executable))
-    # Every process group the demo started (background or foreground), for pids.json.
-    pids: list[int] = field(default_factory=list)
     # The registered model, its alias and the promotion gates (from the pipeline config).
     model: str = MODEL
     alias: str = ALIAS
@@ -138,26 +138,11 @@ class DemoContext:
         return env
 
     def record_pids(self) -> None:
-        """Remember the supervisor's processes and write ``pids.json`` (the test reads it)."""
-        for pid in self.supervisor.pids():
-            if pid not in self.pids:
-                self.pids.append(pid)
-        write_text_atomic(self.out / "pids.json", json.dumps({"pids": self.pids}) + "\n")
-
-    def run_foreground(
-        self, name: str, command: Sequence[str], *, timeout_s: float, env: dict[str, str]
-    ) -> tuple[int, str]:
-        """Run a command to its end in its own session (its group is stopped afterwards,
-        also on Ctrl-C); returns the exit code and its log."""
-        entry = self.supervisor.start(name, command, env=env, cwd=Path.cwd())
-        self.record_pids()
-        try:
-            code = entry.process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            code = -1
-        finally:
-            self.supervisor.stop(entry)
-        return code, entry.log_file.read_text(errors="replace")
+        """Write ``pids.json``: every process the supervisor started (the test checks that
+        none outlives the demo)."""
+        started = [{"name": e.name, "pid": e.process.pid} for e in self.supervisor.history]
+        document = {"pids": [e["pid"] for e in started], "processes": started}
+        write_text_atomic(self.out / "pids.json", json.dumps(document) + "\n")
 
 
 Step = Callable[[DemoContext], StepResult]
@@ -194,21 +179,15 @@ def run_step(step: Step, ctx: DemoContext) -> StepResult:
         result = step(ctx)
     except MlharnessError as exc:
         result = StepResult(key, title, "failed", f"failed: {exc}")
-    except (OSError, ValueError, RuntimeError, KeyError, subprocess.SubprocessError) as exc:
-        result = StepResult(key, title, "failed", f"failed: {type(exc).__name__}: {exc}")
-    elapsed = time.monotonic() - started
+    except Exception as exc:  # a bug in a step: the later steps still run, exit code 1
+        trace = ctx.supervisor.log_dir / f"{key}.traceback.txt"
+        trace.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(trace, traceback.format_exc())
+        result = StepResult(
+            key, title, "failed", f"internal error: {type(exc).__name__}: {exc} (see {trace})"
+        )
     ctx.record_pids()
-    return StepResult(
-        result.key,
-        result.title,
-        result.status,
-        result.summary,
-        elapsed,
-        result.details,
-        result.artifacts,
-        result.tables,
-        result.excerpt,
-    )
+    return dataclasses.replace(result, seconds=time.monotonic() - started)
 
 
 def write_summary(ctx: DemoContext, results: Sequence[StepResult], total_s: float) -> Path:
@@ -385,16 +364,22 @@ def _airflow_env(ctx: DemoContext, home: Path, dags: Path) -> dict[str, str]:
     )
 
 
-def _airflow(
-    ctx: DemoContext, name: str, args: Sequence[str], env: dict[str, str]
-) -> tuple[int, str]:
-    code, log = ctx.run_foreground(
+def _airflow(ctx: DemoContext, name: str, args: Sequence[str], env: dict[str, str]) -> str:
+    """Run one ``airflow`` command under the supervisor; its log, or an error with its end."""
+    done = ctx.supervisor.run(
         name, [str(ctx.bin / "airflow"), *args], timeout_s=AIRFLOW_TIMEOUT_S, env=env
     )
-    if code != 0:
+    ctx.record_pids()
+    log = done.log()
+    if done.timed_out or done.returncode != 0:
+        why = (
+            f"timed out after {AIRFLOW_TIMEOUT_S:.0f} s"
+            if done.timed_out
+            else (f"exited with {done.returncode}")
+        )
         tail = "\n".join(log.strip().splitlines()[-5:])
-        raise ExternalServiceError(f"airflow {' '.join(args)} exited with {code}: {tail}")
-    return code, log
+        raise ExternalServiceError(f"airflow {' '.join(args)} {why}: {tail}")
+    return log
 
 
 def airflow(ctx: DemoContext) -> StepResult:
@@ -419,7 +404,7 @@ def airflow(ctx: DemoContext) -> StepResult:
         ctx.progress("airflow db migrate (a temporary Airflow home on SQLite)")
         _airflow(ctx, "airflow-db-migrate", ["db", "migrate"], env)
         ctx.progress(f"airflow dags test {dag_id}")
-        _code, log = _airflow(ctx, "airflow-dags-test", ["dags", "test", dag_id], env)
+        log = _airflow(ctx, "airflow-dags-test", ["dags", "test", dag_id], env)
         finished = _DAG_RUN_LINE.search(log)
         if finished is None:
             raise ExternalServiceError(
@@ -428,7 +413,7 @@ def airflow(ctx: DemoContext) -> StepResult:
             )
         run_id, state = finished["run"], finished["state"]
         ctx.progress(f"airflow tasks states-for-dag-run {dag_id}")
-        _code, states_log = _airflow(
+        states_log = _airflow(
             ctx,
             "airflow-task-states",
             ["tasks", "states-for-dag-run", dag_id, run_id, "--output", "json"],

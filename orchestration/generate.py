@@ -30,6 +30,7 @@ from harness.config.checks import check_file, upstream_of
 from harness.kernel.atomic import write_bytes_atomic
 from harness.kernel.errors import ConfigError, MlharnessError
 from harness.pipeline_config import PipelineConfig
+from harness.scaffold import TEMPLATES_DIR
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -44,7 +45,7 @@ __all__ = [
     "render",
 ]
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "airflow-pipeline"
+TEMPLATE_DIR = TEMPLATES_DIR / "airflow-pipeline"
 AIRFLOW_VERSION = "3.3.2"
 # The compose network other stacks (``mlharness monitor render``) join: stable, documented.
 NETWORK = "mlharness"
@@ -242,7 +243,7 @@ def build_context(
         )
     roots = [s["var"] for s in steps if not s["upstream"]]
     model_step = config.model_step()
-    repo = TEMPLATE_DIR.parent.parent
+    repo = TEMPLATES_DIR.parent  # the checkout: the Dockerfile's build context
     return {
         "name": config.name,
         "model": config.model.name,

@@ -22,7 +22,7 @@ from types import FrameType
 
 from harness.kernel.errors import ExternalServiceError
 
-__all__ = ["Started", "Supervisor", "free_port", "supervised", "wait_http_ok"]
+__all__ = ["Finished", "Started", "Supervisor", "free_port", "supervised", "wait_http_ok"]
 
 
 def free_port() -> int:
@@ -47,6 +47,19 @@ class Started:
         return self.log_file.read_text(errors="replace")[-chars:]
 
 
+@dataclass(frozen=True)
+class Finished:
+    """A command :meth:`Supervisor.run` ran to its end (or stopped at its timeout)."""
+
+    name: str
+    returncode: int
+    timed_out: bool
+    log_file: Path
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+
 def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
     if process.poll() is not None:
         return
@@ -67,6 +80,9 @@ class Supervisor:
     log_dir: Path
     grace_s: float = 10.0
     started: list[Started] = field(default_factory=list)
+    # Everything ever started (also stopped or finished): what a caller reports and a test
+    # checks is gone.
+    history: list[Started] = field(default_factory=list)
 
     def start(
         self,
@@ -91,7 +107,31 @@ class Supervisor:
             )
         entry = Started(name, process, log_file)
         self.started.append(entry)
+        self.history.append(entry)
         return entry
+
+    def run(
+        self,
+        name: str,
+        command: Sequence[str],
+        *,
+        timeout_s: float,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Finished:
+        """Run ``command`` to its end in its own session, like :meth:`start`, then stop its
+        group (so nothing it forked outlives it); a command that outlives ``timeout_s`` is
+        stopped and reported with ``timed_out``."""
+        entry = self.start(name, command, env=env, cwd=cwd)
+        timed_out = False
+        try:
+            entry.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            self.stop(entry)
+        code = entry.process.returncode
+        return Finished(name, code, timed_out, entry.log_file)
 
     def stop(self, entry: Started) -> None:
         """Stop one process group (and forget it)."""

@@ -316,23 +316,24 @@ def promote(pipeline: Mapping[str, object], version: Mapping[str, str]) -> dict[
     }
 
 
-def notify(pipeline: Mapping[str, object], results: Mapping[str, object]) -> dict[str, object]:
+def notify(
+    pipeline: Mapping[str, object], results: Mapping[str, Mapping[str, object] | None]
+) -> dict[str, object]:
     """The run's summary (run ids, version, promotion), printed to the task log."""
     config = pipeline_of(pipeline)
-    promoted = results.get(BRANCH_PROMOTE)
+
+    def field(task_id: str, key: str) -> object:
+        return (results.get(task_id) or {}).get(key)
+
     summary: dict[str, object] = {
         "pipeline": config.name,
-        "steps": {
-            step.name: (results.get(step.name) or {}).get("run_id")  # type: ignore[attr-defined]
-            for step in config.steps
-        },
-        "version": (results.get("register") or {}).get("version"),  # type: ignore[attr-defined]
-        "promoted": promoted is not None,
+        "steps": {step.name: field(step.name, "run_id") for step in config.steps},
+        "version": field("register", "version"),
+        "promoted": results.get(BRANCH_PROMOTE) is not None,
         "alias": config.promotion.alias,
     }
-    if promoted is None:
-        failed = results.get(BRANCH_GATE_FAILED) or {}
-        summary["reason"] = failed.get("reason")  # type: ignore[attr-defined]
+    if results.get(BRANCH_PROMOTE) is None:
+        summary["reason"] = field(BRANCH_GATE_FAILED, "reason")
     print(f"pipeline {config.name}: {summary}")
     return summary
 

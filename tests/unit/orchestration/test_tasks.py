@@ -74,3 +74,41 @@ def test_the_asset_and_the_profile_tag_are_shared_names() -> None:
     assert tasks.asset_uri(_config()) == "mlharness://models/rf/champion"
     assert tasks.PROFILE_TAG == PROFILE_TAG  # monitoring logs the profile under this tag
     assert tasks.project_source(_config(), "/x").endswith("projects/rf")
+
+
+def test_notify_summarises_a_run_that_was_not_promoted(capsys: pytest.CaptureFixture[str]) -> None:
+    pipeline = _config().model_dump(mode="json")
+    summary = tasks.notify(
+        pipeline,
+        {
+            "train": {"run_id": "r1"},
+            "evaluate": None,
+            "register": {"version": "3"},
+            "promote": None,
+            "gate_failed": {"reason": "accuracy>=0.9 failed"},
+        },
+    )
+    assert summary == {
+        "pipeline": "rf",
+        "steps": {"train": "r1", "evaluate": None},
+        "version": "3",
+        "promoted": False,
+        "alias": "champion",
+        "reason": "accuracy>=0.9 failed",
+    }
+    assert "pipeline rf:" in capsys.readouterr().out
+
+
+def test_a_git_project_is_not_replaced_by_the_mounted_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.unit.orchestration.support import render_to, write_config
+
+    data = example(project={"git": "https://example.invalid/repo.git#projects/rf", "version": "v1"})
+    output = tmp_path / "out"
+    render_to(write_config(tmp_path, data), output)
+    compose = (output / "docker-compose.yaml").read_text()
+    assert "MLHARNESS_PROJECT:" not in compose and "MLHARNESS_PROJECT_HOST_DIR" not in compose
+    monkeypatch.delenv("MLHARNESS_PROJECT", raising=False)
+    config = PipelineConfig.model_validate(data)
+    assert tasks.project_source(config, str(tmp_path)) == data["project"]["git"]  # type: ignore[index]
