@@ -73,8 +73,8 @@ def test_thresholds_and_windows_come_from_the_config() -> None:
     )
     exprs = {a.name: a.expr for a in alerts_for(s)}
     assert exprs["HighP99Latency"].endswith("[2m]))) > 0.75")  # rate window: 4 scrapes
-    assert exprs["HighErrorRatio"].endswith("> 0.02")
-    assert exprs["QueueSaturated"].endswith("> 0.9")
+    assert exprs["HighErrorRatio"].endswith(">= 0.02")
+    assert exprs["QueueSaturated"].endswith(">= 0.9")
     assert exprs["FeatureDrift"].endswith("> 0.3")
     assert 'feature=~"age|income\\\\.k"' in exprs["FeatureDrift"]  # regex, then string escape
     assert exprs["DatasetDrift"].endswith(">= 0.6")
