@@ -22,7 +22,15 @@ from types import FrameType
 
 from harness.kernel.errors import ExternalServiceError
 
-__all__ = ["Finished", "Started", "Supervisor", "free_port", "supervised", "wait_http_ok"]
+__all__ = [
+    "Finished",
+    "Started",
+    "Supervisor",
+    "free_port",
+    "group_alive",
+    "supervised",
+    "wait_http_ok",
+]
 
 
 def free_port() -> int:
@@ -60,16 +68,47 @@ class Finished:
         return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
 
 
-def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
-    if process.poll() is not None:
-        return
+def group_alive(pgid: int) -> bool:
+    """True while a process of group ``pgid`` runs; zombies do not count (an orphan whose
+    leader exited waits for PID 1 to reap it, which here happens a moment late)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # not Linux: ask the kernel, zombies included
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # it ended while we looked
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        fields = text[text.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
+        os.killpg(pgid, signum)
+
+
+def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    """SIGTERM the whole group, SIGKILL what is left after ``grace_s``. The group is
+    signalled even when its leader has already exited: what the leader forked may not have."""
+    pgid = process.pid
+    if process.poll() is not None and not group_alive(pgid):
+        return
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
+    while group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if process.poll() is None or group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
         process.wait(timeout=grace_s)
 
 

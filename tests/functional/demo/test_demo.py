@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from tests.support.paths import REPO, VENV_BIN
+from tests.support.processes import group_running
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -77,21 +77,6 @@ def runs(demo_dir: Path) -> Iterator[tuple[DemoRun, DemoRun]]:
     first = _run_demo(demo_dir, "demo-output")
     second = _run_demo(demo_dir, "demo-output-2")
     yield first, second
-
-
-def _alive(pid: int) -> bool:
-    """True if ``pid`` or anything in its process group still runs (zombies count as gone)."""
-    try:
-        os.killpg(pid, 0)
-        group_alive = True
-    except (ProcessLookupError, PermissionError):
-        group_alive = False
-    try:
-        process = psutil.Process(pid)
-        alive = process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        alive = False
-    return alive or group_alive
 
 
 def test_every_step_succeeds(runs: tuple[DemoRun, DemoRun]) -> None:
@@ -190,4 +175,4 @@ def test_monitoring_stack_promtool_tests_pass(runs: tuple[DemoRun, DemoRun]) -> 
 def test_no_process_is_left_running(runs: tuple[DemoRun, DemoRun]) -> None:
     for run in runs:
         assert run.pids, "the demo recorded no process; the serve step starts one"
-        assert [pid for pid in run.pids if _alive(pid)] == []
+        assert [pid for pid in run.pids if group_running(pid)] == []
