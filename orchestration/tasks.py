@@ -5,7 +5,8 @@ imports this module inside the task and calls one function, so parsing a DAG fil
 mlflow, pandas or torch, and the behaviour lives in tested Python instead of generated code.
 The functions call the same operations as the CLI: a step is ``harness.operations.run.run``
 (manifest and run cache included), registration and promotion are ``registry_tools``'s, the
-drift check is ``mlharness monitor drift`` in a subprocess (its exit code is the branch).
+drift check is ``mlharness monitor drift`` in a subprocess (its exit code is the branch, and
+a large batch's memory goes away with the process).
 
 What they return goes to XCom, so it is small and JSON-shaped: run ids, model versions and
 URIs, never data.
@@ -32,7 +33,6 @@ __all__ = [
     "BRANCH_GATE_FAILED",
     "BRANCH_NO_DRIFT",
     "BRANCH_PROMOTE",
-    "PROFILE_TAG",
     "DriftOutcome",
     "asset_uri",
     "check_drift",
@@ -53,10 +53,6 @@ BRANCH_PROMOTE = "promote"
 BRANCH_GATE_FAILED = "gate_failed"
 BRANCH_DRIFT = "drift_detected"
 BRANCH_NO_DRIFT = "no_drift"
-# monitoring.model_data.PROFILE_TAG: the version tag that holds the URI of the version's
-# reference profile. orchestration may not import monitoring (sibling layers), so the value
-# is repeated here; a unit test keeps the two equal.
-PROFILE_TAG = "mlharness.drift_profile"
 _ENV_REF = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 # Where artifacts an upstream step's run logged are downloaded for a downstream step: one
 # stable directory per run, so the downstream step's parameters (and its cache key) repeat.
@@ -301,6 +297,9 @@ def promote(pipeline: Mapping[str, object], version: Mapping[str, str]) -> dict[
             registry,
             PromotionRequest(name, alias, list(config.promotion.gates), version=version["version"]),
         )
+        error = done.refusal()  # a refused promotion is returned, not raised
+        if error is not None:  # the gates changed their verdict since the gate task
+            raise _fail(error.one_line())
         previous, changed = done.plan.current, done.applied
     else:
         change = set_alias(registry, name, alias, version["version"])
@@ -368,6 +367,7 @@ def _reference_profile(config: PipelineConfig, base_dir: str, uri: str | None) -
     import mlflow
 
     from harness import mlflow_boundary
+    from monitoring.model_data import PROFILE_TAG  # where `monitor profile --model` logs it
 
     model_uri = f"models:/{config.model.name}@{config.promotion.alias}"
     where = Path(tempfile.mkdtemp(prefix="mlharness-drift-"))

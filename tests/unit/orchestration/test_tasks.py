@@ -10,7 +10,6 @@ import pytest
 from harness.config.checks import StepRef, param_text, step_refs
 from harness.kernel.errors import ConfigError
 from harness.pipeline_config import PipelineConfig
-from monitoring.model_data import PROFILE_TAG
 from orchestration import tasks
 from tests.unit.orchestration.support import example
 
@@ -70,9 +69,8 @@ def test_newest_batch_is_by_modification_time(tmp_path: Path) -> None:
     assert tasks.newest_batch(config, str(tmp_path)) == batches / "b.csv"
 
 
-def test_the_asset_and_the_profile_tag_are_shared_names() -> None:
+def test_the_asset_is_named_for_the_model_alias() -> None:
     assert tasks.asset_uri(_config()) == "mlharness://models/rf/champion"
-    assert tasks.PROFILE_TAG == PROFILE_TAG  # monitoring logs the profile under this tag
     assert tasks.project_source(_config(), "/x").endswith("projects/rf")
 
 
