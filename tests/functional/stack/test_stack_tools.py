@@ -171,3 +171,51 @@ def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "problem:" in done.stderr
+
+
+EDGE_MONITORING = {
+    "fast and strict": {
+        "scrape_interval_s": 1,
+        "evaluation_interval_s": 1,
+        "alert_for_s": 0,
+        "thresholds": {
+            "p99_latency_s": 0.001,
+            "error_ratio": 1.0,
+            "queue_saturation": 1.0,
+            "feature_drift_score": 5.0,
+            "dataset_drift_share": 1.0,
+            "drift_check_max_age_s": 60,
+            "no_traffic_minutes": 1,
+        },
+    },
+    "slow and lenient": {
+        "scrape_interval_s": 60,
+        "evaluation_interval_s": 120,
+        "alert_for_s": 900,
+        "thresholds": {
+            "p99_latency_s": 30,
+            "error_ratio": 0.001,
+            "queue_saturation": 0.05,
+            "feature_drift_score": 0.01,
+            "dataset_drift_share": 0.01,
+            "drift_check_max_age_s": 3 * 86400,
+            "no_traffic_minutes": 720,
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(EDGE_MONITORING))
+def test_the_generated_tests_pass_for_extreme_thresholds_and_intervals(
+    case: str, tmp_path: Path
+) -> None:
+    config = json.loads(json.dumps(CONFIG))
+    config["monitoring"].update(EDGE_MONITORING[case])
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "out"
+    render_stack(tmp_path / "pipeline.yaml", out)
+    files = sorted(p.name for p in (out / "tests").glob("*.yml"))
+    tests = run("promtool", "test", "rules", *files, cwd=out / "tests")
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    checked = run("promtool", "check", "config", "prometheus.yml", cwd=out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
