@@ -136,6 +136,11 @@ def render_summary(console: Console, result: SweepResult) -> None:
         f" in {result.wall_s:.1f} s",
         highlight=False,
     )
+    if result.from_memo:
+        console.print(
+            f"answered by the same sweep, finished before: parent {result.parent_run_id}",
+            highlight=False,
+        )
     if result.best is not None and metric:
         console.print(
             f"best: trial {result.best.index} {metric}={result.best.value:.6g} "
@@ -290,6 +295,7 @@ def sweep_command(
         err.print(
             f"interrupted: resume with `mlharness sweep --resume {result.parent_run_id}`",
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(INTERRUPTED_EXIT)
     if result.any_failed or result.state == "stopped":

@@ -108,6 +108,8 @@ class SweepResult:
     log_dir: str | None = None
     resumed: bool = False
     stop_reason: str | None = None
+    # Answered whole by the sweep memo: the earlier identical sweep, every trial cached.
+    from_memo: bool = False
 
     @property
     def counts(self) -> dict[str, int]:
@@ -132,6 +134,7 @@ class SweepResult:
             "experiment_id": self.experiment_id,
             "state": self.state,
             "resumed": self.resumed,
+            "from_memo": self.from_memo,
             "stop_reason": self.stop_reason,
             "definition": dataclasses.asdict(self.definition),
             "counts": self.counts,
@@ -206,8 +209,8 @@ def _cluster_problem(cluster: str, tracking_uri: str | None) -> str | None:
     return None
 
 
-def _define(request: SweepRequest) -> tuple[SweepDefinition, Space]:
-    """Check a new sweep completely before anything is written; all problems at once."""
+def _draft(request: SweepRequest) -> tuple[SweepDefinition, Space, list[str]]:
+    """The definition of a new sweep and the problems found without reading the project."""
     problems: list[str] = []
     strategy = request.strategy
     if request.project is None:
@@ -225,7 +228,9 @@ def _define(request: SweepRequest) -> tuple[SweepDefinition, Space]:
         problem = _cluster_problem(request.cluster, request.tracking_uri)
         if problem:
             problems.append(problem)
-    seed = request.seed if request.seed is not None else random.SystemRandom().randrange(2**31)
+    seed = request.seed
+    if seed is None:  # a grid needs none; a random search stores the one it drew
+        seed = 0 if strategy == "grid" else random.SystemRandom().randrange(2**31)
     count = len(space.grid()) if strategy == "grid" else max(request.trials or 0, 0)
     definition = SweepDefinition(
         project=_local_project(request.project or ""),
@@ -244,6 +249,14 @@ def _define(request: SweepRequest) -> tuple[SweepDefinition, Space]:
         fail_fast=request.fail_fast,
         force=request.force,
     )
+    return definition, space, problems
+
+
+def _define(
+    request: SweepRequest, drafted: tuple[SweepDefinition, Space, list[str]]
+) -> tuple[SweepDefinition, Space]:
+    """Check a new sweep completely before anything is written; all problems at once."""
+    definition, space, problems = drafted
     if request.project is not None and space.dimensions:
         checked = dataclasses.replace(request, project=definition.project)
         problems.extend(_validate_params(checked, space, _param_sets(definition, space)))
@@ -479,12 +492,21 @@ class _Sweep:
             self.client.set_terminated(run.info.run_id, "KILLED")
 
     def best(self) -> TrialRecord | None:
+        return self.rank(list(self.records.values()), self.definition)
+
+    @staticmethod
+    def rank(records: list[TrialRecord], definition: SweepDefinition) -> TrialRecord | None:
+        """The best FINISHED trial by ``--metric`` (the lowest index breaks a tie)."""
+        metric = definition.metric
         scored = [
-            r for r in self.records.values() if r.status == "FINISHED" and r.value is not None
+            dataclasses.replace(r, value=r.metrics.get(metric) if metric else None)
+            for r in records
+            if r.status == "FINISHED"
         ]
+        scored = [r for r in scored if r.value is not None]
         if not scored:
             return None
-        sign = 1.0 if self.definition.mode == "max" else -1.0
+        sign = 1.0 if definition.mode == "max" else -1.0
         return max(scored, key=lambda r: (sign * float(r.value or 0.0), -r.index))
 
 
@@ -638,7 +660,12 @@ def sweep(
             raise ConfigError("--resume", problems)
         parent_run_id: str | None = request.resume
     else:
-        definition, space = _define(request)
+        drafted = _draft(request)
+        if not drafted[2] and not request.dry_run:
+            cached = _memo_answer(drafted[0], drafted[1], request.tracking_uri, clock)
+            if cached is not None:
+                return cached
+        definition, space = _define(request, drafted)
         parent_run_id = None
     if request.dry_run:
         sets = _param_sets(definition, space)
@@ -679,6 +706,29 @@ def sweep(
         return _conclude(state, clock, bool(request.resume))
 
 
+def _memo_answer(
+    definition: SweepDefinition, space: Space, tracking_uri: str | None, clock: float
+) -> SweepResult | None:
+    """A finished identical sweep, confirmed trial by trial by the hit memo (no mlflow)."""
+    from harness.sweep import memo
+
+    sets = _param_sets(definition, space)
+    found = memo.answer(definition, tracking_uri, sets) if sets is not None else None
+    if found is None:
+        return None
+    parent, trials = found
+    for_best = _Sweep.rank(trials, definition)
+    return SweepResult(
+        definition,
+        "finished",
+        trials,
+        parent,
+        best=for_best,
+        wall_s=time.monotonic() - clock,
+        from_memo=True,
+    )
+
+
 def _conclude(state: _Sweep, clock: float, resumed: bool) -> SweepResult:
     client, parent = state.client, state.parent_run_id
     state.retire_children()
@@ -701,6 +751,10 @@ def _conclude(state: _Sweep, clock: float, resumed: bool) -> SweepResult:
     if state.metric_error:
         raise SpecError(state.metric_error, hint=f"sweep {parent} stopped")
     trials = [state.records[i] for i in sorted(state.records)]
+    if outcome == "finished":
+        from harness.sweep import memo
+
+        memo.remember(state.definition, state.uri, parent, trials)
     return SweepResult(
         state.definition,
         outcome,

@@ -80,6 +80,7 @@ def dask_cluster(
 ) -> Iterator[DaskCluster]:
     """``dask scheduler`` and ``workers`` x ``dask worker`` (1 thread each), all stopped
     when the block ends, also on failure."""
+    workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     full_env = {**os.environ, **(env or {})}

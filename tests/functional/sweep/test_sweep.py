@@ -71,12 +71,22 @@ def test_grid_runs_children_in_parallel_and_a_re_sweep_is_all_cached(
     assert json.loads(tags["mlharness.sweep.definition"])["space"] == [["x", "1,3"], ["y", "a"]]
     assert client.get_run(parent).info.status == "FINISHED"
 
-    again = mlharness_sweep(*args, tracking_uri=tracking_uri, cwd=tmp_path)
+    # The same sweep again: answered by the earlier one, every trial cached, no MLflow import.
+    again = mlharness_sweep(*args, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
+    redo = result_of(again)
     assert again.returncode == 0, again.output
-    assert "2 finished (2 cached)" in again.stdout
+    assert redo["from_memo"] and redo["parent_run_id"] == parent
+    assert [t["cached"] for t in redo["trials"]] == [True, True]
+    assert [t["run_id"] for t in redo["trials"]] == [t["run_id"] for t in doc["trials"]]
+    # In another experiment the workers' run operation answers each trial from the cache:
+    # a new parent, every trial cached, no new child run.
+    other = mlharness_sweep(
+        *args, "--experiment-name", "other", tracking_uri=tracking_uri, cwd=tmp_path
+    )
+    assert other.returncode == 0, other.output
+    assert "2 finished (2 cached)" in other.stdout
     for trial in doc["trials"]:
-        assert trial["run_id"] in again.stdout
-    # Every trial cached: no new child, and the new parent still names the best run.
+        assert trial["run_id"] in other.stdout
     parents = sweep_parents(tracking_uri)
     assert len(parents) == 2
     assert all(r.data.tags["mlharness.sweep.best_run_id"] == plain_id for r in parents)
