@@ -174,7 +174,12 @@ def _receivers(s: StackSettings) -> list[dict[str, object]]:
 def stack_context(s: StackSettings, source: str) -> StackContext:
     """Everything the template reads, as plain data (cookiecutter's private ``_stack``)."""
     alerts = alerts_for(s)
-    probes = [{"service": "scoring", "url": f"{s.serving.url}/ping"}]
+    # The Pushgateway is probed too: when it is down the pushed series go stale, and
+    # DriftCheckStale (which needs them) cannot fire.
+    probes = [
+        {"service": "scoring", "url": f"{s.serving.url}/ping"},
+        {"service": "pushgateway", "url": f"{s.pushgateway.url}/-/healthy"},
+    ]
     if s.mlflow is not None:
         probes.append({"service": "mlflow", "url": f"{s.mlflow.url}/health"})
     return {
