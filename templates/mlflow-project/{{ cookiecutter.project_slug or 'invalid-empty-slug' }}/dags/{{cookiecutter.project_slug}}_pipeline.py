@@ -7,6 +7,10 @@ the parent of this file's folder, or the directory named by the environment vari
 XCom); the evaluate task scores that run's model on the run's own held-out rows.
 ``{% raw %}{{ ds }}{% endraw %}`` and the ``xcom_pull`` expressions are Airflow templates, rendered by Airflow
 at run time.
+
+This is the minimal DAG; ``mlharness airflow render pipeline.yaml -o airflow`` renders the
+full pipeline from the same file: steps through the harness (manifest, run cache), register,
+gated promotion, drift checks, and the docker-compose stack.
 """
 
 from __future__ import annotations
@@ -24,12 +28,23 @@ PROJECT_DIR_VARIABLE = "{{ slug | upper }}_PROJECT_DIR"
 PROJECT_DIR = Path(os.environ.get(PROJECT_DIR_VARIABLE) or Path(__file__).resolve().parent.parent)
 CONFIG = yaml.safe_load((PROJECT_DIR / "pipeline.yaml").read_text())
 STEPS = {step["name"]: step for step in CONFIG["steps"]}
+# Defaults as in the pipeline config's schema (`mlharness config schema`).
+EXPERIMENT = CONFIG.get("experiment_name") or CONFIG["name"]
 RUN = (
-    f"mlflow run {shlex.quote(str(PROJECT_DIR))} --env-manager {CONFIG['env_manager']}"
-    f" --experiment-name {shlex.quote(CONFIG['experiment_name'])}"
+    f"mlflow run {shlex.quote(str(PROJECT_DIR))}"
+    f" --env-manager {shlex.quote(CONFIG.get('env_manager', 'local'))}"
+    f" --experiment-name {shlex.quote(EXPERIMENT)}"
 )
+
+
+def _text(value: object) -> str:
+    """A parameter as `mlharness run -P` gets it: booleans lower case."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 TRAIN_PARAMS = " ".join(
-    f"-P {shlex.quote(f'{name}={value}')}" for name, value in STEPS["train"]["params"].items()
+    f"-P {shlex.quote(f'{name}={_text(value)}')}"
+    for name, value in STEPS["train"].get("params", {}).items()
 )
 # Airflow templates: kept out of f-strings so their braces reach Airflow unchanged.
 {% raw -%}
@@ -39,7 +54,7 @@ HELD_OUT = "{{ ti.xcom_pull(task_ids='train') }}/data/test.csv"
 
 with DAG(
     dag_id=f"{CONFIG['name']}_pipeline",
-    schedule=CONFIG["schedule"],
+    schedule=CONFIG.get("schedule", "@daily"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["mlflow", "{{ slug }}"],
