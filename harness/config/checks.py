@@ -29,9 +29,13 @@ __all__ = [
     "check_file",
     "checked",
     "cron_problem",
+    "graph_problems",
     "is_reference",
     "param_text",
+    "project_problems",
+    "secret_problems",
     "step_refs",
+    "upstream_of",
 ]
 
 # Airflow's schedule presets (a cron expression is the other choice).
