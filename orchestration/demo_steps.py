@@ -267,7 +267,9 @@ def sweep(ctx: DemoContext) -> StepResult:
         "ok" if ok else "failed",
         f"{counts['finished']} of {len(result.trials)} trials finished "
         f"({counts['cached']} cached, {counts['failed']} failed) in {result.wall_s:.1f} s "
-        f"with {SWEEP_JOBS} jobs; {best_text}",
+        f"with {SWEEP_JOBS} jobs"
+        + (" (the earlier identical sweep, from the sweep memo)" if result.from_memo else "")
+        + f"; {best_text}",
         details={
             "parent_run_id": result.parent_run_id,
             "state": result.state,
@@ -280,6 +282,7 @@ def sweep(ctx: DemoContext) -> StepResult:
             "best_value": best.value if best else None,
             "best_params": dict(best.params) if best else None,
             "wall_s": round(result.wall_s, 2),
+            "from_memo": result.from_memo,
         },
         tables=(table,),
     )
@@ -320,14 +323,17 @@ def promote(ctx: DemoContext) -> StepResult:
             for r in outcome.plan.results
         ),
     )
-    if outcome.applied:
+    refusal = outcome.refusal()
+    if refusal is not None:
+        moved = f"refused (exit code {int(refusal.exit_code)}): {refusal.message}"
+    elif outcome.applied:
         moved = f"{ctx.alias}: {outcome.plan.current or 'unset'} -> v{version}"
     else:
         moved = f"v{version} already is {ctx.alias}"
     return StepResult(
         key,
         title,
-        "ok",
+        "failed" if refusal is not None else "ok",
         f"run {run_id[:8]} registered as {ctx.model} v{version} "
         f"({'new' if registered.created else 'existing'}); {moved}",
         details={

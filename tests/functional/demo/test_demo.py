@@ -2,16 +2,19 @@
 sqlite store; every step's result is checked from its ``summary.json``, and no process it
 started is left running.
 
-The most expensive test of the suite (two demo runs, about 2-4 minutes on 2 cores): the
-second run proves the sweep is answered from the run cache.
+The most expensive test of the suite: two whole demo runs (the second proves the sweep is
+answered from the run cache) and a third interrupted by Ctrl-C at the Airflow step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,17 +47,21 @@ class DemoRun:
         raise AssertionError(f"no step {key!r} in {self.summary}")
 
 
-def _run_demo(cwd: Path, output: str) -> DemoRun:
+def _env() -> dict[str, str]:
     env = dict(os.environ)
     # MLflow's own default store: sqlite:///mlflow.db in the working directory.
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_RUN_ID"):
         env.pop(name, None)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+def _run_demo(cwd: Path, output: str) -> DemoRun:
     done = subprocess.run(
         [sys.executable, "-m", "orchestration.demo", "--output", output],
         cwd=cwd,
-        env=env,
+        env=_env(),
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
@@ -176,3 +183,39 @@ def test_no_process_is_left_running(runs: tuple[DemoRun, DemoRun]) -> None:
     for run in runs:
         assert run.pids, "the demo recorded no process; the serve step starts one"
         assert [pid for pid in run.pids if group_running(pid)] == []
+
+
+def test_ctrl_c_stops_every_process_and_exits_130(
+    demo_dir: Path, runs: tuple[DemoRun, DemoRun]
+) -> None:
+    """Ctrl-C while `airflow dags test` runs (everything before it is cached by now)."""
+    out = demo_dir / "demo-output-interrupted"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.demo", "--output", out.name],
+        cwd=demo_dir,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own group: SIGINT to it is what a terminal's Ctrl-C does
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        started: dict[str, int] = {}
+        while "airflow-dags-test" not in started:
+            assert demo.poll() is None, "the demo ended before it reached airflow dags test"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+            with contextlib.suppress(FileNotFoundError, json.JSONDecodeError):
+                processes = json.loads((out / "pids.json").read_text())["processes"]
+                started = {p["name"]: p["pid"] for p in processes}
+        os.killpg(demo.pid, signal.SIGINT)
+        assert demo.wait(timeout=120) == 130
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(demo.pid, signal.SIGKILL)
+        demo.wait()
+    pids = json.loads((out / "pids.json").read_text())["pids"]
+    assert [pid for pid in pids if group_running(pid)] == []
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ok"] is False
+    assert [s["key"] for s in summary["steps"]] == ["sweep", "promote"]
