@@ -18,6 +18,7 @@ from harness import __version__
 from harness.kernel.digests import tree_digest
 from harness.kernel.errors import MlharnessError
 from harness.pipeline_config import load
+from harness.scaffold import TEMPLATES_DIR
 from monitoring.stack.alerts import SEVERITIES, Alert, alerts_for
 from monitoring.stack.dashboard import DATASOURCE_UID, GRAFANA_IMAGE, SCHEMA_VERSION, dashboard_json
 from monitoring.stack.rules import recording_rules
@@ -44,7 +45,7 @@ __all__ = [
     "stack_context",
 ]
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "monitoring-stack"
+TEMPLATE_DIR = TEMPLATES_DIR / "monitoring-stack"
 # The compose network of the pipeline's stack (orchestration renders it with this name).
 NETWORK = "mlharness"
 RECEIVER_PREFIX = "mlharness"
