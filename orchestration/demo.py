@@ -27,6 +27,7 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table as RichTable
 
+from harness.kernel.errors import MlharnessError
 from orchestration import demo_steps
 from orchestration.demo_steps import DemoContext, StepResult
 from orchestration.processes import supervised
@@ -141,8 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: list[StepResult] = []
     interrupted = False
-    with supervised(out / "logs") as supervisor:
+    try:
         model, alias, gates = demo_steps.pipeline_settings()
+    except MlharnessError as exc:
+        console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        return int(exc.exit_code)
+    with supervised(out / "logs") as supervisor:
         ctx = DemoContext(out, tracking_uri, supervisor, model=model, alias=alias, gates=gates)
         ctx.record_pids()
         try:

@@ -3,9 +3,10 @@ CLI calls and returns a :class:`StepResult`; nothing here prints (``orchestratio
 renders the results).
 
 A step that needs a piece the tree does not have yet (an operation not landed) is reported
-as ``skipped`` with the reason, never faked; a step whose predecessor failed is skipped
-with the name of that step. Every background process goes through the context's
-:class:`~orchestration.processes.Supervisor`, so it is stopped however the demo ends.
+as ``skipped`` with the reason, never faked; so is a step that needs what an earlier step
+did not produce (no best trial, no champion). Every process a step starts goes through the
+context's :class:`~orchestration.processes.Supervisor`, so it is stopped however the demo
+ends.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from orchestration.processes import Supervisor, free_port, wait_http_ok
 
 __all__ = [
     "STEPS",
+    "STEP_TITLES",
     "DemoContext",
     "DemoState",
     "Step",
@@ -102,7 +104,6 @@ class DemoState:
     """What a step hands to the steps after it."""
 
     best_run_id: str | None = None
-    best_metrics: dict[str, float] = field(default_factory=dict)
     champion_version: str | None = None
     test_csv: Path | None = None
     drifted_csv: Path | None = None
@@ -253,7 +254,6 @@ def sweep(ctx: DemoContext) -> StepResult:
     best = result.best
     if best is not None and best.run_id is not None:
         ctx.state.best_run_id = best.run_id
-        ctx.state.best_metrics = dict(best.metrics)
     ok = best is not None and not result.any_failed and counts["finished"] == len(result.trials)
     best_text = (
         f"best trial {best.index} ({' '.join(f'{k}={v}' for k, v in best.params.items())}) "
