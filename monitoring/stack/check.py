@@ -12,6 +12,7 @@ that something in the stack exports or records, and the dashboard's pinned schem
 from __future__ import annotations
 
 import glob
+import os
 import re
 import shutil
 import subprocess
@@ -108,13 +109,14 @@ def readme_anchors(readme: Path) -> set[str]:
 def _yaml(path: Path, result: CheckResult) -> YamlDoc | None:
     import yaml
 
+    where = os.path.relpath(path, result.stack)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        result.problems.append(Problem(str(path), f"cannot read: {str(exc).splitlines()[0]}"))
+        result.problems.append(Problem(where, f"cannot read: {str(exc).splitlines()[0]}"))
         return None
     if not isinstance(data, dict):
-        result.problems.append(Problem(str(path), "expected a YAML mapping"))
+        result.problems.append(Problem(where, "expected a YAML mapping"))
         return None
     return cast(YamlDoc, data)
 
@@ -326,6 +328,8 @@ def check_stack(stack: Path) -> CheckResult:
                 severities.add(str(labels["severity"]))
         else:
             result.recording_rules += 1
+    if rules and not result.alerts:
+        result.problems.append(Problem("prometheus.yml", "its rule files hold no alerting rule"))
     _check_tests(stack, result.alerts, result, promtool)
     _check_dashboards(stack, recorded, result, promtool)
     _check_routes(stack, severities, result, amtool)
