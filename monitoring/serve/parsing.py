@@ -187,6 +187,8 @@ def _deferrable(decoded: object, model: LoadedModel) -> DeferredFrame | None:
     metadata = model.pyfunc.metadata
     if getattr(metadata, "_is_signature_from_type_hint", lambda: False)():
         return None
+    if decoded.get("params") is not None and not isinstance(decoded["params"], dict):
+        return None  # MLflow's own path reports bad params
     formats = [k for k in decoded if k in _FORMATS]
     if len(formats) != 1 or formats[0] not in ("dataframe_split", "dataframe_records"):
         return None
