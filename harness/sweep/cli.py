@@ -6,6 +6,7 @@ a terminal, one plain line per trial otherwise), so ``--json`` on stdout stays c
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -280,6 +281,9 @@ def sweep_command(
         resume=resume,
         log_dir=log_dir,
     )
+    # MLflow prints a "View run" link on stdout whenever a run on a server ends; the summary
+    # (and --json) is the sweep's only stdout.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     err = Console(stderr=True)
     if dry_run:
         result = sweep(request)

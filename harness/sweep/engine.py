@@ -633,6 +633,12 @@ class _Pools:
             self._pool = LocalPool(self._jobs)
         return self._pool
 
+    def warm(self) -> None:
+        """Start the local workers now (not at the first trial) and let them load."""
+        pool = self.get()
+        if isinstance(pool, LocalPool):
+            pool.warm()
+
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
@@ -650,30 +656,36 @@ def sweep(
 
     clock = time.monotonic()
     records: dict[int, TrialRecord] = {}
-    if request.resume:
+    pools: _Pools | None = None
+    try:
+        if request.resume:
+            uri = mlflow_boundary.connect(request.tracking_uri)
+            client = mlflow_boundary.client(uri)
+            with mlflow_boundary.converted(uri, f"read run {request.resume}"):
+                definition, experiment_id, records = _reopen(client, request.resume)
+            space, problems = parse_space(definition.space, definition.strategy)
+            if problems:
+                raise ConfigError("--resume", problems)
+            parent_run_id: str | None = request.resume
+        else:
+            drafted = _draft(request)
+            if not drafted[2] and not request.dry_run:
+                cached = _memo_answer(drafted[0], drafted[1], request.tracking_uri, clock)
+                if cached is not None:
+                    return cached
+                if not request.cluster:
+                    # Start the workers while this process validates (both import mlflow).
+                    pools = _Pools(drafted[0], request.jobs)
+                    pools.warm()
+            definition, space = _define(request, drafted)
+            parent_run_id = None
+        if request.dry_run:
+            sets = _param_sets(definition, space)
+            return SweepResult(definition, "planned", [], parent_run_id, plan=sets)
         uri = mlflow_boundary.connect(request.tracking_uri)
         client = mlflow_boundary.client(uri)
-        with mlflow_boundary.converted(uri, f"read run {request.resume}"):
-            definition, experiment_id, records = _reopen(client, request.resume)
-        space, problems = parse_space(definition.space, definition.strategy)
-        if problems:
-            raise ConfigError("--resume", problems)
-        parent_run_id: str | None = request.resume
-    else:
-        drafted = _draft(request)
-        if not drafted[2] and not request.dry_run:
-            cached = _memo_answer(drafted[0], drafted[1], request.tracking_uri, clock)
-            if cached is not None:
-                return cached
-        definition, space = _define(request, drafted)
-        parent_run_id = None
-    if request.dry_run:
-        sets = _param_sets(definition, space)
-        return SweepResult(definition, "planned", [], parent_run_id, plan=sets)
-    uri = mlflow_boundary.connect(request.tracking_uri)
-    client = mlflow_boundary.client(uri)
-    pools = _Pools(definition, request.jobs)
-    try:
+        if pools is None:
+            pools = _Pools(definition, request.jobs)
         with mlflow_boundary.converted(uri, "start the sweep"):
             if parent_run_id is None:
                 experiment_id = mlflow_api.resolve_experiment_id(definition.experiment_name)
@@ -701,7 +713,8 @@ def sweep(
                 _adopt_children(client, state, space.names)
             state.execute()
     finally:
-        pools.shutdown()
+        if pools is not None:
+            pools.shutdown()
     with mlflow_boundary.converted(uri, "record the sweep"):
         return _conclude(state, clock, bool(request.resume))
 

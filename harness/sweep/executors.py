@@ -45,6 +45,9 @@ __all__ = ["DaskPool", "LocalPool", "TrialPool", "TrialTask", "find_attempt_run"
 WATCH_INTERVAL_S = 0.5
 _MLFLOW_LOG_LINE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARNING|DEBUG) ")
 _ACTIVE = threading.Event()  # a trial is running in this worker process
+# One client per store per worker process: a worker runs many trials, and opening a
+# sqlalchemy store (its schema check) costs about a second.
+_CLIENTS: dict[str, MlflowClient] = {}
 
 
 @dataclass(frozen=True)
@@ -219,7 +222,7 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
     from harness.operations.run import RunRequest, run
 
     uri = mlflow_boundary.connect(task.tracking_uri)
-    client = mlflow_boundary.client(uri)
+    client = _CLIENTS.get(uri) or _CLIENTS.setdefault(uri, mlflow_boundary.client(uri))
     with mlflow_boundary.converted(uri, "prepare the trial"):
         _retire_orphans(client, task)
     watcher = _Watcher(client, task)
@@ -312,6 +315,10 @@ def _on_sigint(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
 
+def _warm() -> None:
+    """A no-op task: makes the pool start a worker process."""
+
+
 def _worker_init() -> None:
     os.environ.pop("MLFLOW_RUN_ID", None)
     signal.signal(signal.SIGINT, _on_sigint)
@@ -344,6 +351,11 @@ class LocalPool(TrialPool):
 
     def submit(self, task: TrialTask) -> Future[TrialRecord]:
         return self._executor.submit(run_trial, task)
+
+    def warm(self) -> None:
+        """Start every worker now: their start overlaps the sweep's own validation."""
+        for _ in range(self.capacity):
+            self._executor.submit(_warm)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

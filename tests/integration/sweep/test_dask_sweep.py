@@ -75,7 +75,9 @@ def test_a_killed_worker_does_not_lose_or_duplicate_a_trial(
                 os.killpg(sweep.pid, 9)
                 sweep.wait()
         assert sweep.returncode == 0, err + cluster.log_tail()
-        doc = json.loads(out_file.read_text())
+        text = out_file.read_text()
+        assert text.startswith("{"), text[:2000] + err[-2000:]
+        doc = json.loads(text)
     assert [t["status"] for t in doc["trials"]] == ["FINISHED"] * 3, doc["trials"]
     assert [t["value"] for t in doc["trials"]] == [4.0, 8.0, 12.0]
     experiment_id = client.get_experiment_by_name(experiment).experiment_id
