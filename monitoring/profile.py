@@ -179,6 +179,12 @@ def build_profile(
             kind = "numerical"
         if kind is not None:
             plan.append((field_.name, kind))
+    if not plan:
+        found = ", ".join(f"{f.name} ({f.type})" for f in schema)
+        raise SourceError(
+            f"{name}: no numerical or categorical column to profile; columns: {found}",
+            hint="numbers, strings and booleans can be profiled",
+        )
 
     def one(item: tuple[str, str | None]) -> ColumnProfile:
         column, kind = item

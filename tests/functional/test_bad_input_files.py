@@ -140,12 +140,15 @@ def _cases(run_ids: dict[str, str]) -> dict[str, Case]:
                 _drift(f"d{suffix}_{kind}", "ref/profile.json", name),
                 expected,
             )
-    # ... and as the reference data of a profile (the same reader: CSV only; wrong types
-    # need a profile to be wrong).
+    # ... and as the reference data of a profile (the same reader: CSV only). Wrong types
+    # for a profile: no column it can profile.
     for kind, expected in batch_errors["csv"].items():
-        if kind != "wrong_types":
-            name = f"batch_{kind}.csv"
-            add(f"profile_csv_{kind}", _profile(f"pcsv_{kind}", name), expected)
+        name = f"batch_{kind}.csv"
+        if kind == "wrong_types":
+            name = "dates_only.csv"
+            expected = "dates_only.csv: no numerical or categorical column to profile; "
+            expected += "columns: day (date32[day])"
+        add(f"profile_csv_{kind}", _profile(f"pcsv_{kind}", name), expected)
     # --stattest, through the one KEY=VALUE parser.
     add(
         "stattest_not_a_pair",
@@ -269,6 +272,8 @@ def _make_files(root: Path) -> None:
             start = cut.rindex(b"\n") + 1
             cut = whole[: whole.index(b",", whole.index(b",", start) + 1)]
         (root / f"batch_truncated.{suffix}").write_bytes(cut)
+
+    (root / "dates_only.csv").write_text("day\n2026-01-01\n2026-01-02\n")
 
     templates = {
         "empty": b"",
