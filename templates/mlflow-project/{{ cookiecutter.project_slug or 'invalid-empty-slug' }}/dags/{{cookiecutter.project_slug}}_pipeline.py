@@ -8,9 +8,9 @@ XCom); the evaluate task scores that run's model on the run's own held-out rows.
 ``{% raw %}{{ ds }}{% endraw %}`` and the ``xcom_pull`` expressions are Airflow templates, rendered by Airflow
 at run time.
 
-This is the minimal DAG; ``mlharness airflow render pipeline.yaml -o airflow`` renders the
-full pipeline from the same file: steps through the harness (manifest, run cache), register,
-gated promotion, drift checks, and the docker-compose stack.
+This is the minimal DAG: ``mlharness airflow render pipeline.yaml -o OUT`` (OUT outside
+the project) renders the full pipeline from the same file (steps through the harness with
+manifests and the run cache, register, gated promotion, drift checks) and its stack.
 """
 
 from __future__ import annotations
