@@ -217,6 +217,7 @@ def test_bad_input_is_reported_at_once_and_leaves_no_parent_run(
     assert [r.info.run_id for r in runs_of(tracking_uri)] == [plain]
 
 
+@pytest.mark.slow
 def test_optimize_prunes_hopeless_trials(tracking_uri: str, tmp_path: Path) -> None:
     done = mlharness_sweep(
         str(STEPS),
@@ -268,6 +269,7 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_sweep_that_resume_finishes_like_an_uninterrupted_one(
     tracking_uri: str, tmp_path: Path
 ) -> None:
