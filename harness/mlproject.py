@@ -2,9 +2,11 @@
 
 MLflow's loader (``mlflow.projects._project_spec.load_project``) trusts the YAML it reads
 (its own TODO says so): an empty file, ``entry_points`` given as a list, or a parameter
-that is a number each end in an ``AttributeError`` deep inside it, and a parameter of an
-unknown type is silently run as a string. :func:`check` reads the file first, as text, as
-YAML and against the schema below, and reports every problem with its key path
+that is a number each end in an ``AttributeError`` deep inside it, a command with an
+undeclared ``{placeholder}`` or a lone brace fails only at launch (after the run exists),
+and a parameter of an unknown type is silently run as a string. :func:`check` reads the
+file first, as text, as YAML and against the schema below, and reports every problem with
+its key path
 (``entry_points.main.parameters.alpha.type: ...``) as one ``ConfigError`` (exit 2), so
 MLflow only ever sees a well-formed file.
 
@@ -14,6 +16,8 @@ Kept apart from ``harness.spec`` because pydantic costs ~50 ms to import and a c
 
 from __future__ import annotations
 
+import re
+import string
 from pathlib import Path
 from typing import Literal
 
@@ -50,6 +54,17 @@ class ParameterSpec(BaseModel):
     type: ParameterType = "string"
     default: Scalar = None
 
+    @field_validator("default", mode="before")
+    @classmethod
+    def _single_value(cls, value: object) -> object:
+        if isinstance(value, list | dict):
+            raise PydanticCustomError(
+                "mlproject_default",
+                "expected a single value (text, number or boolean), got {got}",
+                {"got": type(value).__name__},
+            )
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _type_only(cls, data: object) -> object:
@@ -72,10 +87,26 @@ class EntryPointSpec(BaseModel):
     def _is_mapping(cls, data: object) -> object:
         return _mapping(data, "{parameters: ..., command: ...}")
 
-    @field_validator("parameters", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return {} if value is None else value
+    @model_validator(mode="after")
+    def _placeholders_are_parameters(self) -> EntryPointSpec:
+        # MLflow fills the command with str.format(**parameters): an unbalanced brace or an
+        # undeclared {name} would fail only at launch, after the run was created.
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(self.command) if f is not None]
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "mlproject_command",
+                "command: {problem} (write a literal brace as {{ or }})",
+                {"problem": str(exc)},
+            ) from exc
+        unknown = sorted({re.split(r"[.\[]", f)[0] for f in fields} - set(self.parameters))
+        if unknown:
+            raise PydanticCustomError(
+                "mlproject_command",
+                "command: placeholder {names} is not a declared parameter",
+                {"names": ", ".join("{" + name + "}" for name in unknown)},
+            )
+        return self
 
 
 class MLprojectFile(BaseModel):
@@ -88,6 +119,7 @@ class MLprojectFile(BaseModel):
     python_env: str | None = None
     conda_env: str | None = None
     docker_env: dict[str, object] | None = None
+    databricks_spark_job: dict[str, object] | None = None
 
 
 def find(project_dir: Path) -> Path | None:

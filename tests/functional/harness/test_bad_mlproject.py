@@ -62,6 +62,23 @@ CASES: dict[str, tuple[bytes, str]] = {
         b"name: t\npython_env: 5\nentry_points:\n  main:\n    command: python tiny.py\n",
         "python_env: Input should be a valid string",
     ),
+    "default_list": (
+        b"name: t\nentry_points:\n  main:\n    parameters:\n      x: {type: int, default: [1]}\n"
+        b"    command: python tiny.py {x}\n",
+        "entry_points.main.parameters.x.default: expected a single value",
+    ),
+    "null_parameters": (
+        b"name: t\nentry_points:\n  main:\n    parameters:\n    command: python tiny.py\n",
+        "entry_points.main.parameters: Input should be a valid dictionary",
+    ),
+    "undeclared_placeholder": (
+        b"name: t\nentry_points:\n  main:\n    command: python tiny.py {y}\n",
+        "entry_points.main: command: placeholder {y} is not a declared parameter",
+    ),
+    "unbalanced_brace": (
+        b"name: t\nentry_points:\n  main:\n    command: python tiny.py {\n",
+        "entry_points.main: command: Single '{' encountered in format string",
+    ),
     "garbage_bytes": (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe binary", "not UTF-8 text"),
     "nul_bytes": (b"name: t\n\x00\x00\x00\n", "not valid YAML: unacceptable character"),
 }
@@ -74,11 +91,11 @@ COMMANDS = {
 }
 
 
-# Every case with --dry-run; one case of each kind (empty, wrong types, garbage) also by
-# the two commands that would launch a run.
+# Every case with --dry-run; one case of each kind (empty, wrong types, garbage, a command
+# MLflow could not format) also by the two commands that would launch a run.
 MATRIX = [(case, "dry_run") for case in sorted(CASES)] + [
     (case, command)
-    for case in ("empty", "entry_points_list", "garbage_bytes")
+    for case in ("empty", "entry_points_list", "garbage_bytes", "undeclared_placeholder")
     for command in ("run", "script")
 ]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.kernel.assignments import AssignmentError, parse_assignments
-from harness.kernel.errors import ParamError, SpecError
+from harness.kernel.errors import ConfigError, ParamError, SpecError
 from harness.spec import build_run_spec
 from tests.support.paths import PROJECTS
 
@@ -124,3 +124,36 @@ def test_a_script_entry_point_digests_the_local_paths_it_is_given(tmp_path: Path
         "far": str(tmp_path / "outside.csv"),
         "dir": str(tmp_path),
     }
+
+
+def test_the_schema_accepts_what_mlflow_accepts(tmp_path: Path) -> None:
+    # MLflow's short form (a bare type), no parameters block, keys MLflow ignores, and the
+    # file name in any case.
+    (tmp_path / "mlproject").write_text(
+        "name: p\ndescription: ignored by MLflow\nentry_points:\n"
+        "  main:\n    parameters: {alpha: float, n: {type: int, default: 3}}\n"
+        "    command: python x.py {alpha} {n}\n"
+        "  bare:\n    command: python x.py\n"
+    )
+    spec = build_run_spec(tmp_path, "main", {"alpha": "0.5"}, env_manager="local")
+    assert spec.parameters == {"alpha": "0.5", "n": "3"}
+    assert spec.param_types == {"alpha": "float", "n": "int"}
+    assert build_run_spec(tmp_path, "bare", {}, env_manager="local").parameters == {}
+
+
+def test_a_bad_mlproject_names_every_problem_with_its_key_path(tmp_path: Path) -> None:
+    (tmp_path / "MLproject").write_text(
+        "entry_points:\n  main:\n    parameters:\n      a: {type: banana}\n      b: [1]\n"
+        "  other: {command: 5}\n  nulls:\n    parameters:\n    command: python x.py\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        build_run_spec(tmp_path, "main", {}, env_manager="local")
+    assert caught.value.source == str(tmp_path / "MLproject")
+    assert [p.split(":")[0] for p in caught.value.problems] == [
+        "entry_points.main.parameters.a.type",
+        "entry_points.main.parameters.b",
+        "entry_points.main.command",
+        "entry_points.other.command",
+        "entry_points.nulls.parameters",  # MLflow's loader would crash on a null block
+    ]
+    assert caught.value.exit_code == 2
