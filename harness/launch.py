@@ -286,6 +286,11 @@ def execute(
             client.set_terminated(run_id, "KILLED")
             _record(client, planned, run_id, tracking_uri, started)
         raise RunFailed(f"run {run_id} interrupted; marked KILLED") from None
+    except Exception:
+        # A bug on our side or MLflow's: the run must not stay RUNNING forever.
+        with converted(tracking_uri):
+            client.set_terminated(run_id, "FAILED")
+        raise
     with converted(tracking_uri):
         if failure is not None and client.get_run(run_id).info.status == "RUNNING":
             client.set_terminated(run_id, "FAILED")

@@ -6,12 +6,11 @@ that is a number each end in an ``AttributeError`` deep inside it, a command wit
 undeclared ``{placeholder}`` or a lone brace fails only at launch (after the run exists),
 and a parameter of an unknown type is silently run as a string. :func:`check` reads the
 file first, as text, as YAML and against the schema below, and reports every problem with
-its key path
-(``entry_points.main.parameters.alpha.type: ...``) as one ``ConfigError`` (exit 2), so
-MLflow only ever sees a well-formed file.
+its key path (``entry_points.main.parameters.alpha.type: ...``) as one ``ConfigError``
+(exit 2), so MLflow only ever sees a well-formed file.
 
-Kept apart from ``harness.spec`` because pydantic costs ~50 ms to import and a cached
-``mlharness run`` (the hit memo) never reads the MLproject.
+Kept apart from ``harness.spec`` (and imported only when a project is read) because
+pydantic is slow to import and a cached ``mlharness run`` never reads the MLproject.
 """
 
 from __future__ import annotations
