@@ -164,13 +164,15 @@ class ProfileResult:
 
 
 def build_reference_profile(
-    data: Path | None, output: Path, options: ProfileOptions | None = None
+    data: Path | str | None, output: Path | str, options: ProfileOptions | None = None
 ) -> ProfileResult:
     """Profile ``data`` (or, with ``options.model``, the model's run data) into ``output``
     (``.json`` header plus ``.npz`` payload beside it); with a model, log both to its run."""
     from monitoring.chunks import open_source
 
     options = options or ProfileOptions()
+    data = None if data is None else Path(data)
+    output = Path(output)
     if options.model is not None:
         from monitoring.model_data import resolve_model_data
 
@@ -362,8 +364,8 @@ class DriftOutcome:
 
 
 def check_drift(
-    reference: Path,
-    current: Path,
+    reference: Path | str,
+    current: Path | str,
     options: DriftOptions | None = None,
     outputs: DriftOutputs | None = None,
     *,
@@ -381,6 +383,7 @@ def check_drift(
 
     options = options or DriftOptions()
     outputs = outputs or DriftOutputs()
+    reference, current = Path(reference), Path(current)
     policy = make_policy(options.stattests, options.drift_share)
     profile = load_profile(reference)
     source = open_source(current)
