@@ -149,10 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     with supervised(out / "logs") as supervisor:
         ctx = DemoContext(out, tracking_uri, supervisor, model=model, alias=alias, gates=gates)
+        supervisor.on_start = lambda _started: ctx.record_pids()
         ctx.record_pids()
+        step_started = time.monotonic()
+        key, title = "", ""
         try:
             for step in demo_steps.STEPS:
-                _key, title = demo_steps.STEP_TITLES[step.__name__]
+                key, title = demo_steps.STEP_TITLES[step.__name__]
+                step_started = time.monotonic()
                 console.rule(title)
                 with console.status(f"{title} ...") as status:
                     ctx.progress = _progress(console, status, title)
@@ -162,16 +166,26 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             interrupted = True
             console.print("[bold red]interrupted: stopping every process the demo started")
+            if key and (not results or results[-1].key != key):
+                seconds = time.monotonic() - step_started
+                results.append(StepResult(key, title, "failed", "interrupted", seconds))
         finally:
             supervisor.stop_all()
             ctx.record_pids()
     total = time.monotonic() - started
-    demo_steps.write_summary(ctx, results, total)
+    demo_steps.write_summary(ctx, results, total, interrupted=interrupted)
     _summary(console, ctx, results, total)
     if interrupted:
         return 130
-    return 0 if results and all(r.ok for r in results) else 1
+    return 0 if demo_steps.all_succeeded(results) else 1
+
+
+def _main() -> int:
+    try:
+        return main()
+    except KeyboardInterrupt:  # before any process was started, or while the summary printed
+        return 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_main())

@@ -39,6 +39,7 @@ __all__ = [
     "Step",
     "StepResult",
     "Table",
+    "all_succeeded",
     "pipeline_settings",
     "run_step",
     "write_summary",
@@ -191,12 +192,20 @@ def run_step(step: Step, ctx: DemoContext) -> StepResult:
     return dataclasses.replace(result, seconds=time.monotonic() - started)
 
 
-def write_summary(ctx: DemoContext, results: Sequence[StepResult], total_s: float) -> Path:
+def all_succeeded(results: Sequence[StepResult]) -> bool:
+    """Every step ran (none left out by an interruption) and every one succeeded."""
+    return len(results) == len(STEPS) and all(r.ok for r in results)
+
+
+def write_summary(
+    ctx: DemoContext, results: Sequence[StepResult], total_s: float, *, interrupted: bool
+) -> Path:
     """``summary.json`` in the output folder: every step's result (the test reads it)."""
     document = {
         "tracking_uri": ctx.tracking_uri,
         "output": str(ctx.out),
-        "ok": all(r.ok for r in results),
+        "ok": all_succeeded(results) and not interrupted,
+        "interrupted": interrupted,
         "seconds": round(total_s, 2),
         "steps": [r.to_dict() for r in results],
     }

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -122,6 +122,8 @@ class Supervisor:
     # Everything ever started (also stopped or finished): what a caller reports and a test
     # checks is gone.
     history: list[Started] = field(default_factory=list)
+    # Told of each process as soon as it started (e.g. to record its pid on disk at once).
+    on_start: Callable[[Started], None] | None = None
 
     def start(
         self,
@@ -147,6 +149,8 @@ class Supervisor:
         entry = Started(name, process, log_file)
         self.started.append(entry)
         self.history.append(entry)
+        if self.on_start is not None:
+            self.on_start(entry)
         return entry
 
     def run(

@@ -99,7 +99,7 @@ def test_every_step_succeeds(runs: tuple[DemoRun, DemoRun]) -> None:
         ]
         assert all(status == "ok" for status, _ in statuses.values()), (statuses, run.output)
         assert run.returncode == 0, run.output
-        assert run.summary["ok"] is True
+        assert (run.summary["ok"], run.summary["interrupted"]) == (True, False)
         assert run.summary["tracking_uri"] == f"sqlite:///{run.out.parent / 'mlflow.db'}"
 
 
@@ -217,5 +217,10 @@ def test_ctrl_c_stops_every_process_and_exits_130(
     pids = json.loads((out / "pids.json").read_text())["pids"]
     assert [pid for pid in pids if group_running(pid)] == []
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["ok"] is False
-    assert [s["key"] for s in summary["steps"]] == ["sweep", "promote"]
+    assert (summary["ok"], summary["interrupted"]) == (False, True)
+    assert [(s["key"], s["status"]) for s in summary["steps"]] == [
+        ("sweep", "ok"),
+        ("promote", "ok"),
+        ("airflow", "failed"),
+    ]
+    assert summary["steps"][-1]["summary"] == "interrupted"
