@@ -88,6 +88,7 @@ class ServerState:
             self.metrics.queue_rows(rows)
 
     def predicted(self, model: LoadedModel, data: object, predictions: object, rows: int) -> None:
+        data = _as_frame(data)
         if self.metrics is not None:
             self.metrics.predicted(model, data, predictions, rows)
         drift = self.drift
@@ -103,6 +104,19 @@ class ServerState:
     def reload_failed(self, info: ModelVersionInfo, message: str) -> None:
         if self.metrics is not None:
             self.metrics.reload_failed()
+
+
+def _as_frame(data: object) -> object:
+    """``instances`` / ``inputs`` columns (a dict of equal-length arrays) as a frame, so the
+    feature summaries and the drift window see them too; anything else unchanged."""
+    if isinstance(data, dict) and data:
+        import pandas as pd
+
+        try:
+            return pd.DataFrame(data)
+        except (ValueError, TypeError):
+            return data
+    return data
 
 
 def configure_logging() -> None:

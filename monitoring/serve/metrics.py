@@ -214,7 +214,14 @@ class ServerMetrics:
         if isinstance(data, pd.DataFrame) and self._features:
             present = [f for f in self._features if f in data.columns]
             try:  # one numpy pass over every numeric feature
-                values = data[present].to_numpy(np.float64)
+                # Selecting columns of a frame cast column by column (one block per column)
+                # costs milliseconds; a frame of exactly the features needs no selection.
+                same = list(data.columns) == present
+                values = (
+                    data.to_numpy(np.float64)
+                    if same
+                    else np.column_stack([data[f].to_numpy(np.float64) for f in present])
+                )
             except (TypeError, ValueError):
                 values = None
             if values is not None:

@@ -100,7 +100,8 @@ class OnlineDrift:
         present = [f for f in self.features if f in data.columns]
         if len(present) != len(self.features):
             return
-        frame = data[present].tail(self.window_rows)
+        frame = data if list(data.columns) == present else data[present]
+        frame = frame.tail(self.window_rows)
         with self._lock:
             self._frames.append(frame)
             self._rows += len(frame)
