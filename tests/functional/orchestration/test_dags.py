@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from harness.pipeline_config import PipelineConfig
 from tests.unit.orchestration.support import AIRFLOW, airflow_env, example, render_to, write_config
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -117,7 +118,9 @@ def test_train_dag_runs_every_task_and_promotes(trained: Stack) -> None:
     assert max(trained.xcom_sizes("rf_train")) < 2000
 
 
-def test_a_gate_that_cannot_pass_leaves_the_alias_and_fails_the_run(trained: Stack) -> None:
+def test_a_gate_that_cannot_pass_leaves_the_alias_and_fails_the_run(
+    trained: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = _pipeline(
         name="rf_strict",
         steps=[{"name": "train"}],
@@ -144,6 +147,24 @@ def test_a_gate_that_cannot_pass_leaves_the_alias_and_fails_the_run(trained: Sta
     versions = client.search_model_versions("name = 'rf'")
     assert len(versions) == 2  # the candidate was registered ...
     assert client.get_model_version_by_alias("rf", "champion").version == before  # ... not promoted
+
+    # on_fail: skip ends the same decision without failing (the gate_failed task's function).
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from orchestration import tasks
+
+    candidate = max(int(v.version) for v in versions)
+    data["promotion"]["on_fail"] = "skip"  # type: ignore[index]
+    pipeline = PipelineConfig.model_validate(data).model_dump(mode="json")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained.tracking_uri)
+    skipped = tasks.gate_failed(pipeline, {"version": str(candidate)})
+    assert skipped["promoted"] == "false" and "accuracy>1" in skipped["reason"]
+    data["promotion"]["on_fail"] = "fail"  # type: ignore[index]
+    with pytest.raises(AirflowFailException, match="refused"):
+        tasks.gate_failed(
+            PipelineConfig.model_validate(data).model_dump(mode="json"), {"version": str(candidate)}
+        )
+    assert client.get_model_version_by_alias("rf", "champion").version == before
 
 
 def test_drift_dag_branches_on_the_drift_exit_code(trained: Stack, tmp_path: Path) -> None:
