@@ -350,6 +350,7 @@ class _Sweep:
             experiment_name=d.experiment_name,
             version=d.version,
             force=d.force,
+            retire_orphans=bool(d.cluster),
         )
         submitted = time.monotonic()
         hit = None if d.force else _memo_hit(task)

@@ -45,9 +45,8 @@ __all__ = ["DaskPool", "LocalPool", "TrialPool", "TrialTask", "find_attempt_run"
 WATCH_INTERVAL_S = 0.5
 _MLFLOW_LOG_LINE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARNING|DEBUG) ")
 _ACTIVE = threading.Event()  # a trial is running in this worker process
-# One client per store per worker process: a worker runs many trials, and opening a
-# sqlalchemy store (its schema check) costs about a second.
 _CLIENTS: dict[str, MlflowClient] = {}
+_CLIENTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,9 @@ class TrialTask:
     experiment_name: str | None = None
     version: str | None = None
     force: bool = False
+    # Mark earlier attempts still RUNNING as KILLED first (a Dask retry after a worker died;
+    # a local pool leaves that to the sweep, which retires a resumed sweep's orphans itself).
+    retire_orphans: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -136,9 +138,9 @@ def _kill_entry_point(run_id: str) -> None:
 class _Watcher(threading.Thread):
     """Beside a trial: learn its run id, and stop its entry point when the parent asks."""
 
-    def __init__(self, client: MlflowClient, task: TrialTask) -> None:
+    def __init__(self, uri: str, task: TrialTask) -> None:
         super().__init__(daemon=True, name=f"sweep-watch-{task.index}")
-        self.client = client
+        self.uri = uri
         self.task = task
         self.run_id: str | None = None
         self.stop_reason: str | None = None
@@ -147,12 +149,13 @@ class _Watcher(threading.Thread):
     def run(self) -> None:
         while not self._done.wait(WATCH_INTERVAL_S):
             try:
+                client = _client(self.uri)
                 if self.run_id is None:
                     task = self.task
-                    found = find_attempt_run(self.client, task.experiment_id, task.attempt)
+                    found = find_attempt_run(client, task.experiment_id, task.attempt)
                     self.run_id = None if found is None else str(found.info.run_id)
                     continue
-                reason = self.client.get_run(self.run_id).data.tags.get(TAG_STOP)
+                reason = client.get_run(self.run_id).data.tags.get(TAG_STOP)
             except Exception as exc:  # a store hiccup: try again at the next tick
                 print(f"mlharness sweep: watcher: {type(exc).__name__}: {exc}", file=sys.stderr)
                 continue
@@ -165,6 +168,17 @@ class _Watcher(threading.Thread):
     def finish(self) -> None:
         self._done.set()
         self.join(timeout=10)
+
+
+def _client(uri: str) -> MlflowClient:
+    """This worker's client for ``uri`` (opened once: a sqlalchemy store's schema check
+    costs about a second, and a worker runs many trials)."""
+    from harness import mlflow_boundary
+
+    with _CLIENTS_LOCK:
+        if uri not in _CLIENTS:
+            _CLIENTS[uri] = mlflow_boundary.client(uri)
+        return _CLIENTS[uri]
 
 
 def _retire_orphans(client: MlflowClient, task: TrialTask) -> None:
@@ -222,10 +236,10 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
     from harness.operations.run import RunRequest, run
 
     uri = mlflow_boundary.connect(task.tracking_uri)
-    client = _CLIENTS.get(uri) or _CLIENTS.setdefault(uri, mlflow_boundary.client(uri))
-    with mlflow_boundary.converted(uri, "prepare the trial"):
-        _retire_orphans(client, task)
-    watcher = _Watcher(client, task)
+    if task.retire_orphans:
+        with mlflow_boundary.converted(uri, "prepare the trial"):
+            _retire_orphans(_client(uri), task)
+    watcher = _Watcher(uri, task)
     watcher.start()
     status: TrialStatus = "FINISHED"
     error: str | None = None
@@ -263,6 +277,7 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
         run_s = round(time.monotonic() - run_started, 3)
         watcher.finish()
     try:
+        client = _client(uri)
         if run_id is None:
             found = find_attempt_run(client, task.experiment_id, task.attempt)
             run_id = None if found is None else str(found.info.run_id)
