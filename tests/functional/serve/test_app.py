@@ -155,8 +155,10 @@ def test_bad_requests_get_mlflows_status_and_code_with_a_request_id(serve_store:
 
 
 def test_an_exception_inside_the_model_is_a_500_and_others_still_succeed(
-    serve_store: Store,
+    serve_store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """``flaky`` also has no reference profile: its drift gauges are zeros, said in the log."""
+
     async def main() -> None:
         async with running(serve_store, "models:/flaky@champion") as (client, _):
             rows = serve_store.rows(3)
@@ -172,8 +174,14 @@ def test_an_exception_inside_the_model_is_a_500_and_others_still_succeed(
             assert "too large" in answers[1].json()["message"]
             assert answers[1].json()["request_id"] == answers[1].headers["x-request-id"]
             assert answers[0].json() == {"predictions": [0, 0, 0]}
+            text = (await client.get("/metrics")).text
+            assert f'mlharness_online_drift_detected{{feature="{FEATURE}"}} 0.0' in text
+            assert f'mlharness_online_drift_score{{feature="{FEATURE}",method="none"}} 0.0' in text
 
-    asyncio.run(main())
+    with caplog.at_level("INFO", logger="mlharness.serve"):
+        asyncio.run(main())
+    assert "has no reference profile" in caplog.text
+    assert "mlharness monitor profile --model models:/flaky/1" in caplog.text
 
 
 def test_concurrent_requests_of_mixed_sizes_each_get_their_own_rows(serve_store: Store) -> None:
