@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -347,6 +348,7 @@ def main(argv: list[str]) -> int:
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(RESULTS)
     console.print(f"wrote {RESULTS.relative_to(REPO)}")
+    shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

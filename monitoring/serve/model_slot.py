@@ -8,8 +8,10 @@ parsed for until it is answered, and the old version is freed when its last requ
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import logging
+import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -176,10 +178,11 @@ def _load_profile(info: ModelVersionInfo, client: MlflowClient) -> Profile | Non
         )
         return None
     directory, _, filename = uri.rpartition("/")
+    # The payload is read lazily while serving: the copy lives until the process exits.
+    where = tempfile.mkdtemp(prefix="mlharness-serve-profile-")
+    atexit.register(shutil.rmtree, where, ignore_errors=True)
     try:
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=directory, dst_path=tempfile.mkdtemp(prefix="mlharness-serve-profile-")
-        )
+        local = mlflow.artifacts.download_artifacts(artifact_uri=directory, dst_path=where)
         return load_profile(Path(local) / filename)
     except (MlflowException, MlharnessError, OSError) as exc:
         log.warning("%s: cannot read its profile %s: %s; drift gauges stay 0", info.uri, uri, exc)

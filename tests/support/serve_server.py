@@ -10,9 +10,11 @@ whole group.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -254,7 +256,9 @@ _SHARED: list[Store] = []
 def shared_store() -> Store:
     """One store per test process (functional and integration tests share it)."""
     if not _SHARED:
-        _SHARED.append(make_store())
+        store = make_store()
+        atexit.register(shutil.rmtree, store.root, ignore_errors=True)
+        _SHARED.append(store)
     return _SHARED[0]
 
 
