@@ -152,7 +152,7 @@ class Regressors:
     csv: Path  # features a, b, c and a continuous "target"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def regressors(trained: Trained) -> Regressors:
     """Log the two regressors the way the template's regression projects do (sklearn
     flavor, signature from the predictions), in process: no ``mlflow run`` needed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -207,6 +208,8 @@ def test_two_threads_register_into_two_stores_at_once(tmp_path: Path) -> None:
     from harness.mlflow_boundary import fluent_uri
 
     uris = [f"sqlite:///{tmp_path / f'store{i}.db'}" for i in (0, 1)]
+    registry_state(uris[0])  # creates the first store's tables; the second is a copy
+    shutil.copyfile(tmp_path / "store0.db", tmp_path / "store1.db")
     model_ids = []
     for index, uri in enumerate(uris):
         with fluent_uri(uri), mlflow.start_run(experiment_id="0"):
