@@ -204,11 +204,6 @@ def _cases(run_ids: dict[str, str]) -> dict[str, Case]:
     return table
 
 
-# The manifest cases that end in an internal error (exit 70) until launch.fetch_manifest,
-# which parses the downloaded file with json.loads, calls harness.manifest.loads.
-FETCH_MANIFEST_PARSES_ITSELF = {"manifest_empty", "manifest_truncated", "manifest_garbage"}
-
-
 # -- the bad files ------------------------------------------------------------------------------
 def _npz_rewritten(case_dir: Path, change: Callable[[dict[str, np.ndarray]], None]) -> None:
     """Replace the payload with a valid ``.npz`` of changed arrays, and record its digest
@@ -399,20 +394,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     return Workspace(root, tracking_uri, cases, results, before, _count_runs(tracking_uri))
 
 
-def _params() -> list[object]:
-    names = sorted(_cases({k: "RUN" for k in ("empty", "truncated", "wrong_types", "garbage")}))
-    return [
-        pytest.param(
-            name,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="launch.fetch_manifest parses with json.loads: exit 70, not 2",
-            ),
-        )
-        if name in FETCH_MANIFEST_PARSES_ITSELF
-        else name
-        for name in names
-    ]
+def _params() -> list[str]:
+    return sorted(_cases({k: "RUN" for k in ("empty", "truncated", "wrong_types", "garbage")}))
 
 
 @pytest.mark.parametrize("name", _params())
