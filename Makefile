@@ -14,7 +14,7 @@ XDIST ?= auto
 .PHONY: help setup demo test test-fast lint bench clean debian-packages
 
 help:
-	@echo "make demo   - create .venv, run projects/rf and projects/torch_mlp, promote an rf model"
+	@echo "make demo   - create .venv, then sweep, promote, Airflow, serve, drift and monitoring in one run"
 	@echo "make test   - create .venv, install test tools and Debian packages, run the whole suite"
 	@echo "make lint   - ruff, mypy (strict) and the import-linter layer contract"
 	@echo "make bench  - benchmarks: comparison tables on stdout, JSON under bench/results/"
