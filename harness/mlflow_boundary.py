@@ -68,9 +68,15 @@ _CONNECTION_NEEDLES = (
 _GLOBAL_URI_LOCK = threading.RLock()
 
 
+# MLflow prints a "View run" link on stdout when a run ends against a server, which would
+# break a command's --json document; the commands print their own results.
+OUTPUT_POLICY: dict[str, str] = {"MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true"}
+
+
 def apply_http_policy() -> None:
-    """Set the retry policy in the environment (inherited by the runs MLflow launches)."""
-    for name, value in HTTP_POLICY.items():
+    """Set the retry and output policy in the environment (inherited by the runs MLflow
+    launches); a variable the user set wins."""
+    for name, value in {**HTTP_POLICY, **OUTPUT_POLICY}.items():
         os.environ.setdefault(name, value)
 
 
