@@ -23,6 +23,7 @@ from types import FrameType
 from harness.kernel.errors import ExternalServiceError
 
 __all__ = [
+    "stop_group",
     "Finished",
     "Started",
     "Supervisor",
@@ -95,7 +96,7 @@ def _signal_group(pgid: int, signum: signal.Signals) -> None:
         os.killpg(pgid, signum)
 
 
-def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+def stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
     """SIGTERM the whole group, SIGKILL what is left after ``grace_s``. The group is
     signalled even when its leader has already exited: what the leader forked may not have."""
     pgid = process.pid
@@ -178,7 +179,7 @@ class Supervisor:
 
     def stop(self, entry: Started) -> None:
         """Stop one process group (and forget it)."""
-        _stop_group(entry.process, self.grace_s)
+        stop_group(entry.process, self.grace_s)
         if entry in self.started:
             self.started.remove(entry)
 
