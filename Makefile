@@ -40,7 +40,7 @@ debian-packages:
 # --dist loadgroup honours xdist_group marks; with pytest 9.2 + xdist 3.8 they are ignored
 # (it then behaves as --dist load), so tests that share costly state use file locks instead.
 test: setup debian-packages
-	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup --durations=30 $(PYTEST_ARGS)
 
 # Unit tests only: seconds, no mlflow runs.
 test-fast: setup

@@ -175,7 +175,7 @@ def _external_exceptions() -> tuple[type[BaseException], ...]:
 
 
 @contextmanager
-def converted(uri: str, what: str = "talk to it") -> Iterator[None]:
+def converted(uri: str, what: str = "complete the request") -> Iterator[None]:
     """Convert failures of a block of MLflow calls against ``uri`` into mlharness errors."""
     try:
         yield

@@ -36,8 +36,14 @@ def log_report(
 
     uri = mlflow_boundary.connect(tracking_uri)
     with mlflow_boundary.converted(uri, "log the drift report"):
-        mlflow.set_experiment(experiment)
-        with mlflow.start_run(run_name=f"drift {result.current}") as run:
+        # Not mlflow.set_experiment: it also exports MLFLOW_EXPERIMENT_ID into this process's
+        # environment, which every later run and child process would then inherit.
+        client = mlflow_boundary.client(uri)
+        found = client.get_experiment_by_name(experiment)
+        experiment_id = found.experiment_id if found else client.create_experiment(experiment)
+        with mlflow.start_run(
+            experiment_id=experiment_id, run_name=f"drift {result.current}"
+        ) as run:
             mlflow.set_tags({"mlharness.kind": "drift_report"})
             mlflow.log_params(
                 {

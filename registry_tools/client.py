@@ -152,7 +152,10 @@ class Registry:
                 description=description,
             )
         except MlflowException as exc:
-            if is_already_exists(exc):
+            # Under contention the store can also answer "does not exist": its existence
+            # check saw a row that its holder deleted before the read-back. Either way the
+            # model was not ours to create; the caller looks again.
+            if is_already_exists(exc) or mlflow_boundary.is_not_found(exc):
                 return False
             raise self.convert(what, exc) from exc
         return True

@@ -85,6 +85,8 @@ def acquire(
         holder = registry.try_get_model(target)
         if holder is None:
             continue  # released between our attempt and our look
+        if holder.tags.get(_TOKEN) == token:
+            return Lease(target, token)  # our create went through although it was refused
         if _expired(holder.tags):
             _break(registry, target, holder.tags.get(_TOKEN, ""))
             continue

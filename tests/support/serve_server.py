@@ -94,14 +94,17 @@ def make_store(root: Path | None = None, n_estimators: int = 20) -> Store:
     old_cwd = os.getcwd()
     os.chdir(root)
     try:
-        mlflow.set_experiment("serve-tests")
         client = mlflow.MlflowClient()
+        # Not mlflow.set_experiment: it exports MLFLOW_EXPERIMENT_ID into this (xdist worker)
+        # process, and every later test's subprocess would inherit an experiment id of this
+        # store.
+        experiment_id = client.create_experiment("serve-tests")
         example = x.head(5)
         for version, (depth, seed) in enumerate([(None, 0), (1, 7)], start=1):
             model = RandomForestClassifier(
                 n_estimators=n_estimators, max_depth=depth, random_state=seed, n_jobs=1
             ).fit(x, y)
-            with mlflow.start_run():
+            with mlflow.start_run(experiment_id=experiment_id):
                 mlflow.log_text(x.assign(target=y).to_csv(index=False), "data/train.csv")
                 mlflow.sklearn.log_model(
                     model,
@@ -116,7 +119,7 @@ def make_store(root: Path | None = None, n_estimators: int = 20) -> Store:
         for name, always in ((MODEL, True), ("flaky", False)):
             code = root / f"flaky_{always}.py"
             code.write_text(_FLAKY_CODE.format(always=always, feature=FEATURE, limit=RAISE_ABOVE))
-            with mlflow.start_run():
+            with mlflow.start_run(experiment_id=experiment_id):
                 mlflow.pyfunc.log_model(
                     name="model",
                     python_model=str(code),

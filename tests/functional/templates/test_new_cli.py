@@ -57,7 +57,7 @@ def test_new_creates_a_project_and_reports_it_as_json(
     [
         (
             ["--set", "project_name"],
-            "error: invalid template options: --set 'project_name': expected KEY=VALUE",
+            "error: --set 'project_name' is not KEY=VALUE",
         ),
         (["--set", "colour=blue"], "error: invalid template options: --set colour: unknown option"),
         (
