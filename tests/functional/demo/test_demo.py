@@ -9,6 +9,7 @@ answered from the run cache) and a third interrupted by Ctrl-C at the Airflow st
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +75,40 @@ def _run_demo(cwd: Path, output: str) -> DemoRun:
 
 
 @pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("demo")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """One directory for the whole test session: with pytest-xdist the tests of this module
+    are spread over the workers, and each would otherwise run both demos itself."""
+    if worker_id == "master":  # not distributed
+        return tmp_path_factory.mktemp("demo")
+    shared = tmp_path_factory.getbasetemp().parent / "demo-shared"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+def _as_json(run: DemoRun) -> dict[str, Any]:
+    return {**asdict(run), "out": str(run.out)}
+
+
+def _from_json(data: dict[str, Any]) -> DemoRun:
+    return DemoRun(**{**data, "out": Path(data["out"])})
 
 
 @pytest.fixture(scope="module")
 def runs(demo_dir: Path) -> Iterator[tuple[DemoRun, DemoRun]]:
-    # Same directory (store, run cache), separate output folders so both stay readable.
-    first = _run_demo(demo_dir, "demo-output")
-    second = _run_demo(demo_dir, "demo-output-2")
+    """Both demo runs, made once per session: the first worker to get here runs them under
+    a file lock and records them; any other worker waits for the lock and reads them."""
+    record = demo_dir / "runs.json"
+    with (demo_dir / "runs.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not record.exists():
+                # Same directory (store, run cache), separate output folders.
+                first = _run_demo(demo_dir, "demo-output")
+                second = _run_demo(demo_dir, "demo-output-2")
+                record.write_text(json.dumps([_as_json(first), _as_json(second)]))
+            first, second = (_from_json(d) for d in json.loads(record.read_text()))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     yield first, second
 
 
