@@ -23,12 +23,12 @@ from types import FrameType
 from harness.kernel.errors import ExternalServiceError
 
 __all__ = [
-    "stop_group",
     "Finished",
     "Started",
     "Supervisor",
     "free_port",
     "group_alive",
+    "stop_group",
     "supervised",
     "wait_http_ok",
 ]
