@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -263,3 +264,16 @@ def promtool_check(text: str) -> str:
         ["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=60
     )
     return (done.stdout + done.stderr).decode().strip() if done.returncode else ""
+
+
+def store_for_the_session() -> Iterator[Store]:
+    """The shared store for a session fixture; the tracking URI is put back afterwards."""
+    import mlflow
+
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    yield shared_store()
+    if saved is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = saved
+    mlflow.set_tracking_uri(None)

@@ -7,22 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.serve_server import Server, Store, shared_store, start_mlflow, start_ours
+from tests.support.serve_server import (
+    Server,
+    Store,
+    start_mlflow,
+    start_ours,
+    store_for_the_session,
+)
 
 
 @pytest.fixture(scope="session")
 def serve_store() -> Iterator[Store]:
-    import os
-
-    import mlflow
-
-    saved = os.environ.get("MLFLOW_TRACKING_URI")
-    yield shared_store()
-    if saved is None:
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = saved
-    mlflow.set_tracking_uri(None)
+    yield from store_for_the_session()
 
 
 @pytest.fixture(scope="session")
