@@ -101,7 +101,7 @@ def child_profile(ref: Path, profile: Path) -> dict[str, Any]:
 def child_ours(profile: Path, cur: Path, out: Path, all_pvalues: bool = False) -> dict[str, Any]:
     from monitoring import report_json
     from monitoring.chunks import open_source
-    from monitoring.engine import run_drift
+    from monitoring.drift import run_drift
     from monitoring.policy import make_policy
     from monitoring.profile import load_profile
     from monitoring.report_html import write_html

@@ -1,7 +1,7 @@
 """Benchmark: how fast ``mlharness registry`` gives up on a tracking store that is not there.
 
 The goal from issue 14: an unreachable store fails within 10 s with exit 5, under the one
-HTTP retry policy of ``harness/mlflow_boundary.py``. Measured side by side in one
+HTTP retry policy of ``harness/store/mlflow_boundary.py``. Measured side by side in one
 invocation, alternating order:
 - ``registry list --tracking-uri http://127.0.0.1:<closed port>`` (startup + retries);
 - ``registry list --tracking-uri sqlite:///<empty store>`` (startup + one real answer), the
@@ -62,7 +62,7 @@ def _in_process(repeat: int) -> list[float]:
     import mlflow  # noqa: F401  (imported before the clock starts)
 
     from harness.kernel.errors import ExternalServiceError
-    from registry_tools.client import Registry
+    from harness.store.registry import Registry
 
     with tempfile.TemporaryDirectory(prefix="mlharness-bench-") as tmp:
         # Warm: the client and store classes are loaded before the clock starts. (MLflow

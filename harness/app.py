@@ -36,20 +36,28 @@ class Mount:
 
 # Name -> lazily imported command. Order is the order shown by --help.
 COMMANDS: dict[str, Mount] = {
-    "run": Mount("harness.cli:run_command", "Run a project reproducibly (local path or Git URL)."),
-    "show": Mount("harness.cli:show_command", "Print the manifest of a run."),
-    "replay": Mount("harness.cli:replay_command", "Re-execute a run from its manifest."),
-    "verify": Mount("harness.cli:verify_command", "Replay a run and compare it with the original."),
-    "new": Mount("harness.cli:new_command", "Create a new MLflow project from a template."),
+    "run": Mount(
+        "harness.run.cli:run_command", "Run a project reproducibly (local path or Git URL)."
+    ),
+    "show": Mount("harness.run.cli:show_command", "Print the manifest of a run."),
+    "replay": Mount("harness.run.cli:replay_command", "Re-execute a run from its manifest."),
+    "verify": Mount(
+        "harness.run.cli:verify_command", "Replay a run and compare it with the original."
+    ),
+    "new": Mount(
+        "harness.scaffold.cli:new_command", "Create a new MLflow project from a template."
+    ),
     "sweep": Mount("harness.sweep.cli:sweep_command", "Parallel, resumable parameter sweeps."),
     "registry": Mount("registry_tools.cli:app", "Model Registry: versions, aliases, promotion."),
     "monitor": Mount("monitoring.cli:app", "Drift profiles, drift reports and monitoring."),
     "serve": Mount(
-        "monitoring.serve.cli:serve_command",
+        "orchestration.serving.cli:serve_command",
         "Serve a registered model: MLflow's protocol, batching, /metrics, hot reload.",
     ),
     "config": Mount("harness.config.cli:app", "Pipeline config: JSON Schema and checks."),
-    "airflow": Mount("orchestration.cli:app", "Render Airflow 3 pipelines and their stack."),
+    "airflow": Mount(
+        "orchestration.pipelines.cli:app", "Render Airflow 3 pipelines and their stack."
+    ),
 }
 
 EXIT_CODES: dict[ExitCode, str] = {

@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from harness.kernel.errors import SourceError
-from harness.validation import one_line
+from harness.schemas.validation import one_line
 
 __all__ = [
     "BATCH_ROWS",

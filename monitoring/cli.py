@@ -22,7 +22,7 @@ from monitoring.stack.cli import render_command
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from monitoring.engine import DriftResult
+    from monitoring.drift import DriftResult
     from monitoring.operations import ColumnSummary, DriftOutcome, ProfileResult
 
 __all__ = ["app", "drift_command", "profile_command"]

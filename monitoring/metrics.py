@@ -16,7 +16,7 @@ from urllib.error import URLError
 from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
 
 from harness.kernel.errors import ExternalServiceError
-from monitoring.engine import DriftResult
+from monitoring.drift import DriftResult
 from monitoring.metric_names import BATCH_DRIFT_METRICS
 
 __all__ = ["PUSH_ATTEMPTS", "PUSH_JOB", "PUSH_TIMEOUT_S", "DriftMetrics"]

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import mlflow_boundary
+from harness.store import mlflow_boundary
 
 if TYPE_CHECKING:
-    from monitoring.engine import DriftResult
+    from monitoring.drift import DriftResult
 
 __all__ = ["EXPERIMENT", "log_report"]
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from harness import mlflow_boundary
 from harness.kernel.errors import SourceError
+from harness.store import mlflow_boundary
 from monitoring.chunks import ColumnSource, TableSource, open_source
 from registry_tools.errors import RegistryError
 

@@ -24,7 +24,7 @@ from monitoring.policy import DEFAULT_DRIFT_SHARE
 
 if TYPE_CHECKING:
     from monitoring.chunks import ColumnSource
-    from monitoring.engine import DriftResult
+    from monitoring.drift import DriftResult
     from monitoring.policy import Policy
     from monitoring.profile import ColumnProfile, Profile
 
@@ -414,7 +414,7 @@ def _compare(
     options: DriftOptions,
     progress: DriftProgress | None,
 ) -> DriftResult:
-    from monitoring.engine import run_drift
+    from monitoring.drift import run_drift
 
     name = str(plan.current)
     if progress is not None:

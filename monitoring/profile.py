@@ -34,7 +34,7 @@ import pyarrow as pa
 from harness.kernel.atomic import temp_beside
 from harness.kernel.digests import file_digest
 from harness.kernel.errors import ConfigError, SourceError
-from harness.validation import InvalidFile, one_line, validate
+from harness.schemas.validation import InvalidFile, one_line, validate
 from monitoring.chunks import ColumnSource
 from monitoring.schemas import PROFILE_KIND, PROFILE_SCHEMA_VERSION, ProfileHeader
 from monitoring.stats_numeric import Support

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from harness.kernel.atomic import write_text_atomic
-from monitoring.engine import ColumnResult, DriftResult, NumericPlot
+from monitoring.drift import ColumnResult, DriftResult, NumericPlot
 
 __all__ = [
     "CUR_COLOR",

@@ -16,8 +16,8 @@ from typing import Any
 
 from harness.kernel.atomic import write_text_atomic
 from harness.kernel.errors import SourceError
-from harness.validation import InvalidFile, one_line, validate
-from monitoring.engine import DriftResult
+from harness.schemas.validation import InvalidFile, one_line, validate
+from monitoring.drift import DriftResult
 from monitoring.schemas import REPORT_KIND, REPORT_SCHEMA_VERSION, DriftReport
 
 __all__ = ["MAX_WINDOWS", "SCHEMA_VERSION", "dumps", "load", "to_dict", "write_json"]

@@ -4,7 +4,7 @@
 * :class:`DriftReport` - the JSON drift report (``monitor drift -o``, the DAG's XCom).
 
 Both are pydantic models with ``extra="forbid"`` and strict types, validated with
-:func:`harness.validation.validate`, so a hand-edited or foreign file is refused with
+:func:`harness.schemas.validation.validate`, so a hand-edited or foreign file is refused with
 every problem and its key path (``columns.age.kind: ...``) instead of failing somewhere
 inside the engine. The writers (``profile.save_profile``, ``report_json.to_dict``) keep
 producing plain dicts, byte for byte as before; the unit tests check that what they

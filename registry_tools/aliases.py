@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.store.registry import Registry
 from registry_tools import moves
 from registry_tools.audit import AuditRecord
-from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 
 __all__ = ["AliasChange", "remove_alias", "set_alias"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from harness.store.registry import Registry
 from registry_tools import audit, versions
 from registry_tools.audit import AuditRecord
-from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 from registry_tools.lineage import Lineage, lineage
 from registry_tools.lock import is_lock_model

@@ -19,7 +19,7 @@ import typer
 from registry_tools import render
 
 if TYPE_CHECKING:
-    from registry_tools.client import Registry
+    from harness.store.registry import Registry
 
 __all__ = ["app"]
 
@@ -49,7 +49,7 @@ Stage = Annotated[
 
 
 def _registry(tracking_uri: str | None) -> Registry:
-    from registry_tools.client import Registry
+    from harness.store.registry import Registry
 
     return Registry(tracking_uri)
 

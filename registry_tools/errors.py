@@ -1,14 +1,13 @@
-"""Errors the registry tools raise, on top of the shared exit-code table (harness.kernel)."""
+"""Errors the registry tools raise, on top of the shared exit-code table (harness.kernel).
+
+``RegistryError`` lives in the kernel, because the registry facade in ``harness.store`` raises it.
+"""
 
 from __future__ import annotations
 
-from harness.kernel.errors import CheckFailed, ExitCode, MlharnessError
+from harness.kernel.errors import CheckFailed, ExitCode, MlharnessError, RegistryError
 
 __all__ = ["GateError", "PromotionConflict", "RegistryError"]
-
-
-class RegistryError(MlharnessError):
-    """Unknown model, version or alias, or another registry request that cannot be done."""
 
 
 class GateError(MlharnessError):

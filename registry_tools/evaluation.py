@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from harness.kernel.digests import file_digest
-from harness.mlflow_boundary import fluent_uri
-from registry_tools.client import Registry
+from harness.store.mlflow_boundary import fluent_uri
+from harness.store.registry import Registry
 from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:

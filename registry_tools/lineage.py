@@ -13,8 +13,8 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.manifest import ARTIFACT_DIR, ARTIFACT_PATH, TAG_DIGEST
-from registry_tools.client import Registry
+from harness.schemas.manifest import ARTIFACT_DIR, ARTIFACT_PATH, TAG_DIGEST
+from harness.store.registry import Registry
 from registry_tools.errors import RegistryError
 from registry_tools.versions import VersionInfo
 

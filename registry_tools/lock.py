@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from harness.store.registry import Registry
 from registry_tools.audit import current_user
-from registry_tools.client import Registry
 from registry_tools.errors import PromotionConflict
 
 __all__ = [

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from harness.kernel.errors import MlharnessError
+from harness.store.registry import Registry
 from registry_tools import audit
 from registry_tools.audit import Action, AuditRecord
-from registry_tools.client import Registry
 from registry_tools.errors import PromotionConflict
 from registry_tools.gates import GateResult
 from registry_tools.lock import alias_lock

@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from harness.store.registry import Registry
 from registry_tools import evaluation, moves
 from registry_tools.audit import AuditRecord
-from registry_tools.client import Registry
 from registry_tools.errors import GateError, PromotionConflict, RegistryError
 from registry_tools.evaluation import ModelType
 from registry_tools.gates import GateResult, Subject, check, parse_gates, referenced_aliases

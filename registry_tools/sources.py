@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from registry_tools.client import Registry
+from harness.store.registry import Registry
 from registry_tools.errors import RegistryError
 
 __all__ = ["ResolvedSource", "resolve"]

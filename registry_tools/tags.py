@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from registry_tools.client import Registry
+from harness.store.registry import Registry
 from registry_tools.errors import RegistryError
 
 __all__ = ["TagChange", "describe", "remove_tags", "set_tags"]

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from harness.kernel.errors import ExternalServiceError
+from harness.store.registry import Registry
 from registry_tools import aliases, sources
 from registry_tools.aliases import AliasChange
-from registry_tools.client import Registry
 from registry_tools.errors import RegistryError
 from registry_tools.sources import ResolvedSource
 from registry_tools.stages import stage_of, stage_target

@@ -27,7 +27,7 @@ app = typer.Typer(
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the pipeline config (for editors and reviewers)."""
-    from harness.pipeline_config import PipelineConfig
+    from harness.schemas.pipeline_config import PipelineConfig
 
     print_json(PipelineConfig.model_json_schema())
 
@@ -39,7 +39,7 @@ def check_command(
 ) -> None:
     """Check a pipeline config: schema, entry points and params against the MLproject,
     cycles in depends_on, schedules, literal secrets. Every problem at once; exit 2."""
-    from harness.config.checks import check_file
+    from harness.config.operations import check_file
 
     report = check_file(file)
     if as_json:

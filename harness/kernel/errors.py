@@ -79,6 +79,10 @@ class RunFailed(CheckFailed):
     """The launched run ended FAILED or KILLED."""
 
 
+class RegistryError(MlharnessError):
+    """Unknown model, version or alias, or another registry request that cannot be done."""
+
+
 class ExternalServiceError(MlharnessError):
     """A tracking server, git remote or Airflow failed after retries."""
 
@@ -99,6 +103,7 @@ __all__ = [
     "InternalError",
     "MlharnessError",
     "ParamError",
+    "RegistryError",
     "RunFailed",
     "SourceError",
     "SpecError",

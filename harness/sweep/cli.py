@@ -23,10 +23,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from harness.cli import EnvManager, JsonOut, TrackingUri
 from harness.kernel.errors import ConfigError
 from harness.kernel.jsonout import print_json
-from harness.sweep.engine import SweepProgress, SweepRequest, SweepResult, sweep
+from harness.run.cli import EnvManager, JsonOut, TrackingUri
+from harness.sweep.operations import SweepProgress, SweepRequest, SweepResult, sweep
 from harness.sweep.space import Strategy
 
 __all__ = ["sweep_command"]

@@ -173,7 +173,7 @@ class _Watcher(threading.Thread):
 def _client(uri: str) -> MlflowClient:
     """This worker's client for ``uri`` (opened once: a sqlalchemy store's schema check
     costs about a second, and a worker runs many trials)."""
-    from harness import mlflow_boundary
+    from harness.store import mlflow_boundary
 
     with _CLIENTS_LOCK:
         if uri not in _CLIENTS:
@@ -232,8 +232,8 @@ def run_trial(task: TrialTask) -> TrialRecord:
 
 
 def _run_trial(task: TrialTask, started: float) -> TrialRecord:
-    from harness import mlflow_boundary
-    from harness.operations.run import RunRequest, run
+    from harness.run.operations import RunRequest, run
+    from harness.store import mlflow_boundary
 
     uri = mlflow_boundary.connect(task.tracking_uri)
     if task.retire_orphans:
@@ -357,7 +357,7 @@ class LocalPool(TrialPool):
     def __init__(self, jobs: int) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(
-            ["harness.sweep.executors", "harness.operations.run", "mlflow", "mlflow.projects"]
+            ["harness.sweep.executors", "harness.run.operations", "mlflow", "mlflow.projects"]
         )
         self.capacity = jobs
         self._executor: Executor = ProcessPoolExecutor(

@@ -53,9 +53,9 @@ def render_command(
     if config is not None:
         if output is None:
             raise MlharnessError("a pipeline config needs -o OUT", hint="e.g. -o monitoring-stack")
-        from monitoring.stack.render import render_stack
+        from monitoring.stack.operations import write_stack
 
-        rendered = render_stack(config, output, dry_run=dry_run)
+        rendered = write_stack(config, output, dry_run=dry_run)
         report["render"] = rendered.to_dict()
         if not as_json:
             verb = (
@@ -71,9 +71,9 @@ def render_command(
                 for name in rendered.files:
                     typer.echo(f"  {name}")
     if check is not None:
-        from monitoring.stack.check import check_stack
+        from monitoring.stack.lint import lint_stack
 
-        checked = check_stack(check)
+        checked = lint_stack(check)
         report["check"] = checked.to_dict()
         if not as_json:
             for problem in checked.problems:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from harness.kernel.errors import ConfigError
-from harness.pipeline_config import PipelineConfig
+from harness.schemas.pipeline_config import PipelineConfig
 
 __all__ = [
     "JOB_BLACKBOX",

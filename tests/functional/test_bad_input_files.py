@@ -332,7 +332,7 @@ def _runs_with_bad_manifests(tracking_uri: str, scratch: Path) -> dict[str, str]
     """One run per manifest case, its manifest artifact and digest tag as mlharness logs them."""
     from mlflow import MlflowClient
 
-    from harness import manifest
+    from harness.schemas import manifest
 
     doc = _manifest_doc()
     contents = {

@@ -34,7 +34,7 @@ sys.exit(code)
 # Asks the fast path only (no full path): prints the run id it would answer, or None.
 _FAST = """
 import json, sys
-from harness import hit_memo
+from harness.run import run_memo as hit_memo
 found = hit_memo.probe(hit_memo.Request(**json.loads(sys.argv[1])))
 hit = hit_memo.answer(found) if found else None
 print(hit.run_id if hit else None)

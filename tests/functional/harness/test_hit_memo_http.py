@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness import hit_memo
-from harness.cache import find_cached
-from harness.manifest import TAG_CACHE_KEY
+from harness.run import run_memo as hit_memo
+from harness.run.run_cache import find_cached
+from harness.schemas.manifest import TAG_CACHE_KEY
 from tests.support.servers import start_mlflow_server
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.manifest import digest
+from harness.schemas.manifest import digest
 from tests.functional.harness.helpers import all_runs, json_of, manifest_of, mlharness
 from tests.support.git_servers import commit_change, make_repo
 from tests.support.paths import PROJECTS

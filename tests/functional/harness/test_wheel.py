@@ -22,7 +22,7 @@ from tests.support.paths import REPO
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 PIP = [sys.executable, "-m", "pip"]
-_WHERE = "import harness.scaffold as s; print(s.__file__); print(s.TEMPLATES_DIR)"
+_WHERE = "import harness.scaffold.project_template as s; print(s.__file__); print(s.TEMPLATES_DIR)"
 
 
 def _source_files() -> list[str]:
@@ -86,7 +86,8 @@ def test_a_wheel_installed_in_a_fresh_venv_renders_a_new_project(tmp_path: Path)
         [
             str(python),
             "-c",
-            "import harness.scaffold as s; print(s.__file__); print(s.TEMPLATES_DIR)",
+            "import harness.scaffold.project_template as s; "
+            "print(s.__file__); print(s.TEMPLATES_DIR)",
         ],
         cwd=elsewhere,
         env=_isolated_env(),

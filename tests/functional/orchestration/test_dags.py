@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
-from harness.pipeline_config import PipelineConfig
+from harness.schemas.pipeline_config import PipelineConfig
 from tests.unit.orchestration.support import AIRFLOW, airflow_env, example, render_to, write_config
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -151,7 +151,7 @@ def test_a_gate_that_cannot_pass_leaves_the_alias_and_fails_the_run(
     # on_fail: skip ends the same decision without failing (the gate_failed task's function).
     from airflow.sdk.exceptions import AirflowFailException
 
-    from orchestration import tasks
+    from orchestration.pipelines import tasks
 
     candidate = max(int(v.version) for v in versions)
     data["promotion"]["on_fail"] = "skip"  # type: ignore[index]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.store.registry import Registry
 from registry_tools import aliases, versions
-from registry_tools.client import Registry
 from tests.functional.harness.helpers import mlharness
 from tests.support.mlflow_cli import CliResult, mlflow_run
 from tests.support.paths import PROJECTS
@@ -163,7 +163,7 @@ def regressors(trained: Trained) -> Regressors:
     from sklearn.dummy import DummyRegressor
     from sklearn.linear_model import LinearRegression
 
-    from harness.mlflow_boundary import fluent_uri
+    from harness.store.mlflow_boundary import fluent_uri
 
     rng = np.random.default_rng(7)
     frame = pd.DataFrame(rng.normal(size=(80, 3)), columns=["a", "b", "c"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from registry_tools.client import Registry
+from harness.store.registry import Registry
 from registry_tools.errors import PromotionConflict
 from registry_tools.lock import acquire, alias_lock, lock_name, release
 

@@ -11,9 +11,9 @@ import mlflow
 import pandas as pd
 import pytest
 
+from harness.store.registry import Registry
 from registry_tools import aliases, catalog, evaluation, tags, versions
 from registry_tools.audit import AuditRecord, trail
-from registry_tools.client import Registry
 from registry_tools.errors import GateError, RegistryError
 from registry_tools.promote import PromotionRequest, promote
 from registry_tools.rollback import rollback
@@ -205,7 +205,7 @@ def test_two_threads_register_into_two_stores_at_once(tmp_path: Path) -> None:
     import mlflow
     from sklearn.dummy import DummyClassifier
 
-    from harness.mlflow_boundary import fluent_uri
+    from harness.store.mlflow_boundary import fluent_uri
 
     uris = [f"sqlite:///{tmp_path / f'store{i}.db'}" for i in (0, 1)]
     registry_state(uris[0])  # creates the first store's tables; the second is a copy

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from harness.store.registry import Registry
 from registry_tools import versions
-from registry_tools.client import Registry
 from tests.functional.harness.helpers import mlharness
 from tests.functional.registry.conftest import (
     Regressors,

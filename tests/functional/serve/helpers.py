@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 
-from monitoring.serve.app import ServerState, build_state, create_app
-from monitoring.serve.config import ServeConfig
+from orchestration.serving.app import ServerState, build_state, create_app
+from orchestration.serving.settings import ServeConfig
 from tests.support.serve_server import Store
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitoring.stack.check import check_stack
-from monitoring.stack.render import render_stack
+from monitoring.stack.lint import lint_stack
+from monitoring.stack.operations import write_stack
 from tests.functional.harness.helpers import mlharness
 from tests.support.paths import REPO
 
@@ -45,7 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("stack")
     config = root / "pipeline.yaml"
     config.write_text(yaml.safe_dump(CONFIG))
-    render_stack(config, root / "out")
+    write_stack(config, root / "out")
     return root / "out"
 
 
@@ -143,7 +143,7 @@ def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
     board["panels"][1]["targets"][0]["expr"] = "sum(rate(x[1m]) by"
     board_file.write_text(json.dumps(board))
 
-    result = check_stack(edited)
+    result = lint_stack(edited)
     problems = [str(p) for p in result.problems]
 
     def found(*parts: str) -> bool:
@@ -213,7 +213,7 @@ def test_the_generated_tests_pass_for_extreme_thresholds_and_intervals(
     config["monitoring"].update(EDGE_MONITORING[case])
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / "out"
-    render_stack(tmp_path / "pipeline.yaml", out)
+    write_stack(tmp_path / "pipeline.yaml", out)
     files = sorted(p.name for p in (out / "tests").glob("*.yml"))
     tests = run("promtool", "test", "rules", *files, cwd=out / "tests")
     assert tests.returncode == 0, tests.stdout + tests.stderr

@@ -14,7 +14,7 @@ import mlflow
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.scaffold import create_project
+from harness.scaffold.project_template import create_project
 from tests.support.mlflow_cli import mlflow_run
 from tests.unit.templates.support import COOKIECUTTER_JSON, FAMILIES, TASKS
 

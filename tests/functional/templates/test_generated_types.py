@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.scaffold import create_project
+from harness.scaffold.project_template import create_project
 from tests.support.paths import VENV_BIN
 from tests.unit.templates.support import FAMILIES, TASKS
 

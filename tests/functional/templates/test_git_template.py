@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.kernel.errors import ExitCode, ExternalServiceError, SourceError
-from harness.scaffold import create_project
+from harness.scaffold.project_template import create_project
 from tests.support.git_servers import free_port, git, git_daemon, make_repo
 from tests.unit.templates.support import TEMPLATE
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.scaffold import create_project
+from harness.scaffold.project_template import create_project
 from tests.support.mlflow_cli import cli_env
 from tests.support.paths import MLHARNESS
 from tests.unit.templates.support import COOKIECUTTER_JSON

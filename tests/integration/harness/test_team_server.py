@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness.manifest import digest
+from harness.schemas.manifest import digest
 from tests.functional.harness.helpers import TINY, json_of, mlharness
 from tests.support.git_servers import make_repo
 from tests.support.servers import MlflowServer

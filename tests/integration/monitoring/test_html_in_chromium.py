@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitoring.chunks import TableSource
-from monitoring.engine import run_drift
+from monitoring.drift import run_drift
 from monitoring.policy import make_policy
 from monitoring.profile import build_profile
 from monitoring.report_html import write_html

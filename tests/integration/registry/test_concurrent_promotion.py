@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from harness.store.registry import Registry
 from registry_tools import aliases, versions
 from registry_tools.audit import AuditRecord, replay, trail
-from registry_tools.client import Registry
 from registry_tools.errors import PromotionConflict
 from registry_tools.lock import LOCK_INFIX, lock_name
 from registry_tools.promote import Promotion, PromotionRequest, promote

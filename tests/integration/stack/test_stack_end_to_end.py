@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from monitoring.metric_names import SERVER_METRICS
+from monitoring.stack.operations import write_stack
 from monitoring.stack.promql import metric_names
-from monitoring.stack.render import render_stack
 from tests.support.monitoring_servers import (
     Receiver,
     Server,
@@ -204,7 +204,7 @@ def stack(served_model: ServedModel, tmp_path: Path) -> Iterator[Stack]:
         webhook_file = tmp_path / "webhook_url"
         webhook_file.write_text(receiver.url + "\n")
         out = tmp_path / "stack"
-        render_stack(_config(tmp_path, ports, webhook_file), out)
+        write_stack(_config(tmp_path, ports, webhook_file), out)
         extra = ["--drift-interval", "1", "--drift-window-rows", "100", "--reload-interval", "0"]
         serve = start_serve(
             f"models:/{MODEL}@{ALIAS}",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from harness.cache import cache_key
-from harness.environment import env_file_lock
-from harness.launch import plan
-from harness.source import checkout
-from harness.spec import build_run_spec
+from harness.run.environment import env_file_lock
+from harness.run.launch import plan
+from harness.run.run_cache import cache_key
+from harness.run.source import checkout
+from harness.run.spec import build_run_spec
 from tests.support.git_servers import commit_change, git, make_repo
 from tests.support.paths import PROJECTS
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from harness.comparison import DIFFERS, SAME, WITHIN, compare, identical, parse_rtols
 from harness.kernel.assignments import AssignmentError
 from harness.kernel.errors import ParamError
+from harness.run.comparison import DIFFERS, SAME, WITHIN, compare, identical, parse_rtols
 
 
 def _doc() -> dict[str, Any]:

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from mlflow.tracking import MlflowClient
 
-from harness import hit_memo
-from harness.cache import find_cached
 from harness.kernel.digests import path_digest
-from harness.manifest import TAG_CACHE_KEY
+from harness.run import run_memo as hit_memo
+from harness.run.run_cache import find_cached
+from harness.schemas.manifest import TAG_CACHE_KEY
 
 BASE = hit_memo.Request("proj", "main", {"a": "1", "b": "x"}, "local", None, None)
 

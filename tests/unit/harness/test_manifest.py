@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from harness import manifest
-from harness.environment import is_secret, recorded_variables
 from harness.kernel.errors import SpecError
+from harness.run.environment import is_secret, recorded_variables
+from harness.schemas import manifest
 
 
 def _doc() -> dict[str, Any]:

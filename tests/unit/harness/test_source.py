@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.kernel.errors import SourceError
-from harness.source import checkout, parse_remote, redact, strip_credentials
+from harness.kernel.redaction import redact, strip_credentials
+from harness.run.source import checkout, parse_remote
 from tests.support.git_servers import commit_change, git, make_repo
 from tests.support.paths import PROJECTS
 

@@ -8,7 +8,7 @@ import pytest
 
 from harness.kernel.assignments import AssignmentError, parse_assignments
 from harness.kernel.errors import ConfigError, ParamError, SpecError
-from harness.spec import build_run_spec
+from harness.run.spec import build_run_spec
 from tests.support.paths import PROJECTS
 
 RF = PROJECTS / "rf"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.environment import describe, freeze
 from harness.kernel.digests import tree_digest
-from harness.mlflow_boundary import absolute_uri
+from harness.run.environment import describe, freeze
+from harness.store.mlflow_boundary import absolute_uri
 
 
 def test_tree_digest_follows_content_names_and_exec_bit_not_location(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from harness.kernel.errors import SourceError
 from monitoring.chunks import TableSource, open_source
-from monitoring.engine import run_drift
+from monitoring.drift import run_drift
 from monitoring.policy import make_policy
 from monitoring.profile import build_profile, load_profile, save_profile
 from tests.unit.monitoring.data import frame, write

@@ -20,7 +20,7 @@ from scipy.stats import chisquare, ks_2samp, wasserstein_distance
 
 from monitoring import stats_numeric
 from monitoring.chunks import TableSource
-from monitoring.engine import run_drift
+from monitoring.drift import run_drift
 from monitoring.policy import make_policy
 from monitoring.profile import build_profile
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from prometheus_client import generate_latest
 
-from harness.validation import InvalidFile
+from harness.schemas.validation import InvalidFile
 from monitoring import report_json
 from monitoring.chunks import TableSource
-from monitoring.engine import DriftResult, run_drift
+from monitoring.drift import DriftResult, run_drift
 from monitoring.metric_names import BATCH_DRIFT_METRICS
 from monitoring.metrics import DriftMetrics
 from monitoring.policy import make_policy

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from orchestration.generate import RenderRequest, RenderResult, render
+from orchestration.pipelines.operations import PipelineFiles, PipelineRequest, write_pipeline
 from tests.support.paths import REPO, VENV_BIN
 
 EXAMPLE = REPO / "examples" / "rf-pipeline.yaml"
@@ -42,8 +42,8 @@ def write_config(directory: Path, data: dict[str, Any], name: str = "pipeline.ya
 
 def render_to(
     config: Path, output: Path, executor: str = "local", dry_run: bool = False
-) -> RenderResult:
-    return render(RenderRequest(config, output, executor, dry_run))  # type: ignore[arg-type]
+) -> PipelineFiles:
+    return write_pipeline(PipelineRequest(config, output, executor, dry_run))  # type: ignore[arg-type]
 
 
 def airflow_env(home: Path, dags: Path, **extra: str) -> dict[str, str]:

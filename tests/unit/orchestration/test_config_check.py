@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.config.checks import check_file, cron_problem, secret_problems
-from harness.pipeline_config import PipelineConfig
+from harness.config.operations import check_file, cron_problem, secret_problems
+from harness.schemas.pipeline_config import PipelineConfig
 from tests.support.paths import MLHARNESS, TEMPLATES
 from tests.unit.orchestration.support import EXAMPLE, example, write_config
 

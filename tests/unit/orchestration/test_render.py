@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from harness.kernel.errors import ConfigError
-from orchestration.generate import SECRET_KEYS, TEMPLATE_DIR
+from orchestration.pipelines.operations import SECRET_KEYS, TEMPLATE_DIR
 from tests.support.paths import MLHARNESS, REPO, VENV_BIN
 from tests.unit.orchestration.support import (
     EXAMPLE,

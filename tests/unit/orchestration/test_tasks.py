@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.config.checks import StepRef, param_text, step_refs
+from harness.config.operations import StepRef, param_text, step_refs
 from harness.kernel.errors import ConfigError
-from harness.pipeline_config import PipelineConfig
-from orchestration import tasks
+from harness.schemas.pipeline_config import PipelineConfig
+from orchestration.pipelines import tasks
 from tests.unit.orchestration.support import example
 
 

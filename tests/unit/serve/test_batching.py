@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.serve.batching import Batcher, QueueFull
-from monitoring.serve.model_slot import LoadedModel, ModelVersionInfo
-from monitoring.serve.parsing import InvocationError, ParsedRequest
+from orchestration.serving.batching import Batcher, QueueFull
+from orchestration.serving.model_slot import LoadedModel, ModelVersionInfo
+from orchestration.serving.parsing import InvocationError, ParsedRequest
 
 
 class RowModel:

@@ -8,8 +8,8 @@ import pytest
 
 from harness.kernel.errors import ParamError
 from monitoring.metric_names import SERVER_METRICS
-from monitoring.serve.config import ServeConfig, parse_model_uri
-from monitoring.serve.metrics import ServerMetrics
+from orchestration.serving.metrics import ServerMetrics
+from orchestration.serving.settings import ServeConfig, parse_model_uri
 from tests.support.paths import MLHARNESS
 
 

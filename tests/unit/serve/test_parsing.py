@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from monitoring.serve.parsing import (
+from orchestration.serving.parsing import (
     DeferredFrame,
     InvocationError,
     parse_request,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.kernel.errors import ConfigError
-from harness.pipeline_config import PipelineConfig
+from harness.schemas.pipeline_config import PipelineConfig
 from monitoring.stack.alerts import SEVERITIES, alerts_for, expand_labels, number
 from monitoring.stack.dashboard import SCHEMA_VERSION, dashboard_json
 from monitoring.stack.promql import is_known, metric_names

@@ -11,7 +11,7 @@ import yaml
 
 from harness.app import app, run_cli
 from harness.kernel.errors import ConfigError, MlharnessError
-from monitoring.stack.render import render_stack
+from monitoring.stack.operations import write_stack
 
 CONFIG = {
     "name": "rf_pipeline",
@@ -42,11 +42,11 @@ def cli(args: list[str]) -> int:
 
 def test_re_rendering_is_byte_identical_and_reports_no_change(tmp_path: Path) -> None:
     config = write_config(tmp_path / "pipeline.yaml")
-    first = render_stack(config, tmp_path / "a")
-    second = render_stack(config, tmp_path / "b")
+    first = write_stack(config, tmp_path / "a")
+    second = write_stack(config, tmp_path / "b")
     assert first.changed and first.digest == second.digest
     assert tree(tmp_path / "a") == tree(tmp_path / "b")
-    again = render_stack(config, tmp_path / "a")
+    again = write_stack(config, tmp_path / "a")
     assert not again.changed and again.digest == first.digest
     expected = {
         "prometheus.yml",
@@ -69,11 +69,11 @@ def test_a_changed_threshold_changes_exactly_the_rendered_rule_and_its_tests(
     tmp_path: Path,
 ) -> None:
     config = write_config(tmp_path / "pipeline.yaml")
-    render_stack(config, tmp_path / "out")
+    write_stack(config, tmp_path / "out")
     before = tree(tmp_path / "out")
     edited = json.loads(json.dumps(CONFIG))
     edited["monitoring"]["thresholds"] = {"p99_latency_s": 0.8}
-    assert render_stack(write_config(config, edited), tmp_path / "out").changed
+    assert write_stack(write_config(config, edited), tmp_path / "out").changed
     after = tree(tmp_path / "out")
     changed = {name for name in before if before[name] != after[name]}
     assert {"alerts/mlharness-alerts.yml", "tests/mlharness-alerts.test.yml"} <= changed
@@ -82,7 +82,7 @@ def test_a_changed_threshold_changes_exactly_the_rendered_rule_and_its_tests(
 
 
 def test_receiver_urls_are_files_never_inline(tmp_path: Path) -> None:
-    render_stack(write_config(tmp_path / "pipeline.yaml"), tmp_path / "out")
+    write_stack(write_config(tmp_path / "pipeline.yaml"), tmp_path / "out")
     am = yaml.safe_load((tmp_path / "out/alertmanager.yml").read_text())
     configs = [c for r in am["receivers"] for c in r.get("slack_configs", [])]
     assert configs and all("api_url" not in c and "api_url_file" in c for c in configs)
@@ -99,7 +99,7 @@ def test_config_errors_are_listed_at_once_and_nothing_is_rendered(tmp_path: Path
     bad["monitoring"].update({"scrape_interval_s": 0, "alert_for_s": -1, "typo": 1})
     config = write_config(tmp_path / "pipeline.yaml", bad)
     with pytest.raises(ConfigError) as caught:
-        render_stack(config, tmp_path / "out")
+        write_stack(config, tmp_path / "out")
     paths = {p.split(":")[0] for p in caught.value.problems}
     assert {
         "monitoring.scrape_interval_s",
@@ -116,7 +116,7 @@ def test_an_existing_directory_that_is_not_a_stack_is_never_replaced(tmp_path: P
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "precious.txt").write_text("keep me")
     with pytest.raises(MlharnessError, match="holds no rendered stack"):
-        render_stack(write_config(tmp_path / "pipeline.yaml"), tmp_path / "out")
+        write_stack(write_config(tmp_path / "pipeline.yaml"), tmp_path / "out")
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.sweep.definition import SweepDefinition, TrialRecord, trial_tag
-from harness.sweep.engine import _cluster_problem
+from harness.sweep.operations import _cluster_problem
 from harness.sweep.optimize import Optimizer
 from harness.sweep.space import parse_space
 

@@ -15,7 +15,7 @@ import jinja2
 import pytest
 import yaml
 
-from harness.scaffold import create_project
+from harness.scaffold.project_template import create_project
 from tests.support.paths import VENV_BIN
 from tests.unit.templates.support import (
     AIRFLOW_EXPRESSIONS,

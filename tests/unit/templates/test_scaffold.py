@@ -1,4 +1,4 @@
-"""``harness.scaffold``: option checks, all-or-nothing placement, errors as one line."""
+"""``harness.scaffold.project_template``: option checks, all-or-nothing placement, errors as one line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from harness.kernel.assignments import AssignmentError
 from harness.kernel.errors import ExitCode, SourceError
-from harness.scaffold import (
+from harness.scaffold.project_template import (
     OptionError,
     OutputExistsError,
     TemplateError,

@@ -57,7 +57,7 @@ with DAG(
         """Run the drift check on the newest batch; branch on its exit code."""
         from dataclasses import asdict
 
-        from orchestration import tasks
+        from orchestration.pipelines import tasks
 
         outcome = tasks.check_drift(PIPELINE, BASE_DIR)
         get_current_context()["ti"].xcom_push(key="outcome", value=asdict(outcome))

@@ -1,0 +1,333 @@
+"""Launch a validated run spec through ``mlflow.projects.run`` and record its manifest.
+
+The run is created here first (so its id is known before the entry point starts and a
+Ctrl-C can mark it KILLED), then MLflow's local backend runs the entry point on it. When
+the run ends, its metrics and artifact digests are read back, and the manifest is logged
+as an artifact with its digest and the cache key as tags.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.kernel.errors import RunFailed, SpecError
+from harness.run import environment
+from harness.run.run_cache import cache_key, find_cached
+from harness.run.source import ResolvedSource
+from harness.run.spec import RunSpec
+from harness.schemas import manifest
+from harness.store import mlflow_api
+from harness.store.mlflow_boundary import client as make_client
+from harness.store.mlflow_boundary import converted
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+__all__ = ["Outcome", "Plan", "execute", "fetch_manifest", "plan"]
+
+
+@dataclass
+class Plan:
+    """Everything known before launch: what runs, on what, and its cache key."""
+
+    source: ResolvedSource
+    spec: RunSpec
+    environment: dict[str, Any]
+    inputs: dict[str, dict[str, str | None]]
+    cache_key: str
+    template: dict[str, Any] | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The plan as printed by ``--dry-run``."""
+        return {
+            "source": self.source_section(),
+            "run_spec": self.run_spec_section(),
+            "lock_digest": self.environment["lock_digest"],
+            "inputs": self.inputs,
+            "cache_key": self.cache_key,
+        }
+
+    def source_section(self) -> dict[str, Any]:
+        src = self.source
+        return {
+            "uri": src.uri,
+            "commit": src.commit,
+            "subdir": src.subdir,
+            "version": src.version,
+            "dirty": src.dirty,
+            "diff_digest": src.diff_digest,
+            "tree_digest": src.tree_digest,
+            "template": self.template,
+        }
+
+    def run_spec_section(self) -> dict[str, Any]:
+        spec = self.spec
+        return {
+            "entry_point": spec.entry_point,
+            "parameters": dict(spec.parameters),
+            "env_manager": spec.env_manager,
+            "experiment_name": spec.experiment_name,
+            "run_name": spec.run_name,
+        }
+
+
+@dataclass
+class Outcome:
+    """What ``run`` did: a new run (with its manifest) or a cache hit."""
+
+    run_id: str
+    status: str
+    cached: bool
+    manifest: dict[str, Any] | None = None
+    wall_s: float | None = None  # of a new run, launch to manifest
+
+
+def _template(project_dir: Path) -> dict[str, Any] | None:
+    import json
+
+    marker = project_dir / ".mlharness-template.json"
+    if not marker.is_file():
+        return None
+    try:
+        data = json.loads(marker.read_text())
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def plan(source: ResolvedSource, spec: RunSpec) -> Plan:
+    """Digest the environment and inputs and derive the cache key."""
+    env = environment.describe(source.project_dir, spec.env_manager)
+    inputs = manifest.input_digests(spec.input_params())
+    key = cache_key(
+        tree_digest=source.tree_digest,
+        entry_point=spec.entry_point,
+        parameters=spec.parameters,
+        lock_digest=str(env["lock_digest"]),
+        inputs=inputs,
+    )
+    return Plan(source, spec, env, inputs, key, _template(source.project_dir))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """Send the child's output to stderr so ``--json`` output on stdout stays parseable."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _create_run(
+    client: MlflowClient,
+    planned: Plan,
+    experiment_id: str,
+    replay_of: str | None,
+    parent_run_id: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> str:
+    """Create the run with MLflow's project tags (source without credentials).
+
+    ``parent_run_id`` attaches it as a child run by id (``mlflow.parentRunId``), never
+    through MLflow's in-process active-run stack, so a child started in another process
+    (a sweep trial) lands under the right parent.
+    """
+    from mlflow.entities import Param
+    from mlflow.utils.mlflow_tags import (
+        MLFLOW_GIT_COMMIT,
+        MLFLOW_GIT_REPO_URL,
+        MLFLOW_PARENT_RUN_ID,
+        MLFLOW_PROJECT_ENTRY_POINT,
+        MLFLOW_SOURCE_NAME,
+        MLFLOW_SOURCE_TYPE,
+        MLFLOW_USER,
+    )
+
+    src = planned.source
+    tags = {
+        MLFLOW_USER: getpass.getuser(),
+        MLFLOW_SOURCE_NAME: src.uri + (f"#{src.subdir}" if src.subdir else ""),
+        MLFLOW_SOURCE_TYPE: "PROJECT",
+        MLFLOW_PROJECT_ENTRY_POINT: planned.spec.entry_point,
+    }
+    if src.commit:
+        tags[MLFLOW_GIT_COMMIT] = src.commit
+        tags[MLFLOW_GIT_REPO_URL] = src.uri
+    if replay_of:
+        tags[manifest.TAG_REPLAY_OF] = replay_of
+    if parent_run_id:
+        tags[MLFLOW_PARENT_RUN_ID] = parent_run_id
+    tags.update(extra_tags or {})
+    run = client.create_run(experiment_id, tags=tags, run_name=planned.spec.run_name)
+    run_id = str(run.info.run_id)
+    params = [Param(k, v) for k, v in sorted(planned.spec.parameters.items())]
+    for start in range(0, len(params), 100):
+        client.log_batch(run_id, params=params[start : start + 100])
+    return run_id
+
+
+def _launch(planned: Plan, experiment_id: str, run_id: str) -> str | None:
+    """Run the entry point on the created run; None when it finished, else why it failed
+    (the entry point's own output has already streamed to the terminal)."""
+    from mlflow.exceptions import MlflowException
+
+    # "local" means this interpreter's environment (the one the manifest describes), and the
+    # tools MLflow calls for the other managers (uv, virtualenv) are installed beside it.
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    try:
+        mlflow_api.run_project(
+            planned.source.project_dir,
+            planned.spec.entry_point,
+            dict(planned.spec.parameters),
+            experiment_id=experiment_id,
+            env_manager=planned.spec.env_manager,
+            run_id=run_id,
+        )
+    except MlflowException as exc:
+        return exc.message.splitlines()[0] if exc.message.strip() else "MLflow failed"
+    except (OSError, subprocess.SubprocessError) as exc:
+        # MLflow building the environment (uv, virtualenv, pyenv) failed outside its own errors.
+        return f"launching the run failed: {exc}"
+    return None
+
+
+def _outputs(client: MlflowClient, run_id: str, tracking_uri: str) -> dict[str, str]:
+    import mlflow.artifacts
+
+    if not client.list_artifacts(run_id):
+        return {}
+    with tempfile.TemporaryDirectory(prefix="mlharness-out-") as tmp:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, dst_path=tmp, tracking_uri=tracking_uri
+        )
+        return manifest.output_digests(Path(local))
+
+
+def _record(
+    client: MlflowClient, planned: Plan, run_id: str, tracking_uri: str, started: dt.datetime
+) -> dict[str, Any]:
+    """Build the manifest of a finished run, log it and tag the run with its digest."""
+    finished = _now()
+    run = client.get_run(run_id)
+    environment.complete_after_run(planned.environment, planned.source.project_dir)
+    doc: dict[str, Any] = {
+        "schema_version": manifest.SCHEMA_VERSION,
+        "source": planned.source_section(),
+        "run_spec": planned.run_spec_section(),
+        "environment": planned.environment,
+        "inputs": planned.inputs,
+        "outputs": _outputs(client, run_id, tracking_uri),
+        "metrics": dict(sorted(run.data.metrics.items())),
+        "seeds": manifest.seeds_of(planned.spec.parameters),
+        "timings": {
+            "started": started.isoformat(),
+            "finished": finished.isoformat(),
+            "duration_s": round((finished - started).total_seconds(), 3),
+        },
+        "cache_key": planned.cache_key,
+    }
+    with tempfile.TemporaryDirectory(prefix="mlharness-manifest-") as tmp:
+        target = Path(tmp) / "manifest.json"
+        manifest.write(doc, target)
+        client.log_artifact(run_id, str(target), manifest.ARTIFACT_DIR)
+    client.set_tag(run_id, manifest.TAG_DIGEST, manifest.digest(doc))
+    client.set_tag(run_id, manifest.TAG_CACHE_KEY, planned.cache_key)
+    return doc
+
+
+def execute(
+    planned: Plan,
+    tracking_uri: str,
+    *,
+    force: bool = False,
+    replay_of: str | None = None,
+    quiet_stdout: bool = False,
+    parent_run_id: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Answer from the cache, or launch the run and record its manifest."""
+    client = make_client(tracking_uri)
+    with converted(tracking_uri):
+        if not force:
+            hit = find_cached(client, planned.cache_key)
+            if hit is not None:
+                return Outcome(hit, "FINISHED", cached=True)
+        experiment_id = mlflow_api.resolve_experiment_id(planned.spec.experiment_name)
+        run_id = _create_run(client, planned, experiment_id, replay_of, parent_run_id, extra_tags)
+    started = _now()
+    clock = time.monotonic()
+    try:
+        with _stdout_to_stderr(quiet_stdout):
+            failure = _launch(planned, experiment_id, run_id)
+    except KeyboardInterrupt:
+        with converted(tracking_uri):
+            client.set_terminated(run_id, "KILLED")
+            _record(client, planned, run_id, tracking_uri, started)
+        raise RunFailed(f"run {run_id} interrupted; marked KILLED") from None
+    except Exception:
+        # A bug on our side or MLflow's: the run must not stay RUNNING forever.
+        with converted(tracking_uri):
+            client.set_terminated(run_id, "FAILED")
+        raise
+    with converted(tracking_uri):
+        if failure is not None and client.get_run(run_id).info.status == "RUNNING":
+            client.set_terminated(run_id, "FAILED")
+        doc = _record(client, planned, run_id, tracking_uri, started)
+    if failure is not None:
+        raise RunFailed(f"run {run_id} ended FAILED: {failure}", hint="see the output above")
+    return Outcome(
+        run_id,
+        "FINISHED",
+        cached=False,
+        manifest=doc,
+        wall_s=round(time.monotonic() - clock, 3),
+    )
+
+
+def fetch_manifest(
+    client: MlflowClient, run_id: str, tracking_uri: str
+) -> tuple[object, str | None]:
+    """The manifest JSON of a run (parsed, not yet checked) and its digest tag."""
+    import mlflow.artifacts
+
+    with converted(tracking_uri):
+        run = client.get_run(run_id)
+        with tempfile.TemporaryDirectory(prefix="mlharness-show-") as tmp:
+            try:
+                local = mlflow.artifacts.download_artifacts(
+                    run_id=run_id,
+                    artifact_path=manifest.ARTIFACT_PATH,
+                    dst_path=tmp,
+                    tracking_uri=tracking_uri,
+                )
+            except Exception as exc:
+                raise SpecError(
+                    f"run {run_id} has no {manifest.ARTIFACT_PATH}",
+                    hint="was it launched by mlharness run?",
+                ) from exc
+            data = manifest.loads(Path(local).read_bytes(), where=f"run {run_id}")
+    return data, run.data.tags.get(manifest.TAG_DIGEST)

@@ -1,0 +1,328 @@
+"""The run room's operations: run, show, replay and verify, each a typed function that
+returns a typed result (the CLI, sweeps, DAG tasks and the demo call these).
+
+``run`` validates a request, answers it from the run cache or launches it, and records its
+manifest. Everything that runs a project goes through :func:`run`: ``mlharness run``, each sweep
+trial, each pipeline step of a generated DAG and the demo, so all of them validate the same
+way, write the same manifest and share one cache.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.run import comparison, launch, replay, run_memo, source, spec
+from harness.schemas import manifest
+from harness.store import mlflow_api, mlflow_boundary
+
+__all__ = [
+    "ReplayRequest",
+    "ReplayResult",
+    "RunRequest",
+    "RunResult",
+    "ShowRequest",
+    "Shown",
+    "VerifyRequest",
+    "VerifyResult",
+    "replay_run",
+    "run",
+    "show",
+    "verify",
+]
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to run and how: a project (path or Git URL), entry point and raw parameters."""
+
+    project: str
+    entry_point: str = "main"
+    params: Mapping[str, str] = field(default_factory=dict)
+    env_manager: str | None = None
+    experiment_name: str | None = None
+    run_name: str | None = None
+    tracking_uri: str | None = None
+    version: str | None = None
+    require_clean: bool = False
+    force: bool = False
+    dry_run: bool = False
+    # Attach the new run as a child of this run (a sweep's parent), by id.
+    parent_run_id: str | None = None
+    # Extra tags on a new run (not on a cache hit, which is somebody else's run).
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # Send the entry point's output to stderr, so a --json document on stdout stays clean.
+    quiet_stdout: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A new run (with its manifest), a cache hit, or, for a dry run, the plan."""
+
+    run_id: str | None
+    status: str
+    cached: bool
+    cache_key: str | None
+    manifest: dict[str, Any] | None = None
+    plan: dict[str, Any] | None = None
+    wall_s: float | None = None
+
+    @property
+    def dry_run(self) -> bool:
+        return self.plan is not None
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return dict((self.manifest or {}).get("metrics", {}))
+
+    @property
+    def manifest_digest(self) -> str | None:
+        return manifest.digest(self.manifest) if self.manifest else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form of ``mlharness run``."""
+        if self.plan is not None:
+            return {"dry_run": True, **self.plan}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "cached": self.cached,
+            "cache_key": self.cache_key,
+            "manifest_digest": self.manifest_digest,
+            "metrics": self.manifest["metrics"] if self.manifest else None,
+        }
+
+
+def _memo_request(request: RunRequest) -> run_memo.Request:
+    return run_memo.Request(
+        request.project,
+        request.entry_point,
+        dict(request.params),
+        request.env_manager,
+        request.experiment_name,
+        request.tracking_uri,
+        version=request.version,
+        require_clean=request.require_clean,
+        force=request.force,
+        dry_run=request.dry_run,
+    )
+
+
+def run(request: RunRequest) -> RunResult:
+    """Run ``request``: the verified hit memo first (no mlflow import), then the full path.
+
+    Raises ``ParamError``/``SpecError``/``SourceError`` (exit 2) before anything is written
+    when the request is invalid, ``RunFailed`` (exit 1) when the run ends FAILED or KILLED.
+    """
+    probe = run_memo.probe(_memo_request(request))
+    hit = run_memo.answer(probe) if probe is not None else None
+    if hit is not None:
+        return RunResult(hit.run_id, hit.status, True, hit.cache_key)
+    return _run_full(request, probe)
+
+
+def _run_full(request: RunRequest, probe: run_memo.Probe | None) -> RunResult:
+    """The authoritative path: MLflow parses and launches; a FINISHED end is memoised."""
+    with source.checkout(
+        request.project, request.version, require_clean=request.require_clean
+    ) as resolved:
+        run_spec = spec.build_run_spec(
+            resolved.project_dir,
+            request.entry_point,
+            request.params,
+            env_manager=request.env_manager,
+            experiment_name=request.experiment_name,
+            run_name=request.run_name,
+        )
+        planned = launch.plan(resolved, run_spec)
+        if request.dry_run:
+            return RunResult(None, "PLANNED", False, planned.cache_key, plan=planned.summary())
+        uri = mlflow_boundary.connect(request.tracking_uri)
+        outcome = launch.execute(
+            planned,
+            uri,
+            force=request.force,
+            quiet_stdout=request.quiet_stdout,
+            parent_run_id=request.parent_run_id,
+            extra_tags=request.tags,
+        )
+        if probe is not None and outcome.status == "FINISHED":
+            _remember(probe, uri, planned, outcome.run_id, run_spec.env_manager)
+    return RunResult(
+        outcome.run_id,
+        outcome.status,
+        outcome.cached,
+        planned.cache_key,
+        manifest=outcome.manifest,
+        wall_s=outcome.wall_s,
+    )
+
+
+def _remember(
+    probe: run_memo.Probe, uri: str, planned: launch.Plan, run_id: str, env_manager: str
+) -> None:
+    inputs = {}
+    for name, entry in planned.inputs.items():
+        local = mlflow_api.local_path_or_none(str(entry["value"]))
+        if entry["digest"] and local is not None:
+            inputs[name] = (os.path.abspath(local), str(entry["digest"]))
+    local_lock = planned.environment["lock_digest"] if env_manager == "local" else None
+    run_memo.remember(
+        probe,
+        uri,
+        planned.cache_key,
+        run_id,
+        inputs,
+        planned_tree=planned.source.tree_digest,
+        planned_local_lock=local_lock,
+    )
+
+
+@dataclass(frozen=True)
+class ShowRequest:
+    """Which run, in which tracking store (None: MLflow's default)."""
+
+    run_id: str
+    tracking_uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Shown:
+    """The manifest JSON exactly as logged (``raw``, for ``--json``), the same as a mapping
+    when it is one (``manifest``), and whether its digest equals the run's tag."""
+
+    run_id: str
+    raw: object
+    manifest: manifest.Manifest
+    digest_matches: bool
+
+
+def show(request: ShowRequest) -> Shown:
+    """Read the manifest of ``request.run_id``; unlike replay it is shown even when edited
+    (``digest_matches`` says so), because looking at a bad manifest is how one finds out."""
+    uri = mlflow_boundary.connect(request.tracking_uri)
+    raw, tag = launch.fetch_manifest(mlflow_boundary.client(uri), request.run_id, uri)
+    doc = raw if isinstance(raw, dict) else {}
+    matches = bool(doc) and tag is not None and manifest.digest(doc) == tag
+    return Shown(request.run_id, raw, doc, matches)
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    """The run to replay and where it lives."""
+
+    run_id: str
+    tracking_uri: str | None = None
+    dry_run: bool = False
+    # Send the entry point's output to stderr, so a --json document on stdout stays clean.
+    quiet_stdout: bool = False
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """The new run (``run_id``, ``status``), or for a dry run only the recorded plan."""
+
+    replay_of: str
+    source: dict[str, Any]
+    run_spec: dict[str, Any]
+    run_id: str | None = None
+    status: str = "PLANNED"
+
+    @property
+    def dry_run(self) -> bool:
+        return self.run_id is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form of ``mlharness replay``."""
+        if self.dry_run:
+            return {"dry_run": True, "source": self.source, "run_spec": self.run_spec}
+        return {"replay_of": self.replay_of, "run_id": self.run_id, "status": self.status}
+
+
+def replay_run(request: ReplayRequest) -> ReplayResult:
+    """Check the manifest (refused when edited or newer), then launch it again.
+
+    Raises ``SpecError``/``SourceError`` (exit 2) for a refused manifest or lost code,
+    ``RunFailed`` (exit 1) when the replay ends FAILED or KILLED.
+    """
+    uri = mlflow_boundary.connect(request.tracking_uri)
+    original = replay.load_checked(request.run_id, uri)
+    if request.dry_run:
+        return ReplayResult(request.run_id, original["source"], original["run_spec"])
+    _, outcome = replay.replay(
+        request.run_id, uri, quiet_stdout=request.quiet_stdout, original=original
+    )
+    return ReplayResult(
+        request.run_id, original["source"], original["run_spec"], outcome.run_id, outcome.status
+    )
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    """The run to verify, and per-metric relative tolerances (default: exact)."""
+
+    run_id: str
+    rtols: Mapping[str, float] = field(default_factory=dict)
+    tracking_uri: str | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Every compared value (``rows``) of the original and its replay, or for a dry run
+    the recorded plan only (``replay_run_id`` None, no rows)."""
+
+    run_id: str
+    source: dict[str, Any]
+    run_spec: dict[str, Any]
+    rtols: dict[str, float]
+    replay_run_id: str | None = None
+    rows: list[comparison.Row] = field(default_factory=list)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.replay_run_id is None
+
+    @property
+    def identical(self) -> bool:
+        return comparison.identical(self.rows)
+
+    @property
+    def differing(self) -> int:
+        return sum(row.status == comparison.DIFFERS for row in self.rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form of ``mlharness verify``."""
+        if self.dry_run:
+            return {
+                "dry_run": True,
+                "source": self.source,
+                "run_spec": self.run_spec,
+                "rtol": self.rtols,
+            }
+        return {
+            "run_id": self.run_id,
+            "replay_run_id": self.replay_run_id,
+            "identical": self.identical,
+            "rows": [row.as_dict() for row in self.rows],
+        }
+
+
+def verify(request: VerifyRequest) -> VerifyResult:
+    """Load and check the manifest, refuse tolerances for unknown metrics (before anything
+    runs), replay, compare. A difference is a result, not an error: the CLI maps
+    ``identical`` False to exit 1."""
+    uri = mlflow_boundary.connect(request.tracking_uri)
+    original = replay.load_checked(request.run_id, uri)
+    rtols = dict(request.rtols)
+    planned = VerifyResult(request.run_id, original["source"], original["run_spec"], rtols)
+    if request.dry_run:
+        return planned
+    comparison.check_rtol_names(rtols, original)
+    _, outcome = replay.replay(request.run_id, uri, quiet_stdout=True, original=original)
+    rows = comparison.compare(original, outcome.manifest or {}, rtols)
+    return VerifyResult(
+        request.run_id, original["source"], original["run_spec"], rtols, outcome.run_id, rows
+    )

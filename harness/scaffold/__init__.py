@@ -1,0 +1,1 @@
+"""The scaffold feature: ``mlharness new`` creates a project from a cookiecutter template."""

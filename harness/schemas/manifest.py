@@ -1,0 +1,213 @@
+"""The run manifest: build it, write it canonically, digest it, and refuse bad ones.
+
+One canonical form (sorted keys, no spaces) gives one digest; the digest is stored as the
+run tag ``mlharness.manifest_digest`` so a manifest edited by hand is detected. A manifest
+from a newer schema is refused rather than half understood, and one that is not what
+:class:`RunManifest` declares is refused with every problem and its key path
+(``run_spec.parameters.alpha: Input should be a valid string``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, NonNegativeFloat
+
+from harness.kernel.atomic import write_text_atomic
+from harness.kernel.digests import path_digest, sha256_bytes
+from harness.kernel.errors import SpecError
+from harness.kernel.jsonout import canonical_json
+from harness.schemas.validation import one_line, validate
+
+__all__ = [
+    "ARTIFACT_DIR",
+    "ARTIFACT_PATH",
+    "SCHEMA_VERSION",
+    "SEED_HINTS",
+    "TAG_CACHE_KEY",
+    "TAG_DIGEST",
+    "TAG_REPLAY_OF",
+    "Manifest",
+    "ManifestError",
+    "RunManifest",
+    "canonical_json",
+    "check",
+    "digest",
+    "input_digests",
+    "loads",
+    "output_digests",
+    "seeds_of",
+    "write",
+]
+
+SCHEMA_VERSION = 1
+ARTIFACT_DIR = "mlharness"
+ARTIFACT_PATH = f"{ARTIFACT_DIR}/manifest.json"
+TAG_DIGEST = "mlharness.manifest_digest"
+TAG_CACHE_KEY = "mlharness.cache_key"
+TAG_REPLAY_OF = "mlharness.replay_of"
+SEED_HINTS = ("seed", "random_state")
+
+Manifest = dict[str, Any]
+
+
+class ManifestError(SpecError):
+    """A manifest is not what schema 1 declares; ``problems`` lists each with its key path."""
+
+    def __init__(self, where: str, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"{where}: the manifest has {len(self.problems)} problem(s): " + "; ".join(problems),
+            hint="was it written by mlharness run?",
+        )
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class SourceSection(_Section):
+    """Where the code came from (``launch.Plan.source_section``)."""
+
+    uri: str
+    commit: str | None
+    subdir: str
+    version: str | None
+    dirty: bool
+    diff_digest: str | None
+    tree_digest: str | None = None
+    template: dict[str, object] | None = None
+
+
+class RunSpecSection(_Section):
+    """What ran (``launch.Plan.run_spec_section``)."""
+
+    entry_point: str
+    parameters: dict[str, str]
+    env_manager: str
+    experiment_name: str | None
+    run_name: str | None
+
+
+class EnvironmentSection(_Section):
+    """The interpreter and packages it ran on (``environment.describe``)."""
+
+    python: str | None
+    platform: str
+    env_manager: str
+    lock_digest: str
+    pip_freeze: list[str]
+    variables: dict[str, str]
+
+
+class InputDigest(_Section):
+    """A ``path``/``uri`` parameter and the digest of what it named (None when remote)."""
+
+    value: str
+    digest: str | None
+
+
+class Timings(_Section):
+    started: str
+    finished: str
+    duration_s: NonNegativeFloat
+
+
+class RunManifest(_Section):
+    """Schema 1 of the manifest: every section, every field, nothing else."""
+
+    schema_version: int
+    source: SourceSection
+    run_spec: RunSpecSection
+    environment: EnvironmentSection
+    inputs: dict[str, InputDigest]
+    outputs: dict[str, str]
+    metrics: dict[str, float]
+    seeds: dict[str, str]
+    timings: Timings
+    cache_key: str
+
+
+def digest(manifest: Manifest) -> str:
+    """Hex sha256 of the canonical JSON."""
+    return sha256_bytes(canonical_json(manifest).encode())
+
+
+def seeds_of(parameters: dict[str, str]) -> dict[str, str]:
+    """Parameters that look like seeds (``seed``, ``random_state``...)."""
+    return {k: v for k, v in parameters.items() if any(h in k.lower() for h in SEED_HINTS)}
+
+
+def input_digests(inputs: dict[str, str]) -> dict[str, dict[str, str | None]]:
+    """``{param: {"value", "digest"}}`` for path/uri params; remote URIs get no digest."""
+    from harness.store.mlflow_api import local_path_or_none
+
+    result: dict[str, dict[str, str | None]] = {}
+    for name, value in sorted(inputs.items()):
+        local = local_path_or_none(value)
+        path = Path(local) if local is not None else None
+        found = path is not None and path.exists()
+        result[name] = {"value": value, "digest": path_digest(path) if path and found else None}
+    return result
+
+
+def output_digests(directory: Path) -> dict[str, str]:
+    """``{artifact path: sha256}`` of every file under a downloaded artifact directory."""
+    return {
+        path.relative_to(directory).as_posix(): path_digest(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+        and not path.relative_to(directory).as_posix().startswith(f"{ARTIFACT_DIR}/")
+    }
+
+
+def write(manifest: Manifest, target: Path) -> None:
+    """Write the manifest (readable indentation; the digest is over the canonical form)."""
+    write_text_atomic(
+        target, json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    )
+
+
+def loads(text: str | bytes, *, where: str) -> object:
+    """The JSON of a manifest file; empty, truncated or binary content is a ManifestError
+    (exit 2) naming ``where``, not a decoder traceback. :func:`check` validates the rest."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ManifestError(where, [f"(top level): not JSON: {one_line(exc)}"]) from exc
+
+
+def check(manifest: object, expected_digest: str | None, *, where: str) -> Manifest:
+    """Refuse a manifest that is malformed, from a newer schema, or edited since it was
+    logged; returns it typed.
+
+    The schema version is looked at first (a newer manifest is refused as such, not as a
+    list of unknown fields), then every problem against :class:`RunManifest` at once, then
+    the digest tag.
+    """
+    if not isinstance(manifest, dict):
+        raise ManifestError(where, ["(top level): not a JSON object"])
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ManifestError(where, ["schema_version: missing or not an integer"])
+    if version > SCHEMA_VERSION:
+        raise SpecError(
+            f"{where}: manifest schema_version {version} is newer than this mlharness "
+            f"understands ({SCHEMA_VERSION})",
+            hint="upgrade mlharness",
+        )
+    validate(RunManifest, manifest, where, error=ManifestError)
+    if expected_digest is None:
+        raise SpecError(
+            f"{where}: the run has no {TAG_DIGEST} tag", hint="was it launched by mlharness run?"
+        )
+    actual = digest(manifest)
+    if actual != expected_digest:
+        raise SpecError(
+            f"{where}: the manifest does not match its digest (tag {expected_digest[:12]}..., "
+            f"content {actual[:12]}...): it was edited after the run",
+            hint="replay only an untouched manifest",
+        )
+    return manifest

@@ -1,0 +1,1 @@
+"""``make demo``: the whole life of a model in one command, one module per step."""

@@ -1,0 +1,342 @@
+"""Request bodies in, predictions out: MLflow's own scoring protocol, wrapped.
+
+The JSON and CSV decoding, the ``dataframe_split`` / ``dataframe_records`` / ``instances`` /
+``inputs`` formats, ``params``, the casting to the model's signature and the JSON answer all
+come from ``mlflow.pyfunc.scoring_server`` itself, so a request gets the same data frame and
+the same error as under ``mlflow models serve``. MLflow's ``invocations`` function parses and
+predicts in one call; to batch, the server needs the two halves apart, so this module calls
+the same helpers ``invocations`` calls (``_decode_json_input`` and ``_parse_json_data`` are
+underscored but are what MLflow's server and ``mlflow models predict`` use) and leaves the
+predict to the batcher. The content-type rules (UTF-8 only, no other parameters, 415 for an
+unknown type) are MLflow's too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from io import BytesIO, StringIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow.exceptions import MlflowException
+
+    from orchestration.serving.model_slot import LoadedModel
+
+__all__ = [
+    "DeferredFrame",
+    "InvocationError",
+    "ParsedRequest",
+    "error_from_mlflow",
+    "materialize",
+    "merge_frames",
+    "parse_request",
+    "predictions_json",
+    "rows_of",
+    "split_predictions",
+]
+
+
+@dataclass(frozen=True)
+class DeferredFrame:
+    """A ``dataframe_split`` / ``dataframe_records`` body whose parsing waits for its batch.
+
+    MLflow's parser casts a frame to the signature column by column, which costs the same
+    for one row as for a hundred: parsing a batch's rows in one call instead of one call per
+    request is what makes batching pay. Only plain payloads are deferred (split: ``columns``
+    and rows of that length; records: every record with the same keys), so the merged
+    payload is a valid frame exactly when each part is.
+    """
+
+    decoded: dict[str, object]  # the whole body, for parsing this request alone
+    orient: str  # "split" | "records"
+    columns: tuple[str, ...]
+    rows: list[object]
+
+
+@dataclass(frozen=True)
+class ParsedRequest:
+    """One request's model input, ready to predict (alone or in a batch)."""
+
+    data: object
+    params: dict[str, object] | None
+    rows: int
+    # Requests with equal keys can be concatenated into one predict; None: predict alone.
+    batch_key: tuple[object, ...] | None
+    unwrapped: bool = False  # MLflow's unified LLM format: answer without "predictions"
+
+
+@dataclass
+class InvocationError(Exception):
+    """A request that gets an error answer: HTTP status, MLflow-style error code, message."""
+
+    status: int
+    error_code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.error_code}: {self.message}"
+
+    def body(self, request_id: str) -> dict[str, object]:
+        """MLflow's error body plus the request id."""
+        return {"error_code": self.error_code, "message": self.message, "request_id": request_id}
+
+
+def error_from_mlflow(exc: MlflowException) -> InvocationError:
+    """The answer MLflow's server gives for this exception (its code and HTTP status)."""
+    data = json.loads(exc.serialize_as_json())  # type: ignore[no-untyped-call]
+    status = int(exc.get_http_status_code())  # type: ignore[no-untyped-call]
+    return InvocationError(status, str(data.get("error_code")), str(data.get("message")))
+
+
+def _content_type(content_type: str | None) -> str:
+    """The media type, refusing what MLflow's server refuses with 415."""
+    from mlflow.pyfunc import scoring_server as mlflow_server
+
+    parts = [p.strip() for p in (content_type or "").split(";")]
+    mime, parameters = parts[0].lower(), parts[1:]
+    values = {
+        key.strip().lower(): value.strip()
+        for key, _, value in (p.partition("=") for p in parameters)
+    }
+    if values.get("charset", "utf-8").lower() != "utf-8":
+        raise InvocationError(
+            415, "UNSUPPORTED_MEDIA_TYPE", "The scoring server only supports UTF-8"
+        )
+    unknown = set(values) - {"charset"}
+    if unknown:
+        raise InvocationError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            f"Unrecognized content type parameters: {', '.join(sorted(unknown))}.",
+        )
+    if mime not in mlflow_server.CONTENT_TYPES:
+        raise InvocationError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "This predictor only supports the following content types:"
+            f" Types: {mlflow_server.CONTENT_TYPES}. Got '{content_type}'.",
+        )
+    return mime
+
+
+def parse_request(body: bytes, content_type: str | None, model: LoadedModel) -> ParsedRequest:
+    """Decode and parse one ``/invocations`` body against the model's signature.
+
+    Raises ``InvocationError`` with MLflow's status and error code for anything MLflow's
+    server refuses before predicting.
+    """
+    from mlflow.exceptions import MlflowException
+    from mlflow.pyfunc import scoring_server as mlflow_server
+
+    mime = _content_type(content_type)
+    schema = model.input_schema
+    params: dict[str, object] | None = None
+    unwrapped = False
+    try:
+        if mime == mlflow_server.CONTENT_TYPE_JSON:
+            decoded = mlflow_server._decode_json_input(body)  # type: ignore[no-untyped-call]
+            deferred = _deferrable(decoded, model)
+            if deferred is not None:
+                params = _params_of(decoded)
+                key = _params_key(params)
+                return ParsedRequest(
+                    deferred,
+                    params,
+                    max(1, len(deferred.rows)),
+                    None if key is False else ("deferred", deferred.orient, deferred.columns, key),
+                )
+            parsed = mlflow_server._parse_json_data(  # type: ignore[no-untyped-call]
+                decoded, model.pyfunc.metadata, schema
+            )
+            data, params, unwrapped = parsed.data, parsed.params, parsed.is_unified_llm_input
+        elif mime == mlflow_server.CONTENT_TYPE_CSV:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvocationError(
+                    400,
+                    "BAD_REQUEST",
+                    "Invalid input. Ensure that input is a valid UTF-8 encoded string. "
+                    f"Error: '{exc!r}'",
+                ) from exc
+            data = mlflow_server.parse_csv_input(csv_input=StringIO(text), schema=schema)  # type: ignore[arg-type]
+        else:
+            data = mlflow_server.parse_parquet_input(parquet_input=BytesIO(body))  # type: ignore[no-untyped-call]
+    except MlflowException as exc:
+        raise error_from_mlflow(exc) from exc
+    except InvocationError:
+        raise
+    except Exception as exc:  # a body MLflow's parser chokes on is still bad input
+        raise InvocationError(
+            400, "BAD_REQUEST", f"Invalid input. {type(exc).__name__}: {exc}"
+        ) from exc
+    return ParsedRequest(
+        data, params, rows_of(data), _batch_key(data, params, unwrapped), unwrapped
+    )
+
+
+def _deferrable(decoded: object, model: LoadedModel) -> DeferredFrame | None:
+    """The body as a ``DeferredFrame`` if it is a plain frame payload, else None."""
+    from mlflow.pyfunc.utils.serving_data_parser import is_unified_llm_input
+
+    if not isinstance(decoded, dict) or is_unified_llm_input(decoded):
+        return None
+    metadata = model.pyfunc.metadata
+    if getattr(metadata, "_is_signature_from_type_hint", lambda: False)():
+        return None
+    if decoded.get("params") is not None and not isinstance(decoded["params"], dict):
+        return None  # MLflow's own path reports bad params
+    formats = [k for k in decoded if k in _FORMATS]
+    if len(formats) != 1 or formats[0] not in ("dataframe_split", "dataframe_records"):
+        return None
+    payload = decoded[formats[0]]
+    if formats[0] == "dataframe_split":
+        if not isinstance(payload, dict) or set(payload) != {"columns", "data"}:
+            return None
+        columns, rows = payload["columns"], payload["data"]
+        if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+            return None
+        width = len(columns)
+        if not (
+            isinstance(rows, list)
+            and rows
+            and all(isinstance(r, list) and len(r) == width for r in rows)
+        ):
+            return None
+        return DeferredFrame(decoded, "split", tuple(columns), rows)
+    if not (isinstance(payload, list) and payload and isinstance(payload[0], dict)):
+        return None
+    keys = tuple(payload[0])
+    if not all(isinstance(r, dict) and tuple(r) == keys for r in payload):
+        return None
+    return DeferredFrame(decoded, "records", keys, payload)
+
+
+_FORMATS = frozenset({"dataframe_split", "dataframe_records", "instances", "inputs"})
+
+
+def _params_of(decoded: dict[str, object]) -> dict[str, object] | None:
+    params = decoded.get("params")
+    return params if isinstance(params, dict) else None
+
+
+def _params_key(params: dict[str, object] | None) -> str | bool | None:
+    """Params as a batch key part: None without params, False if they cannot be keyed."""
+    if not params:
+        return None
+    try:
+        return json.dumps(params, sort_keys=True)
+    except (TypeError, ValueError):
+        return False
+
+
+def materialize(request: ParsedRequest, model: LoadedModel) -> ParsedRequest:
+    """A deferred request parsed alone, exactly as MLflow's server parses it."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.pyfunc import scoring_server as mlflow_server
+
+    deferred = request.data
+    if not isinstance(deferred, DeferredFrame):
+        return request
+    try:
+        parsed = mlflow_server._parse_json_data(  # type: ignore[no-untyped-call]
+            deferred.decoded, model.pyfunc.metadata, model.input_schema
+        )
+    except MlflowException as exc:
+        raise error_from_mlflow(exc) from exc
+    except Exception as exc:
+        raise InvocationError(
+            400, "BAD_REQUEST", f"Invalid input. {type(exc).__name__}: {exc}"
+        ) from exc
+    return dataclasses.replace(request, data=parsed.data, params=parsed.params)
+
+
+def merge_frames(requests: list[ParsedRequest], model: LoadedModel) -> object:
+    """One MLflow parse of the rows of several deferred requests of one batch key."""
+    from mlflow.pyfunc import scoring_server as mlflow_server
+
+    parts = [r.data for r in requests]
+    first = parts[0]
+    assert isinstance(first, DeferredFrame)
+    rows: list[object] = []
+    for part in parts:
+        assert isinstance(part, DeferredFrame)
+        rows.extend(part.rows)
+    payload: object = rows
+    if first.orient == "split":
+        payload = {"columns": list(first.columns), "data": rows}
+    return mlflow_server.infer_and_parse_data(
+        {f"dataframe_{first.orient}": payload},
+        model.input_schema,  # type: ignore[arg-type]
+    )
+
+
+def rows_of(data: object) -> int:
+    """Rows in a model input (what ``--max-batch-rows`` and the queue count)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame | pd.Series | np.ndarray | list):
+        return max(1, len(data))
+    if isinstance(data, dict) and data:
+        first = next(iter(data.values()))
+        if isinstance(first, np.ndarray | list) and all(
+            hasattr(v, "__len__") and len(v) == len(first) for v in data.values()
+        ):
+            return max(1, len(first))
+    return 1
+
+
+def _batch_key(
+    data: object, params: dict[str, object] | None, unwrapped: bool
+) -> tuple[object, ...] | None:
+    """Frames with the same columns, dtypes and params concatenate to one valid input."""
+    import pandas as pd
+
+    if unwrapped or not isinstance(data, pd.DataFrame) or len(data) == 0:
+        return None
+    try:
+        params_key = json.dumps(params, sort_keys=True) if params else None
+    except (TypeError, ValueError):
+        return None
+    return (tuple(data.columns), tuple(str(t) for t in data.dtypes), params_key)
+
+
+def split_predictions(predictions: object, sizes: list[int]) -> list[object] | None:
+    """Cut one batch's predictions into each request's rows, in order; None if they cannot
+    be cut (then every request is predicted alone)."""
+    import numpy as np
+    import pandas as pd
+
+    total = sum(sizes)
+    if isinstance(predictions, pd.DataFrame | pd.Series):
+        if len(predictions) != total:
+            return None
+        take = predictions.iloc.__getitem__
+    elif isinstance(predictions, np.ndarray | list):
+        if len(predictions) != total:
+            return None
+        take = predictions.__getitem__
+    else:
+        return None
+    parts = []
+    start = 0
+    for size in sizes:
+        parts.append(take(slice(start, start + size)))
+        start += size
+    return parts
+
+
+def predictions_json(predictions: object, unwrapped: bool = False) -> str:
+    """The answer body MLflow's server writes for these predictions."""
+    from mlflow.pyfunc import scoring_server as mlflow_server
+
+    out = StringIO()
+    if unwrapped:
+        mlflow_server.unwrapped_predictions_to_json(predictions, out)  # type: ignore[no-untyped-call]
+    else:
+        mlflow_server.predictions_to_json(predictions, out)  # type: ignore[no-untyped-call]
+    return out.getvalue()
