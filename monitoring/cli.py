@@ -74,7 +74,7 @@ def profile_command(
     ] = None,
     threads: Annotated[int, typer.Option(help="Worker threads.")] = 2,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Build a reference profile from training data (once), to compare batches against."""
@@ -95,7 +95,7 @@ def profile_command(
             dry_run=dry_run,
         ),
     )
-    if as_json:
+    if json_out:
         print_json(result.to_dict())
     else:
         _print_profile(result)
@@ -153,7 +153,7 @@ def drift_command(
         ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
     tracking_uri: TrackingUri = None,
 ) -> None:
     """Compare a batch with a reference profile; exit 4 when the data set drifted."""
@@ -182,7 +182,7 @@ def drift_command(
             ),
             progress=progress,
         )
-    _print_drift(outcome, as_json)
+    _print_drift(outcome, json_out)
     drifted = outcome.drift_error()
     if drifted is not None:
         raise drifted
@@ -297,8 +297,8 @@ def _print_profile(result: ProfileResult) -> None:
         _say(f"wrote {written.path} ({human_size(written.size)})")
 
 
-def _print_drift(outcome: DriftOutcome, as_json: bool) -> None:
-    if as_json:
+def _print_drift(outcome: DriftOutcome, json_out: bool) -> None:
+    if json_out:
         if outcome.dry_run:
             print_json(outcome.to_dict())
         else:

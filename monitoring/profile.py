@@ -88,7 +88,7 @@ class ColumnProfile:
             "kind": self.kind,
             "role": self.role,
             "n_rows": self.n_rows,
-            "nonfinite": self.nonfinite.as_dict(),
+            "nonfinite": self.nonfinite.to_dict(),
             "n_finite": self.n_finite,
         }
         if self.kind == "numerical":

@@ -51,7 +51,7 @@ class NonFinite:
     def total(self) -> int:
         return self.missing + self.pos_inf + self.neg_inf
 
-    def as_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int]:
         return {"missing": self.missing, "pos_inf": self.pos_inf, "neg_inf": self.neg_inf}
 
 

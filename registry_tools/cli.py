@@ -38,7 +38,7 @@ TrackingUri = Annotated[
     str | None,
     typer.Option("--tracking-uri", help="Tracking/registry URI (default: MLflow's default)."),
 ]
-Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show the plan; change nothing.")]
 Stage = Annotated[
     str | None,
@@ -75,7 +75,7 @@ def register(
     stage: Stage = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for READY.")] = 300,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Register a model version (idempotent) and wait until it is READY."""
@@ -95,19 +95,19 @@ def register(
         timeout_s=timeout,
     )
     _notes(result.notes)
-    if json:
+    if json_out:
         render.print_json(result.to_dict())
     else:
         _lines(render.registration_lines(result))
 
 
 @app.command("list")
-def list_command(tracking_uri: TrackingUri = None, json: Json = False) -> None:
+def list_command(tracking_uri: TrackingUri = None, json_out: JsonOut = False) -> None:
     """List registered models with their versions and aliases."""
     from registry_tools import catalog
 
     models = catalog.list_models(_registry(tracking_uri))
-    if json:
+    if json_out:
         render.print_json([m.to_dict() for m in models])
     else:
         render.console().print(render.models_table(models))
@@ -121,14 +121,14 @@ def show(
     ] = None,
     stage: Stage = None,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
 ) -> None:
     """Show versions with aliases, tags, run metrics/params and manifest lineage."""
     from registry_tools import catalog
 
     view = catalog.show(_registry(tracking_uri), name, version, stage)
     _notes(view.notes)
-    if json:
+    if json_out:
         render.print_json(view.to_dict())
         return
     out = render.console()
@@ -142,7 +142,7 @@ def tag_set(
     version: str,
     pairs: Annotated[list[str], typer.Argument(help="KEY=VALUE ...")],
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Set tags on a model version."""
@@ -151,7 +151,7 @@ def tag_set(
 
     parsed = parse_assignments(pairs, option="tag")
     change = tags.set_tags(_registry(tracking_uri), name, version, parsed, dry_run=dry_run)
-    _render(change.to_dict(), render.tag_lines(change), json)
+    _render(change.to_dict(), render.tag_lines(change), json_out)
 
 
 @tag_app.command("rm")
@@ -160,14 +160,14 @@ def tag_rm(
     version: str,
     keys: Annotated[list[str], typer.Argument(help="KEY ...")],
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Remove tags from a model version."""
     from registry_tools import tags
 
     change = tags.remove_tags(_registry(tracking_uri), name, version, keys, dry_run=dry_run)
-    _render(change.to_dict(), render.tag_lines(change), json)
+    _render(change.to_dict(), render.tag_lines(change), json_out)
 
 
 @app.command()
@@ -179,14 +179,14 @@ def describe(
         typer.Option("--version", "-v", help="A version (default: the registered model)."),
     ] = None,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Set the description of a registered model or one of its versions."""
     from registry_tools import tags
 
     change = tags.describe(_registry(tracking_uri), name, version, text, dry_run=dry_run)
-    _render(change.to_dict(), render.tag_lines(change), json)
+    _render(change.to_dict(), render.tag_lines(change), json_out)
 
 
 @alias_app.command("set")
@@ -195,14 +195,14 @@ def alias_set(
     alias: str,
     version: str,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Point ALIAS at VERSION (locked and written to the audit trail)."""
     from registry_tools import aliases
 
     change = aliases.set_alias(_registry(tracking_uri), name, alias, version, dry_run=dry_run)
-    _render(change.to_dict(), render.alias_lines(change), json)
+    _render(change.to_dict(), render.alias_lines(change), json_out)
 
 
 @alias_app.command("rm")
@@ -210,18 +210,18 @@ def alias_rm(
     name: str,
     alias: str,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Remove ALIAS (written to the audit trail, so rollback can restore it)."""
     from registry_tools import aliases
 
     change = aliases.remove_alias(_registry(tracking_uri), name, alias, dry_run=dry_run)
-    _render(change.to_dict(), render.alias_lines(change), json)
+    _render(change.to_dict(), render.alias_lines(change), json_out)
 
 
-def _render(data: dict[str, object], lines: list[str], json: bool) -> None:
-    if json:
+def _render(data: dict[str, object], lines: list[str], json_out: bool) -> None:
+    if json_out:
         render.print_json(data)
     else:
         _lines(lines)
@@ -264,7 +264,7 @@ def promote(
         ),
     ] = None,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Move an alias to a candidate if every gate passes; audited, race-safe."""
@@ -284,7 +284,7 @@ def promote(
     )
     result = promotion.promote(_registry(tracking_uri), request, dry_run=dry_run)
     _notes(result.notes)
-    if json:
+    if json_out:
         render.print_json(result.to_dict())
     else:
         out = render.console()
@@ -301,7 +301,7 @@ def rollback(
     alias: Annotated[str | None, typer.Option("--alias", help="Alias to roll back.")] = None,
     stage: Stage = None,
     tracking_uri: TrackingUri = None,
-    json: Json = False,
+    json_out: JsonOut = False,
     dry_run: DryRun = False,
 ) -> None:
     """Move an alias back to its previous holder, as recorded in the audit trail."""
@@ -309,4 +309,4 @@ def rollback(
 
     result = roll_back(_registry(tracking_uri), name, alias, stage=stage, dry_run=dry_run)
     _notes(result.notes)
-    _render(result.to_dict(), render.rollback_lines(result), json)
+    _render(result.to_dict(), render.rollback_lines(result), json_out)

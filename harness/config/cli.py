@@ -35,14 +35,14 @@ def schema_command() -> None:
 @app.command("check")
 def check_command(
     file: Annotated[Path, typer.Argument(help="Pipeline config (YAML).", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check a pipeline config: schema, entry points and params against the MLproject,
     cycles in depends_on, schedules, literal secrets. Every problem at once; exit 2."""
     from harness.config.operations import check_file
 
     report = check_file(file)
-    if as_json:
+    if json_out:
         print_json(report.to_dict())
     elif report.ok and report.config is not None:
         steps = ", ".join(step.name for step in report.config.steps)

@@ -40,7 +40,7 @@ class Row:
     replay: Any
     status: str
 
-    def as_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

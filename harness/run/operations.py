@@ -306,7 +306,7 @@ class VerifyResult:
             "run_id": self.run_id,
             "replay_run_id": self.replay_run_id,
             "identical": self.identical,
-            "rows": [row.as_dict() for row in self.rows],
+            "rows": [row.to_dict() for row in self.rows],
         }
 
 

@@ -43,7 +43,7 @@ def new_command(
     dry_run: bool = typer.Option(
         False, "--dry-run", help="Render into a scratch directory and print the plan only."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     tracking_uri: str | None = typer.Option(
         None,
         "--tracking-uri",
@@ -66,8 +66,8 @@ def new_command(
             directory=directory,
         )
     )
-    if as_json:
-        print_json(created.as_json())
+    if json_out:
+        print_json(created.to_dict())
         return
     from harness.scaffold import render
 

@@ -90,7 +90,7 @@ class Created:
     dry_run: bool = False
     replaced: bool = False
 
-    def as_json(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "project_dir": str(self.project_dir),
             "template": self.template,

@@ -36,7 +36,7 @@ def render_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Render, compare with OUT, write nothing.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Render the monitoring stack from a pipeline config, or lint one (--check).
 
@@ -57,7 +57,7 @@ def render_command(
 
         rendered = write_stack(config, output, dry_run=dry_run)
         report["render"] = rendered.to_dict()
-        if not as_json:
+        if not json_out:
             verb = (
                 "would change"
                 if dry_run and rendered.changed
@@ -75,7 +75,7 @@ def render_command(
 
         checked = lint_stack(check)
         report["check"] = checked.to_dict()
-        if not as_json:
+        if not json_out:
             for problem in checked.problems:
                 typer.echo(f"problem: {problem}", err=True)
             status = "ok" if checked.ok else f"{len(checked.problems)} problem(s)"
@@ -84,10 +84,10 @@ def render_command(
                 f"{checked.recording_rules} recording rules, {checked.test_cases} test cases, "
                 f"{checked.panels} panels)"
             )
-        if as_json:
+        if json_out:
             print_json(report)
         if not checked.ok:
             raise CheckFailed(f"{check}: {len(checked.problems)} problem(s) in the stack")
         return
-    if as_json:
+    if json_out:
         print_json(report)

@@ -50,7 +50,7 @@ def render_command(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and list what would change; write nothing.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Render DAGs (train, drift), docker-compose.yaml, .env, Dockerfile and README into OUT."""
     from orchestration.pipelines.operations import PipelineRequest, write_pipeline
@@ -58,7 +58,7 @@ def render_command(
     try:
         result = write_pipeline(PipelineRequest(config, output, executor.value, dry_run))
     except ConfigError as exc:
-        if as_json:
+        if json_out:
             print_json({"file": exc.source, "ok": False, "problems": exc.problems})
         else:
             typer.echo(f"error: {exc.source}: {len(exc.problems)} problem(s):", err=True)
@@ -66,7 +66,7 @@ def render_command(
                 typer.echo(f"  {problem}", err=True)
             typer.echo("nothing rendered", err=True)
         raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
-    if as_json:
+    if json_out:
         print_json(result.to_dict())
         return
     verb = "would write" if dry_run else "wrote"

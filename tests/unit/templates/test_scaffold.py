@@ -149,7 +149,7 @@ def test_answers_are_reported(cookiecutter_home: Path, tmp_path: Path) -> None:
     public = {k for k in COOKIECUTTER_JSON if not k.startswith("_")}
     assert set(created.context) == public
     assert created.context["task"] == "regression"
-    assert created.as_json()["project_dir"] == str(tmp_path / "ans")
+    assert created.to_dict()["project_dir"] == str(tmp_path / "ans")
 
 
 def _broken_copy(tmp_path: Path, relative: str, content: str) -> Path:
