@@ -95,7 +95,25 @@ def test_a_wheel_installed_in_a_fresh_venv_renders_a_new_project(tmp_path: Path)
         text=True,
         check=True,
     ).stdout.splitlines()
-    assert where == [f"{fresh_site}/harness/scaffold.py", f"{fresh_site}/harness/templates"]
+    assert where == [
+        f"{fresh_site}/harness/scaffold/project_template.py",
+        f"{fresh_site}/harness/templates",
+    ]
+
+    # One source for the version: the wheel's metadata and `mlharness --version` both say
+    # harness.__version__.
+    import harness
+
+    version = subprocess.run(
+        [str(venv / "bin" / "mlharness"), "--version"],
+        cwd=elsewhere,
+        env=_isolated_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert version.stdout.strip() == f"mlharness {harness.__version__}", version.stderr
+    assert wheel.name.startswith(f"mlharness-{harness.__version__}-")
 
     done = subprocess.run(
         [
