@@ -60,7 +60,7 @@ bench: setup
 # built with --strict: a broken link or a page missing from the nav fails the build.
 docs: setup
 	$(BIN)/python docs/tools/gen_reference.py
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf $(VENV) mlruns mlflow.db mlartifacts site
