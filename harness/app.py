@@ -58,6 +58,15 @@ COMMANDS: dict[str, Mount] = {
     "airflow": Mount(
         "orchestration.pipelines.cli:app", "Render Airflow 3 pipelines and their stack."
     ),
+    "up": Mount(
+        "orchestration.local_stack.cli:up_command",
+        "Run a pipeline's whole stack on this machine, without Docker.",
+    ),
+    "down": Mount("orchestration.local_stack.cli:down_command", "Stop a stack started by up."),
+    "status": Mount(
+        "orchestration.local_stack.cli:status_command",
+        "Show a stack's services: pid, address, health, log, URLs.",
+    ),
 }
 
 EXIT_CODES: dict[ExitCode, str] = {

@@ -48,6 +48,8 @@ class Started:
     name: str
     process: subprocess.Popen[bytes]
     log_file: Path
+    # What stops it cleanly (PostgreSQL: SIGINT, its fast shutdown).
+    stop_signal: signal.Signals = signal.SIGTERM
 
     def log_tail(self, chars: int = 2000) -> str:
         """The end of the process's log, for an error message."""
@@ -96,13 +98,16 @@ def _signal_group(pgid: int, signum: signal.Signals) -> None:
         os.killpg(pgid, signum)
 
 
-def stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
-    """SIGTERM the whole group, SIGKILL what is left after ``grace_s``. The group is
-    signalled even when its leader has already exited: what the leader forked may not have."""
+def stop_group(
+    process: subprocess.Popen[bytes], grace_s: float, signum: signal.Signals = signal.SIGTERM
+) -> None:
+    """SIGTERM (or ``signum``) the whole group, SIGKILL what is left after ``grace_s``. The
+    group is signalled even when its leader has already exited: what the leader forked may
+    not have."""
     pgid = process.pid
     if process.poll() is not None and not group_alive(pgid):
         return
-    _signal_group(pgid, signal.SIGTERM)
+    _signal_group(pgid, signum)
     deadline = time.monotonic() + grace_s
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_s)
@@ -133,11 +138,16 @@ class Supervisor:
         *,
         env: dict[str, str] | None = None,
         cwd: Path | None = None,
+        user: str | None = None,
+        stop_signal: signal.Signals = signal.SIGTERM,
+        append: bool = False,
     ) -> Started:
-        """Start ``command`` in the background; its output goes to ``<log_dir>/<name>.log``."""
+        """Start ``command`` in the background; its output goes to ``<log_dir>/<name>.log``
+        (``append``: after what an earlier start wrote). ``user``: run as that user (needs
+        root); ``stop_signal``: what :meth:`stop` sends first."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.log_dir / f"{name}.log"
-        with log_file.open("wb") as log:
+        with log_file.open("ab" if append else "wb") as log:
             process = subprocess.Popen(
                 list(command),
                 stdout=log,
@@ -146,8 +156,9 @@ class Supervisor:
                 env=env,
                 cwd=cwd,
                 start_new_session=True,
+                user=user,
             )
-        entry = Started(name, process, log_file)
+        entry = Started(name, process, log_file, stop_signal)
         self.started.append(entry)
         self.history.append(entry)
         if self.on_start is not None:
@@ -179,7 +190,7 @@ class Supervisor:
 
     def stop(self, entry: Started) -> None:
         """Stop one process group (and forget it)."""
-        stop_group(entry.process, self.grace_s)
+        stop_group(entry.process, self.grace_s, entry.stop_signal)
         if entry in self.started:
             self.started.remove(entry)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -295,9 +296,22 @@ def _swap(rendered: Path, out: Path, aside: Path) -> None:
         raise
 
 
-def write_stack(config_path: Path, out: Path, *, dry_run: bool = False) -> StackFiles:
-    """Render the stack of ``config_path`` into ``out`` (or only say what would change)."""
+def write_stack(
+    config_path: Path,
+    out: Path,
+    *,
+    dry_run: bool = False,
+    urls: Mapping[str, str] | None = None,
+) -> StackFiles:
+    """Render the stack of ``config_path`` into ``out`` (or only say what would change).
+
+    ``urls`` replaces the config's ``monitoring`` addresses (``serving_url``, ``mlflow_url``,
+    ``pushgateway_url``, ``alertmanager_url``, ``blackbox_url``): ``mlharness up`` points the
+    same files at the services it runs on this machine."""
     config = load(config_path)
+    if urls:
+        monitoring = config.monitoring.model_copy(update=dict(urls))
+        config = config.model_copy(update={"monitoring": monitoring})
     settings = settings_from_config(config, str(config_path))
     context = stack_context(settings, config_path.name)
     out = out.resolve()
