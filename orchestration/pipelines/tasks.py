@@ -418,6 +418,10 @@ def check_drift(pipeline: Mapping[str, object], base_dir: str) -> DriftOutcome:
     args += ["--drift-share", repr(config.monitoring.drift.drift_share)]
     for column, method in sorted(config.monitoring.drift.stattest.items()):
         args += ["--stattest", f"{column}={method}"]
+    # A stack with a Pushgateway (mlharness up) sets it: the gauges reach Prometheus.
+    pushgateway = os.environ.get("MLHARNESS_PUSHGATEWAY")
+    if pushgateway:
+        args += ["--pushgateway", pushgateway]
     done = _mlharness(args, uri)
     last = (done.stderr.strip().splitlines() or [""])[-1].removeprefix("error: ")
     if done.returncode == int(ExitCode.DRIFT):
