@@ -20,7 +20,9 @@ from io import BytesIO, StringIO
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
     from mlflow.exceptions import MlflowException
+    from mlflow.types import Schema
 
     from orchestration.serving.model_slot import LoadedModel
 
@@ -241,6 +243,9 @@ def materialize(request: ParsedRequest, model: LoadedModel) -> ParsedRequest:
     deferred = request.data
     if not isinstance(deferred, DeferredFrame):
         return request
+    frame = _double_frame(deferred.orient, deferred.columns, deferred.rows, model.input_schema)
+    if frame is not None:
+        return dataclasses.replace(request, data=frame)
     try:
         parsed = mlflow_server._parse_json_data(  # type: ignore[no-untyped-call]
             deferred.decoded, model.pyfunc.metadata, model.input_schema
@@ -265,6 +270,9 @@ def merge_frames(requests: list[ParsedRequest], model: LoadedModel) -> object:
     for part in parts:
         assert isinstance(part, DeferredFrame)
         rows.extend(part.rows)
+    frame = _double_frame(first.orient, first.columns, rows, model.input_schema)
+    if frame is not None:
+        return frame
     payload: object = rows
     if first.orient == "split":
         payload = {"columns": list(first.columns), "data": rows}
@@ -272,6 +280,67 @@ def merge_frames(requests: list[ParsedRequest], model: LoadedModel) -> object:
         {f"dataframe_{first.orient}": payload},
         model.input_schema,  # type: ignore[arg-type]
     )
+
+
+def _double_frame(
+    orient: str, columns: tuple[str, ...], rows: list[object], schema: Schema | None
+) -> pd.DataFrame | None:
+    """The frame MLflow's parser builds, for the common case, in one numpy call; else None.
+
+    MLflow builds ``pd.DataFrame(columns=..., data=rows)`` and then casts each column of the
+    signature with ``astype`` (``cast_df_types_according_to_schema``): about 10 ms for 30
+    columns whatever the rows, most of a small batch's parse. When every signature column is
+    a ``double``, the request names exactly those columns in that order, and every value is
+    a JSON number (``int`` or ``float``, not bool, null or string), that cast yields the
+    float64 value of each number, which ``np.array(rows, dtype=float64)`` computes directly
+    (the same IEEE conversion of the same Python numbers). Anything else (strings, nulls,
+    other types, missing or extra columns, a number too large for a double) returns None
+    and takes MLflow's own path, with MLflow's own errors.
+    """
+    if schema is None or orient not in ("split", "records"):
+        return None
+    if columns != _double_columns(schema):
+        return None
+    if orient == "records":
+        rows = [list(record.values()) for record in rows]  # type: ignore[attr-defined]
+    for row in rows:
+        for value in row:  # type: ignore[attr-defined]
+            kind = type(value)  # exactly int or float: a bool is not an int here
+            if kind is not float and kind is not int:
+                return None
+    import numpy as np
+    import pandas as pd
+
+    try:
+        array = np.array(rows, dtype=np.float64)
+    except (OverflowError, ValueError, TypeError):
+        return None
+    if array.ndim != 2 or array.shape[1] != len(columns):
+        return None
+    return pd.DataFrame(array, columns=list(columns))
+
+
+def _double_columns(schema: Schema) -> tuple[str, ...] | None:
+    """The signature's column names if it is a column schema of only ``double`` columns."""
+    cached = _DOUBLE_COLUMNS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    from mlflow.types import DataType
+    from mlflow.types.schema import ColSpec
+
+    names: tuple[str, ...] | None = None
+    if not schema.is_tensor_spec() and schema.has_input_names():
+        inputs = schema.inputs
+        if all(isinstance(s, ColSpec) and s.type == DataType.double for s in inputs):
+            names = tuple(str(s.name) for s in inputs)
+            if len(set(names)) != len(names):
+                names = None
+    _DOUBLE_COLUMNS[id(schema)] = (schema, names)
+    return names
+
+
+# id(schema) -> (schema, its double column names or None); a model keeps its schema object.
+_DOUBLE_COLUMNS: dict[int, tuple[Schema, tuple[str, ...] | None]] = {}
 
 
 def rows_of(data: object) -> int:

@@ -88,3 +88,76 @@ def test_predictions_are_cut_per_request_in_order() -> None:
     assert [list(p["p"]) for p in parts] == [[0], [1, 2, 3], [4, 5]]
     assert split_predictions(array, [1, 2]) is None  # row count mismatch: predict alone
     assert split_predictions({"a": 1}, [1]) is None
+
+
+def _schema_model(*specs: tuple[str, str]) -> Any:
+    from mlflow.types import ColSpec, Schema
+
+    schema = Schema([ColSpec(kind, name) for name, kind in specs])
+    metadata = SimpleNamespace(_is_signature_from_type_hint=lambda: False)
+    return SimpleNamespace(pyfunc=SimpleNamespace(metadata=metadata), input_schema=schema)
+
+
+def _mlflows_frame(body: dict[str, Any], model: Any) -> pd.DataFrame:
+    from mlflow.pyfunc import scoring_server
+
+    parsed = scoring_server._parse_json_data(json.loads(json.dumps(body)), None, model.input_schema)
+    return parsed.data  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [[1, 2.5], [3, -0.0]],  # ints and floats mixed
+        [[1, 2], [3, 4]],  # only ints: MLflow builds int64 and casts to float64
+        [[0.1, 1e308], [2**53 + 1, -7.25]],  # rounding of a large int, a huge double
+        [[float("nan"), float("inf")], [1.0, 2.0]],  # JSON's NaN / Infinity literals
+    ],
+)
+def test_the_fast_numeric_parse_builds_mlflows_frame(rows: list[list[Any]]) -> None:
+    from orchestration.serving.parsing import materialize, merge_frames
+
+    model = _schema_model(("a", "double"), ("b", "double"))
+    split = {"dataframe_split": {"columns": ["a", "b"], "data": rows}}
+    records = {"dataframe_records": [{"a": r[0], "b": r[1]} for r in rows]}
+    for body in (split, records):
+        parsed = parse_request(json.dumps(body).encode(), JSON, model)
+        assert isinstance(parsed.data, DeferredFrame)
+        expected = _mlflows_frame(body, model)
+        ours = materialize(parsed, model).data
+        pd.testing.assert_frame_equal(ours, expected)
+        merged = merge_frames([parsed, parsed], model)
+        pd.testing.assert_frame_equal(
+            merged, pd.concat([expected, expected], ignore_index=True)
+        )
+
+
+@pytest.mark.parametrize(
+    ("columns", "rows", "specs"),
+    [
+        (["a", "b"], [["1.5", 2]], (("a", "double"), ("b", "double"))),  # a string
+        (["a", "b"], [[None, 2]], (("a", "double"), ("b", "double"))),  # a null
+        (["a", "b"], [[True, 2]], (("a", "double"), ("b", "double"))),  # a bool
+        (["a", "b"], [[10**400, 2]], (("a", "double"), ("b", "double"))),  # too large
+        (["b", "a"], [[1, 2]], (("a", "double"), ("b", "double"))),  # another order
+        (["a", "b"], [[1, 2]], (("a", "double"), ("b", "long"))),  # not all double
+    ],
+)
+def test_anything_else_takes_mlflows_own_parse(
+    columns: list[str], rows: list[list[Any]], specs: tuple[tuple[str, str], ...]
+) -> None:
+    from orchestration.serving.parsing import materialize
+
+    model = _schema_model(*specs)
+    body = {"dataframe_split": {"columns": columns, "data": rows}}
+    parsed = parse_request(json.dumps(body).encode(), JSON, model)
+    try:
+        expected: object = _mlflows_frame(body, model)
+    except Exception as exc:  # MLflow refuses it: so must we, with MLflow's message
+        with pytest.raises(InvocationError) as caught:
+            materialize(parsed, model)
+        assert type(exc).__name__ in caught.value.message or str(exc)[:40] in str(
+            caught.value.message
+        )
+        return
+    pd.testing.assert_frame_equal(materialize(parsed, model).data, expected)
