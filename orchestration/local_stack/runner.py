@@ -155,6 +155,8 @@ class Runner:
         bin_dir = str(self.settings.topology.bin_dir)
         env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
         env.update(instance.service.environment)
+        # Marks every process of this stack (down and the tests find them by it).
+        env["MLHARNESS_STACK_DIR"] = str(self.settings.paths.root.resolve())
         if instance.node:
             env[AIRFLOW_HOSTNAME_ENV] = instance.name
         return env

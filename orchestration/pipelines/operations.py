@@ -222,6 +222,7 @@ def build_context(
 ) -> dict[str, object]:
     """The cookiecutter context: the config plus everything the templates derive from it."""
     from harness import __version__
+    from orchestration.pipelines.compose import compose_services
     from orchestration.pipelines.tasks import asset_uri
 
     base_dir = config_file.resolve().parent
@@ -293,6 +294,8 @@ def build_context(
         },
         "secret_keys": list(SECRET_KEYS),
         "project_is_local": project_dir is not None,
+        # The compose services from the one service table that mlharness up also runs.
+        "services": compose_services(executor, project_dir is not None),  # type: ignore[arg-type]
     }
 
 
