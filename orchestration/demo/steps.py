@@ -47,7 +47,7 @@ __all__ = [
 
 Status = Literal["ok", "failed", "skipped"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # Used when examples/rf-pipeline.yaml is absent; otherwise its model and promotion sections.
 MODEL = "rf"
 ALIAS = "champion"
