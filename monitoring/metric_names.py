@@ -88,6 +88,12 @@ MODEL_INFO = MetricSpec(
     ("name", "version", "alias", "run_id"),
     "1 for the model version being served.",
 )
+MODEL_CREATED = MetricSpec(
+    "mlharness_model_created_timestamp_seconds",
+    "gauge",
+    ("name",),
+    "Unix time the served version was registered (ModelStale: the champion got old).",
+)
 RELOADS = MetricSpec(
     "mlharness_model_reloads_total", "counter", (), "Switches to a new model version."
 )
@@ -126,6 +132,7 @@ SERVER_METRICS: tuple[MetricSpec, ...] = (
     PREDICTION_VALUE,
     PREDICTED_CLASS,
     MODEL_INFO,
+    MODEL_CREATED,
     RELOADS,
     RELOAD_FAILURES,
     FEATURE_VALUE,

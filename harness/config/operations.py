@@ -35,6 +35,7 @@ __all__ = [
     "param_text",
     "project_problems",
     "secret_problems",
+    "slo_problems",
     "step_refs",
     "upstream_of",
 ]
@@ -319,6 +320,26 @@ def _schedule_problems(config: PipelineConfig) -> list[str]:
     return problems
 
 
+def slo_problems(config: PipelineConfig) -> list[str]:
+    """What the schema cannot see in the ``slo`` section: its shortest burn-rate window must
+    hold four scrapes, or the rate behind the fast page has too few samples to mean anything.
+    (A latency threshold off the histogram's bucket bounds is the schema's own error.)"""
+    slo = config.slo
+    if slo is None:
+        return []
+    shortest = slo.shortest_window_s()
+    needed = 4 * config.monitoring.scrape_interval_s
+    if shortest >= needed:
+        return []
+    ratio = slo.window_s / shortest
+    days = needed * ratio / 86400
+    return [
+        f"slo.window_days: {slo.window_days:g} days makes the shortest burn-rate window "
+        f"{shortest} s, under 4 scrape intervals ({needed} s); use at least {days:.4g} days "
+        "or a shorter monitoring.scrape_interval_s"
+    ]
+
+
 def _raw(path: Path) -> object:
     import yaml
 
@@ -330,7 +351,8 @@ def _raw(path: Path) -> object:
 
 def _full_checks(config: PipelineConfig, path: Path) -> tuple[list[str], list[str]]:
     project, notes = project_problems(config, path)
-    return graph_problems(config) + _schedule_problems(config) + project, notes
+    problems = graph_problems(config) + _schedule_problems(config) + slo_problems(config)
+    return problems + project, notes
 
 
 def check_file(path: Path) -> CheckReport:

@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from harness.kernel.errors import ConfigError
+from harness.schemas.slo import GoldenRequests, SLOConfig
 from harness.schemas.validation import validate
 
 __all__ = [
@@ -170,6 +171,9 @@ class Thresholds(_Strict):
     dataset_drift_share: float = Field(0.5, gt=0, le=1)
     drift_check_max_age_s: int = Field(2 * 86400, gt=0)
     no_traffic_minutes: int = Field(30, gt=0)
+    model_max_age_s: int = Field(
+        30 * 86400, gt=0, description="ModelStale: the served version is older than this."
+    )
 
 
 class AlertRoutes(_Strict):
@@ -178,6 +182,10 @@ class AlertRoutes(_Strict):
     slack_api_url_file: str | None = None
     slack_channel: str = "#ml-alerts"
     webhook_url_file: str | None = None
+    heartbeat_url_file: str | None = Field(
+        None, description="Slack-format URL (a file) that receives the Watchdog heartbeat."
+    )
+    heartbeat_interval_s: int = Field(300, gt=0, description="How often Watchdog is re-sent.")
     group_wait_s: int = Field(30, ge=0)
     repeat_interval_s: int = Field(4 * 3600, gt=0)
 
@@ -194,6 +202,9 @@ class MonitoringConfig(_Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     drift: DriftCheck = Field(default_factory=DriftCheck)
     alerts: AlertRoutes = Field(default_factory=AlertRoutes)
+    golden: GoldenRequests = Field(
+        default_factory=GoldenRequests, description="Probes that check the model's answers."
+    )
     pushgateway_url: str = "http://pushgateway:9091"
     # Where Prometheus reaches each service (the monitoring stack renders these into
     # prometheus.yml; defaults are the compose service names).
@@ -232,6 +243,9 @@ class PipelineConfig(_Strict):
     sensor: SensorConfig | None = None
     serving: ServingConfig = Field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
+    slo: SLOConfig | None = Field(
+        None, description="Objectives of /invocations: burn-rate alerts and error budgets."
+    )
 
     def project_dir(self, config_file: Path) -> Path | None:
         """The local project directory (relative paths are relative to the config file)."""

@@ -143,7 +143,9 @@ def build_state(config: ServeConfig, model: LoadedModel | None = None) -> Server
         with mlflow_boundary.converted(uri, "resolve the model"):
             if config.initial_version is not None:
                 found = resolve_version(client, name, None, config.initial_version)
-                info = ModelVersionInfo(found.name, found.version, alias, found.run_id)
+                info = ModelVersionInfo(
+                    found.name, found.version, alias, found.run_id, found.created_s
+                )
             else:
                 info = resolve_version(client, name, alias, version)
             model = load_version(info, client)

@@ -12,6 +12,7 @@ drift flags take the maximum over live workers, drift scores the most recent val
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import math
 import os
@@ -28,10 +29,13 @@ from prometheus_client import (
     generate_latest,
 )
 
+from harness.schemas.slo import LATENCY_BUCKETS_S
 from monitoring import metric_names as names
 from monitoring.metric_names import MetricSpec
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from orchestration.serving.model_slot import LoadedModel, ModelVersionInfo
 
 __all__ = ["CONTENT_TYPE", "KNOWN_ROUTES", "ServerMetrics", "multiprocess_dir"]
@@ -39,7 +43,8 @@ __all__ = ["CONTENT_TYPE", "KNOWN_ROUTES", "ServerMetrics", "multiprocess_dir"]
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 KNOWN_ROUTES = frozenset({"/invocations", "/ping", "/health", "/version", "/metrics"})
 BATCH_ROWS_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384)
-DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# One definition with the config check of slo.latency.threshold_s (a bound of these).
+DURATION_BUCKETS = LATENCY_BUCKETS_S
 VALUE_BUCKETS = (
     -1000.0,
     -100.0,
@@ -67,6 +72,7 @@ _GAUGE_MODES: dict[str, GaugeMode] = {
     names.QUEUE_ROWS.name: "livesum",
     names.QUEUE_CAPACITY.name: "livesum",
     names.MODEL_INFO.name: "livemax",
+    names.MODEL_CREATED.name: "livemax",
     names.ONLINE_DRIFT_SCORE.name: "livemostrecent",
     names.ONLINE_DRIFT_DETECTED.name: "livemax",
 }
@@ -93,6 +99,7 @@ class ServerMetrics:
         self.prediction_value = self._histogram(names.PREDICTION_VALUE, VALUE_BUCKETS)
         self.predicted_class = self._counter(names.PREDICTED_CLASS)
         self.model_info = self._gauge(names.MODEL_INFO)
+        self.model_created = self._gauge(names.MODEL_CREATED)
         self.reloads = self._counter(names.RELOADS)
         self.reload_failures = self._counter(names.RELOAD_FAILURES)
         self.feature_value = self._summary(names.FEATURE_VALUE)
@@ -103,6 +110,9 @@ class ServerMetrics:
         self._info_labels: tuple[str, ...] | None = None
         self._drift_labels: list[tuple[str, str]] = []
         self._request_children: dict[tuple[str, int], Counter] = {}
+        self._class_children: dict[str, Counter] = {}
+        # column names of a batch -> (features present, frame is exactly them, children)
+        self._feature_plans: dict[tuple[str, ...], tuple[list[str], bool, list[Summary]]] = {}
         self._duration_children: dict[str, Histogram] = {}
 
     # -- construction from the catalogue ------------------------------------------------
@@ -169,6 +179,7 @@ class ServerMetrics:
         for feature in _numeric_features(model):
             if feature not in self._features:
                 self._features[feature] = self.feature_value.labels(feature)
+        self._feature_plans.clear()
 
     def set_model_info(self, info: ModelVersionInfo) -> None:
         labels = (info.name, info.version, info.alias or "", info.run_id)
@@ -176,6 +187,8 @@ class ServerMetrics:
             self._retire(self.model_info, self._info_labels)
         self.model_info.labels(*labels).set(1)
         self._info_labels = labels
+        if info.created_s > 0:  # unknown (0) would read as a model from 1970
+            self.model_created.labels(info.name).set(info.created_s)
 
     def set_drift_series(self, series: list[tuple[str, str]]) -> None:
         """The (feature, method) pairs of the drift gauges: old ones retired, new ones 0."""
@@ -212,24 +225,7 @@ class ServerMetrics:
         self.batch_rows.observe(rows)
         self.predictions.inc(rows)
         if isinstance(data, pd.DataFrame) and self._features:
-            present = [f for f in self._features if f in data.columns]
-            try:  # one numpy pass over every numeric feature
-                # Selecting columns of a frame cast column by column (one block per column)
-                # costs milliseconds; a frame of exactly the features needs no selection.
-                same = list(data.columns) == present
-                values = (
-                    data.to_numpy(np.float64)
-                    if same
-                    else np.column_stack([data[f].to_numpy(np.float64) for f in present])
-                )
-            except (TypeError, ValueError):
-                values = None
-            if values is not None:
-                finite = np.isfinite(values)
-                sums = np.where(finite, values, 0.0).sum(axis=0)
-                counts = finite.sum(axis=0)
-                for feature, total, count in zip(present, sums, counts, strict=True):
-                    _observe_many(self._features[feature], float(total), int(count))
+            self._observe_features(data)
         values = predictions
         if isinstance(values, pd.DataFrame) and values.shape[1] == 1:
             values = values.iloc[:, 0]
@@ -240,13 +236,53 @@ class ServerMetrics:
             for value in array[np.isfinite(array)]:
                 self.prediction_value.observe(float(value))
             return
-        classes, counts = np.unique(array.astype(str), return_counts=True)
-        for cls, count in zip(classes, counts, strict=True):
-            label = str(cls)
+        if array.dtype.kind in "iub":
+            # Integer or bool classes: count the Python values (a batch is small; np.unique
+            # sorts, and a cast to str costs more than the counting). str() of the Python
+            # value is the label ``astype(str)`` gives.
+            counted = collections.Counter(array.tolist()).items()
+            pairs = [(str(cls), count) for cls, count in counted]
+        else:
+            classes, counts = np.unique(array.astype(str), return_counts=True)
+            pairs = [(str(cls), int(count)) for cls, count in zip(classes, counts, strict=True)]
+        for label, count in pairs:
             if label not in self._classes and len(self._classes) >= MAX_CLASSES:
                 label = "other"
             self._classes.add(label)
-            self.predicted_class.labels(label).inc(int(count))
+            child = self._class_children.get(label)
+            if child is None:
+                child = self._class_children[label] = self.predicted_class.labels(label)
+            child.inc(count)
+
+    def _observe_features(self, data: pd.DataFrame) -> None:
+        """Each numeric feature's sum and count over the batch, in one numpy pass."""
+        import numpy as np
+
+        names = tuple(data.columns.tolist())
+        plan = self._feature_plans.get(names)
+        if plan is None:
+            known = set(names)
+            present = [f for f in self._features if f in known]
+            # Selecting columns of a frame cast column by column (one block per column)
+            # costs milliseconds; a frame of exactly the features needs no selection.
+            plan = (present, list(names) == present, [self._features[f] for f in present])
+            if len(self._feature_plans) >= 64:
+                self._feature_plans.clear()
+            self._feature_plans[names] = plan
+        present, same, children = plan
+        try:
+            values = (
+                data.to_numpy(np.float64)
+                if same
+                else np.column_stack([data[f].to_numpy(np.float64) for f in present])
+            )
+        except (TypeError, ValueError):
+            return
+        finite = np.isfinite(values)
+        sums = np.where(finite, values, 0.0).sum(axis=0).tolist()
+        counts = finite.sum(axis=0).tolist()
+        for child, total, count in zip(children, sums, counts, strict=True):
+            _observe_many(child, total, count)
 
     def reloaded(self, info: ModelVersionInfo) -> None:
         self.reloads.inc()

@@ -48,6 +48,7 @@ class ModelVersionInfo:
     version: str
     alias: str | None
     run_id: str
+    created_s: float = 0.0  # registration time (unix seconds); 0: unknown
 
     @property
     def uri(self) -> str:
@@ -116,7 +117,8 @@ def resolve_version(
                 hint="check the name and alias with `mlharness registry versions NAME`",
             ) from exc
         raise mlflow_boundary.convert(client.tracking_uri, "resolve the model", exc) from exc
-    return ModelVersionInfo(name, str(found.version), alias, str(found.run_id or ""))
+    created_s = float(found.creation_timestamp or 0) / 1000
+    return ModelVersionInfo(name, str(found.version), alias, str(found.run_id or ""), created_s)
 
 
 def load_version(
