@@ -416,7 +416,8 @@ def _airflow(t: Topology) -> list[Service]:
             init,
             {**common, **init_env},
             Completed(),
-            base,
+            # Migrating needs only its database: it runs while MLflow starts.
+            {"postgres": "healthy"},
             Timing(30, 10, 5, 60),
         ),
         Service(

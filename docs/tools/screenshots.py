@@ -38,7 +38,9 @@ def _chromium() -> str:
     )
 
 
-def shoot(url: str, out: Path, *, width: int = 1280, height: int = 1500) -> Path:
+def shoot(
+    url: str, out: Path, *, width: int = 1280, height: int = 1500, budget_ms: int = 3000
+) -> Path:
     """Photograph ``url`` with headless Chromium into the PNG ``out``.
 
     ``--virtual-time-budget`` lets the page's scripts run (the report sorts its table and
@@ -56,7 +58,7 @@ def shoot(url: str, out: Path, *, width: int = 1280, height: int = 1500) -> Path
                 "--no-first-run",
                 f"--user-data-dir={profile}",
                 f"--window-size={width},{height}",
-                "--virtual-time-budget=3000",
+                f"--virtual-time-budget={budget_ms}",
                 f"--screenshot={out}",
                 url,
             ],

@@ -88,12 +88,9 @@ def up_command(
     try:
         result = up(request, say=_say, on_ready=_print_status)
     except ConfigError as exc:
-        if json_out:
-            print_json({"file": exc.source, "ok": False, "problems": exc.problems})
-        else:
-            typer.echo(f"error: {exc.source}: {len(exc.problems)} problem(s):", err=True)
-            for problem in exc.problems:
-                typer.echo(f"  {problem}", err=True)
+        if not json_out:
+            raise  # one line: every problem with its key path, exit 2
+        print_json({"file": exc.source, "ok": False, "problems": exc.problems})
         raise typer.Exit(int(ExitCode.BAD_INPUT)) from None
     if json_out:
         print_json(result.to_dict())

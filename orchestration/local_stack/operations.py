@@ -44,7 +44,7 @@ from orchestration.local_stack.layout import (
 )
 from orchestration.local_stack.requirements import Installed, check_installed
 from orchestration.local_stack.runner import DEFERRED, Runner, RunnerSettings
-from orchestration.processes import Supervisor, group_alive
+from orchestration.processes import Started, Supervisor, group_alive, stop_group
 from orchestration.services import USUAL_PORTS, Service, Topology, services
 
 __all__ = [
@@ -420,7 +420,7 @@ def _supervise(
             raise
         finally:
             _ignore_signals()
-            supervisor.stop_all()
+            stop_together(supervisor)
             for instance in runner.instances:
                 if instance.state not in ("failed", "exited"):
                     instance.state = "stopped"
@@ -430,6 +430,39 @@ def _supervise(
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
         return UpResult(status(paths.root, live=False), healthy_after)
+
+
+# Stopped after everything else: what the other services write to.
+_STORES = ("postgres", "redis")
+
+
+def _stop_groups(entries: list[Started], grace_s: float) -> None:
+    """Signal every group at once, then SIGKILL what is left after ``grace_s``."""
+    for entry in entries:
+        if entry.process.poll() is None or group_alive(entry.process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(entry.process.pid, entry.stop_signal)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        for entry in entries:
+            entry.process.poll()  # reap our own children as they end
+        if not any(group_alive(e.process.pid) for e in entries):
+            break
+        time.sleep(0.1)
+    for entry in entries:
+        stop_group(entry.process, 5.0, signal.SIGKILL)
+
+
+def stop_together(supervisor: Supervisor) -> None:
+    """Stop the stack: every service at once, then the stores they wrote to (PostgreSQL
+    with its fast shutdown), so a stop takes as long as the slowest service, not the sum."""
+    clients = [e for e in supervisor.started if e.name not in _STORES]
+    stores = [e for e in supervisor.started if e.name in _STORES]
+    for tier in (clients, stores):
+        _stop_groups(tier, supervisor.grace_s)
+        for entry in tier:
+            supervisor.started.remove(entry)
+    supervisor.stop_all()  # anything left (none expected)
 
 
 def _scoring_if_held(runner: Runner) -> None:

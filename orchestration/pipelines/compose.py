@@ -113,8 +113,8 @@ def compose_services(
     t = Topology(kind="compose", executor=executor, project_is_local=project_is_local)
     table = services(t)
     common = airflow_environment(t)
-    init = next(s for s in table if s.name == "airflow-init")
-    base_depends = dict(init.depends_on)
+    api = next(s for s in table if s.name == "airflow-apiserver")
+    base_depends = {k: v for k, v in api.depends_on.items() if k != "airflow-init"}
     return {
         "by_name": {s.name: _service(s, common, base_depends) for s in table},
         "airflow_environment": [(k, yaml_scalar(v)) for k, v in common.items()],

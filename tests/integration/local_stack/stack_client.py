@@ -215,6 +215,20 @@ class Up:
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 
+    def wait_for(self, needle: str, deadline_s: float) -> None:
+        """Until up's own output says ``needle`` (cheaper than asking status again and
+        again while the machine is busy starting the stack)."""
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            if needle in self.log_tail(10**6):
+                return
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"up exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            time.sleep(0.5)
+        raise AssertionError(f"up did not say {needle!r} in {deadline_s:.0f} s:\n{self.log_tail()}")
+
     def wait_healthy(self, deadline_s: float) -> dict[str, Any]:
         end = time.monotonic() + deadline_s
         while time.monotonic() < end:

@@ -58,7 +58,9 @@ class Phases:
         now = time.monotonic()
         self.done[name] = round(now - self.last, 1)
         self.last = now
-        print(f"[phase] {name}: {self.done[name]:.1f} s (total {now - self.began:.1f} s)")
+        print(
+            f"[phase] {name}: {self.done[name]:.1f} s (total {now - self.began:.1f} s)", flush=True
+        )
 
 
 class Stream:
@@ -182,11 +184,20 @@ def test_the_whole_loop_runs_live_on_one_machine() -> None:
         env.pop("MLFLOW_TRACKING_URI", None)
         # A killed worker's task is failed (and retried) once its heartbeat is this old.
         env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT"] = "20"
+        env["AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL"] = "5"
         with running_up(
             config, state_dir, "--executor", "celery", "--celery-workers", "2", env=env
         ) as up:
-            status = up.wait_healthy(420)
-            phases.end("up: every service healthy")
+            # Version 1 is made while Airflow starts: as soon as MLflow answers.
+            up.wait_for("mlflow: healthy in", 300)
+            mlflow = up.status()["urls"]["mlflow"]
+            phases.end("up: PostgreSQL and MLflow healthy")
+            _run_v1, test_csv = _first_version(up, mlflow)
+            assert _alias_version(mlflow) == "1"
+            phases.end("version 1 by hand (mlharness run, registry register)")
+            up.wait_for("stack 'rf': healthy in", 420)
+            status = up.wait_healthy(60)
+            phases.end("up: every service healthy, scoring on version 1")
             urls = status["urls"]
             names = {s["name"] for s in status["services"]}
             assert {
@@ -207,13 +218,10 @@ def test_the_whole_loop_runs_live_on_one_machine() -> None:
             password = json.loads(password_file.read_text())[status["admin"]["user"]]
             assert password not in up.log_tail(10**7)  # never printed
 
-            mlflow, scoring = urls["mlflow"], urls["serving"]
-            _run_v1, test_csv = _first_version(up, mlflow)
-            assert _alias_version(mlflow) == "1"
+            scoring = urls["serving"]
             wait_until(
                 "scoring serves version 1", lambda: _model_info_versions(scoring) == {"1"}, 240
             )
-            phases.end("version 1 by hand; scoring started on it")
 
             rows = _drifted_batch(test_csv, config.parent / "data" / "batches")
             stream = Stream(f"{scoring}/invocations", rows)
