@@ -213,6 +213,8 @@ def test_the_whole_loop_runs_live_on_one_machine() -> None:
                 if service["address"]:
                     assert service["address"].startswith("127.0.0.1:"), service
             assert "Grafana" in status["grafana"]
+            again = cli("up", str(config), "--state-dir", str(state_dir), timeout=300)
+            assert again.returncode == 2 and "already running" in again.stderr, again.stderr
             password_file = Path(status["admin"]["password_file"])
             assert oct(password_file.stat().st_mode & 0o777) == "0o600"
             password = json.loads(password_file.read_text())[status["admin"]["user"]]
