@@ -1,18 +1,17 @@
 """Create a project from a cookiecutter template, all or nothing.
 
-Cookiecutter does the rendering (prompts, hooks, Jinja); this module adds what
-``mlharness new`` promises on top of it: ``--set`` values checked against the template's
-own ``cookiecutter.json`` before anything runs, an existing project directory refused
-unless asked to replace it, a render that fails leaving nothing behind (the project is
-rendered into a staging directory beside the target and renamed into place), and
-cookiecutter's exceptions turned into one-line :class:`MlharnessError` messages.
+Cookiecutter does the rendering (prompts, hooks, Jinja) and :func:`harness.templating.render_tree`
+makes it all or nothing (a staging directory beside the target, renamed into place); this
+module adds what ``mlharness new`` promises on top: ``--set`` values checked against the
+template's own ``cookiecutter.json`` before anything runs, an existing project directory
+refused unless asked to replace it, and cookiecutter's exceptions (and a hook's ``error:``
+lines) turned into one-line :class:`MlharnessError` messages.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from pydantic import PlainValidator, RootModel, ValidationError
 from harness.kernel.assignments import parse_assignments as parse_pairs
 from harness.kernel.errors import ExternalServiceError, MlharnessError, SourceError
 from harness.schemas.validation import one_line, problems_of
-from harness.templating import TEMPLATES_DIR
+from harness.templating import TEMPLATES_DIR, RenderedTree, TemplateError, render_tree
 
 __all__ = [
     "DEFAULT_TEMPLATE",
@@ -60,10 +59,6 @@ class OptionError(MlharnessError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("invalid template options: " + "; ".join(self.problems))
-
-
-class TemplateError(MlharnessError):
-    """The template itself is broken (bad JSON, undefined variable, failing hook)."""
 
 
 @dataclass(frozen=True)
@@ -289,87 +284,69 @@ def _captured_stderr() -> Iterator[list[str]]:
             lines.extend(sink.read().decode(errors="replace").splitlines())
 
 
-@contextmanager
-def _temporary_files_in(directory: Path) -> Iterator[None]:
-    """Point ``tempfile`` at ``directory`` for the duration of a render.
-
-    Cookiecutter writes each rendered hook script to a temporary file it never deletes;
-    rendering inside our own staging directory means those files go when it goes.
-    """
-    previous = tempfile.tempdir
-    tempfile.tempdir = str(directory)
-    try:
-        yield
-    finally:
-        tempfile.tempdir = previous
-
-
 def _hook_problems(lines: Sequence[str]) -> list[str]:
     """The ``error: ...`` lines a failing hook printed, without the prefix."""
     return [line.strip()[len("error:") :].strip() for line in lines if line.startswith("error:")]
 
 
 def _render(
-    template: Template, output_dir: Path, values: Mapping[str, str], no_input: bool
-) -> tuple[Path, dict[str, object]]:
-    """Run cookiecutter into ``output_dir``; returns the project directory and its answers."""
-    from cookiecutter import exceptions as cc
-    from cookiecutter.main import cookiecutter
-
+    template: Template, output_dir: Path, values: Mapping[str, str], options: _Options
+) -> RenderedTree:
+    """Render through the one atomic renderer; cookiecutter's failures as one line each."""
     try:
-        with _captured_stderr() as lines, _temporary_files_in(output_dir):
-            result = cookiecutter(
-                str(template.directory),
-                no_input=no_input,
-                extra_context=dict(values),
-                output_dir=str(output_dir),
-                overwrite_if_exists=False,
+        with _captured_stderr() as lines:
+            tree = render_tree(
+                template.directory,
+                values,
+                output_dir,
+                dry_run=options.dry_run,
+                no_input=options.no_input,
                 accept_hooks=True,
+                user_config=True,
+                may_replace=None if options.overwrite else _refuse,
             )
-    except cc.FailedHookException:
-        problems = _hook_problems(lines)
-        if problems:
-            raise OptionError(problems) from None
-        raise TemplateError(
-            f"template {template.source}: a hook failed: {_last_line(chr(10).join(lines))}"
-        ) from None
-    except cc.UndefinedVariableInTemplate as exc:
-        raise TemplateError(
-            f"template {template.source}: {exc.message}: {exc.error.message}"
-        ) from None
-    except cc.OutputDirExistsException as exc:
-        # The staging directory is fresh, so only an empty project directory name gets here.
-        raise TemplateError(
-            f"template {template.source}: the project directory name rendered empty",
-            hint="set the option it is made from, e.g. --set project_name=...",
-        ) from exc
-    except cc.CookiecutterException as exc:
-        raise TemplateError(f"template {template.source}: {exc}") from None
+    except TemplateError as failed:
+        raise _one_line(template, failed.__cause__, lines) from None
     except ValueError as exc:  # cookiecutter's own check of a choice value
         raise OptionError([str(exc)]) from None
     sys.stderr.write("\n".join(lines) + ("\n" if lines else ""))
-    return Path(result), _answers(template)
+    return tree
 
 
-def _answers(template: Template) -> dict[str, object]:
-    """The answers cookiecutter used, read back from the replay file it just wrote.
+def _one_line(template: Template, cause: BaseException | None, lines: list[str]) -> MlharnessError:
+    """What a failed render says: the hook's own ``error:`` lines, or cookiecutter's error."""
+    from cookiecutter import exceptions as cc
 
-    Informational only (for ``--json`` and the summary): if the replay cannot be read,
-    the project is still complete, so this returns an empty mapping rather than failing.
-    """
-    from cookiecutter.config import get_user_config
-    from cookiecutter.replay import load
+    if isinstance(cause, cc.FailedHookException):
+        problems = _hook_problems(lines)
+        if problems:
+            return OptionError(problems)
+        return TemplateError(
+            f"template {template.source}: a hook failed: {_last_line(chr(10).join(lines))}"
+        )
+    if isinstance(cause, cc.UndefinedVariableInTemplate):
+        return TemplateError(f"template {template.source}: {cause.message}: {cause.error.message}")
+    if isinstance(cause, cc.OutputDirExistsException):
+        # The staging directory is fresh, so only an empty project directory name gets here.
+        return TemplateError(
+            f"template {template.source}: the project directory name rendered empty",
+            hint="set the option it is made from, e.g. --set project_name=...",
+        )
+    return TemplateError(f"template {template.source}: {cause}")
 
-    try:
-        replay_dir = get_user_config()["replay_dir"]
-        context = load(replay_dir, template.directory.name)["cookiecutter"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return {k: v for k, v in context.items() if not str(k).startswith("_")}
+
+@dataclass(frozen=True)
+class _Options:
+    no_input: bool
+    overwrite: bool
+    dry_run: bool
 
 
-def _files(project: Path) -> list[str]:
-    return sorted(str(p.relative_to(project)) for p in project.rglob("*") if p.is_file())
+def _refuse(target: Path) -> None:
+    raise OutputExistsError(
+        f"output directory {target} already exists",
+        hint="choose another -o DIR or project_slug, or pass --overwrite to replace it",
+    )
 
 
 def create_project(
@@ -385,65 +362,9 @@ def create_project(
 ) -> Created:
     """Render ``template`` into ``output_dir/<project dir>``; nothing is left on failure."""
     values = dict(values or {})
-    output_dir = output_dir.expanduser().absolute()
     with resolved_template(template, checkout=checkout, directory=directory) as resolved:
         check_assignments(resolved, values)
-        if dry_run:
-            with tempfile.TemporaryDirectory(prefix="mlharness-new-") as scratch:
-                project, answers = _render(resolved, Path(scratch), values, no_input)
-                target = output_dir / project.name
-                if target.exists() and not overwrite:
-                    raise _exists(target)
-                return Created(
-                    target, resolved.source, answers, _files(project), True, target.exists()
-                )
-        created_parents = _make_dirs(output_dir)
-        staging = Path(tempfile.mkdtemp(prefix=".mlharness-new-", dir=output_dir))
-        try:
-            project, answers = _render(resolved, staging, values, no_input)
-            target = output_dir / project.name
-            replaced = target.exists()
-            if replaced and not overwrite:
-                raise _exists(target)
-            files = _files(project)
-            _move_into_place(project, target, staging)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            for parent in reversed(created_parents):
-                parent.rmdir()
-            raise
-        shutil.rmtree(staging, ignore_errors=True)
-        return Created(target, resolved.source, answers, files, False, replaced)
-
-
-def _move_into_place(project: Path, target: Path, staging: Path) -> None:
-    """Rename the rendered project to ``target``; an old ``target`` is moved aside first."""
-    if not target.exists():
-        project.rename(target)
-        return
-    old = target.rename(staging / f"{target.name}.old")
-    try:
-        project.rename(target)
-    except OSError:
-        old.rename(target)
-        raise
-
-
-def _exists(target: Path) -> OutputExistsError:
-    return OutputExistsError(
-        f"output directory {target} already exists",
-        hint="choose another -o DIR or project_slug, or pass --overwrite to replace it",
+        tree = _render(resolved, output_dir, values, _Options(no_input, overwrite, dry_run))
+    return Created(
+        tree.path, resolved.source, tree.answers, tree.files, dry_run, replaced=tree.existed
     )
-
-
-def _make_dirs(path: Path) -> list[Path]:
-    """Create ``path`` and missing parents; returns the ones created, outermost first."""
-    missing: list[Path] = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    missing.reverse()
-    for directory in missing:
-        directory.mkdir()
-    return missing

@@ -1,25 +1,22 @@
 """The render operation: pipeline config -> stack context -> cookiecutter -> OUT, all or nothing.
 
 cookiecutter renders ``templates/monitoring-stack`` with no input into a staging directory
-beside OUT; only a complete rendering replaces OUT (rename), so a failure leaves the old
-stack as it was. Nothing in the output depends on time or on the machine, so an unchanged
-config re-renders byte-identical (``changed`` says whether any byte differs).
+beside OUT; only a complete rendering replaces OUT (``harness.templating.render_tree``,
+placement ``swap``), so a failure leaves the old stack as it was. Nothing in the output
+depends on time or on the machine, so an unchanged config re-renders byte-identical
+(``changed`` says whether any byte differs).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness import __version__
-from harness.kernel.digests import tree_digest
 from harness.kernel.errors import MlharnessError
 from harness.schemas.pipeline_config import load
-from harness.templating import TEMPLATES_DIR
+from harness.templating import TEMPLATES_DIR, TemplateError, render_tree
 from monitoring.stack.alerts import SEVERITIES, Alert, alerts_for
 from monitoring.stack.dashboard import DATASOURCE_UID, GRAFANA_IMAGE, SCHEMA_VERSION, dashboard_json
 from monitoring.stack.rules import recording_rules
@@ -237,63 +234,14 @@ def stack_context(s: StackSettings, source: str) -> StackContext:
     }
 
 
-def _cookiecutter(context: StackContext, staging: Path) -> Path:
-    """Render the template with no input into ``staging``; returns the stack directory."""
-    from cookiecutter import exceptions as cc
-    from cookiecutter.main import cookiecutter
-
-    private = staging / ".cookiecutter"
-    config = {
-        "cookiecutters_dir": str(private / "cookiecutters"),
-        "replay_dir": str(private / "replay"),
-    }
-    try:
-        result = cookiecutter(
-            str(TEMPLATE_DIR),
-            no_input=True,
-            extra_context={"_stack": context, "stack_dir": "stack"},
-            output_dir=str(staging),
-            default_config=config,
-            accept_hooks=False,
-        )
-    except cc.CookiecutterException as exc:
-        raise MlharnessError(
-            f"rendering {TEMPLATE_DIR} failed: {exc}", hint="a bug in the template"
-        ) from exc
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
-    return Path(result)
-
-
-def _same_tree(a: Path, b: Path) -> bool:
-    return a.is_dir() and b.is_dir() and tree_digest(a) == tree_digest(b)
-
-
-def _files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-
 def _replaceable(out: Path) -> None:
-    if out.exists() and not out.is_dir():
+    if not out.is_dir():
         raise MlharnessError(f"{out} exists and is not a directory", hint="choose another -o")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+    if any(out.iterdir()) and not (out / MARKER).is_file():
         raise MlharnessError(
             f"{out} is not empty and holds no rendered stack ({MARKER})",
             hint="choose an empty or new directory for -o",
         )
-
-
-def _swap(rendered: Path, out: Path, aside: Path) -> None:
-    """Put ``rendered`` at ``out``; the old stack goes ``aside`` (and comes back on failure)."""
-    had_old = out.exists()
-    if had_old:
-        os.replace(out, aside)
-    try:
-        os.replace(rendered, out)
-    except OSError:
-        if had_old:
-            os.replace(aside, out)
-        raise
 
 
 def write_stack(
@@ -315,24 +263,25 @@ def write_stack(
     settings = settings_from_config(config, str(config_path))
     context = stack_context(settings, config_path.name)
     out = out.resolve()
-    _replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.render-", dir=out.parent))
     try:
-        rendered = _cookiecutter(context, staging)
-        digest = tree_digest(rendered)
-        files = _files(rendered)
-        changed = not _same_tree(rendered, out)
-        if not dry_run and changed:
-            _swap(rendered, out, staging / "previous")
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        tree = render_tree(
+            TEMPLATE_DIR,
+            {"_stack": context, "stack_dir": "stack"},
+            out.parent,
+            name=out.name,
+            dry_run=dry_run,
+            may_replace=_replaceable,
+        )
+    except TemplateError as exc:
+        raise MlharnessError(
+            f"rendering {TEMPLATE_DIR} failed: {exc.__cause__}", hint="a bug in the template"
+        ) from exc
     return StackFiles(
         config=str(config_path),
         out=str(out),
-        files=files,
-        digest=digest,
-        changed=changed,
+        files=tree.files,
+        digest=tree.digest,
+        changed=not tree.same,
         dry_run=dry_run,
         alerts=[a.name for a in alerts_for(settings)],
     )

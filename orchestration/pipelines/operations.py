@@ -2,10 +2,11 @@
 
 Cookiecutter renders ``templates/airflow-pipeline`` with no input: the validated config and
 everything derived from it (DAG ids, the Python literals the DAG files embed, the schedules)
-are its context. Output is staged in a temporary directory and then written file by file with
-an atomic rename, only where the bytes differ, so re-rendering an unchanged config changes
-nothing and a failed render leaves the output directory as it was. Every check runs first:
-a config with any problem renders nothing (exit 2).
+are its context. Output is staged beside the output directory and then moved in file by file
+with an atomic rename, only where the bytes differ (``harness.templating.render_tree``,
+placement ``update``), so re-rendering an unchanged config changes nothing and a failed
+render leaves the output directory as it was. Every check runs first: a config with any
+problem renders nothing (exit 2).
 
 The ``.env`` file holds every secret of the stack. They are generated on the first render and
 kept on every later one (read back from the existing ``.env``), so a re-render stays
@@ -16,21 +17,17 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
-import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from harness.config.operations import check_file, upstream_of
-from harness.kernel.atomic import write_bytes_atomic
-from harness.kernel.errors import ConfigError, MlharnessError
+from harness.kernel.errors import ConfigError
 from harness.schemas.pipeline_config import PipelineConfig
-from harness.templating import TEMPLATES_DIR
+from harness.templating import TEMPLATES_DIR, TemplateError, render_tree
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -71,10 +68,6 @@ _PRESET_CRONS = {
     "@annually": "0 0 1 1 *",
 }
 _ENV_LINE = re.compile(r"^([A-Z_][A-Z0-9_]*)=(.*)$")
-
-
-class TemplateError(MlharnessError):
-    """The airflow-pipeline template itself failed to render (a bug in the template)."""
 
 
 @dataclass(frozen=True)
@@ -299,31 +292,6 @@ def build_context(
     }
 
 
-def _run_cookiecutter(context: dict[str, object], staging: Path) -> Path:
-    from cookiecutter.exceptions import CookiecutterException
-    from cookiecutter.main import cookiecutter
-
-    try:
-        done = cookiecutter(
-            str(TEMPLATE_DIR),
-            no_input=True,
-            extra_context={"_ctx": context},
-            output_dir=str(staging),
-            overwrite_if_exists=False,
-            accept_hooks=False,
-            default_config=True,
-        )
-    except CookiecutterException as exc:
-        raise TemplateError(f"template {TEMPLATE_DIR}: {exc}") from exc
-    return Path(done)
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
-
-
 def write_pipeline(request: PipelineRequest) -> PipelineFiles:
     """Check the config (every problem at once), render, write only what differs."""
     report = check_file(request.config)
@@ -342,22 +310,22 @@ def write_pipeline(request: PipelineRequest) -> PipelineFiles:
         request.executor,
         _existing_env(request.output / ".env"),
     )
-    staging = Path(tempfile.mkdtemp(prefix="mlharness-airflow-"))
-    try:
-        rendered = _files(_run_cookiecutter(context, staging))
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    result = PipelineFiles(config.name, str(request.output), request.executor, request.dry_run)
-    for relative, data in rendered.items():
-        target = request.output / relative
-        if target.is_file() and target.read_bytes() == data:
-            result.unchanged.append(relative)
-            continue
-        (result.changed if target.exists() else result.created).append(relative)
-        if not request.dry_run:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(target, data)
-            if relative == ".env":
-                os.chmod(target, 0o600)
-    result.dags.extend(r for r in rendered if r.startswith("dags/"))
-    return result
+    tree = render_tree(
+        TEMPLATE_DIR,
+        {"_ctx": context},
+        request.output.resolve().parent,
+        name=request.output.resolve().name,
+        placement="update",  # file by file: a running stack keeps its bind mounts
+        dry_run=request.dry_run,
+        modes={".env": 0o600},
+    )
+    return PipelineFiles(
+        config.name,
+        str(request.output),
+        request.executor,
+        request.dry_run,
+        created=tree.created,
+        changed=tree.changed,
+        unchanged=tree.unchanged,
+        dags=[r for r in tree.files if r.startswith("dags/")],
+    )
