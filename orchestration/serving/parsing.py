@@ -401,6 +401,19 @@ def split_predictions(predictions: object, sizes: list[int]) -> list[object] | N
 
 def predictions_json(predictions: object, unwrapped: bool = False) -> str:
     """The answer body MLflow's server writes for these predictions."""
+    import numpy as np
+
+    if (
+        not unwrapped
+        and type(predictions) is np.ndarray
+        and predictions.dtype.kind in "biuf"
+        and predictions.ndim <= 2
+    ):
+        # MLflow writes ``json.dump({"predictions": array.tolist()}, cls=NumpyEncoder)``:
+        # for an array of numbers that is the same text as ``json.dumps`` (native Python
+        # values, same separators, same float repr), with the C encoder instead of the
+        # pure-Python one ``json.dump`` runs (10% of a one-row request).
+        return json.dumps({"predictions": predictions.tolist()})
     from mlflow.pyfunc import scoring_server as mlflow_server
 
     out = StringIO()

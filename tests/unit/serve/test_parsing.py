@@ -161,3 +161,26 @@ def test_anything_else_takes_mlflows_own_parse(
         )
         return
     pd.testing.assert_frame_equal(materialize(parsed, model).data, expected)
+
+
+@pytest.mark.parametrize(
+    "predictions",
+    [
+        np.array([0, 1, 1]),
+        np.array([0.25, float("nan"), -1e300, float("inf")]),
+        np.array([[0.1, 0.9], [1.0, 0.0]], dtype=np.float32),
+        np.array([True, False]),
+        np.array(["a", "b"]),  # not numbers: MLflow's own writer
+        pd.DataFrame({"p": [1, 2]}),
+    ],
+)
+def test_answers_are_mlflows_text(predictions: Any) -> None:
+    from io import StringIO
+
+    from mlflow.pyfunc import scoring_server
+
+    from orchestration.serving.parsing import predictions_json
+
+    expected = StringIO()
+    scoring_server.predictions_to_json(predictions, expected)
+    assert predictions_json(predictions) == expected.getvalue()
