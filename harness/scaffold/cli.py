@@ -44,13 +44,10 @@ def new_command(
         False, "--dry-run", help="Render into a scratch directory and print the plan only."
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-    tracking_uri: str | None = typer.Option(
-        None,
-        "--tracking-uri",
-        help="Accepted like every command; `new` does not contact a tracking store.",
-    ),
 ) -> None:
     """Create a new MLflow project from a template (prompts unless --no-input)."""
+    # No --tracking-uri: `new` never contacts a tracking store, so the option would be
+    # accepted and ignored; typer refuses it as an unknown option (exit 2).
     from harness.scaffold import project_template as scaffold
     from harness.scaffold.operations import NewRequest, new_project
 

@@ -99,7 +99,6 @@ def _run_without_mlflow(*args: str) -> subprocess.CompletedProcess[str]:
 def test_an_unexpected_exception_in_a_real_command_is_one_line_exit_70() -> None:
     done = _run_without_mlflow("run", str(TINY), "--dry-run")
     assert done.returncode == ExitCode.INTERNAL == 70, done.stderr
-    assert done.returncode != ExitCode.DIFFERENT
     lines = done.stderr.splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("internal error: ModuleNotFoundError: No module named 'mlflow")
@@ -148,3 +147,16 @@ def test_no_help_shows_bool_after_a_flag(capsys: pytest.CaptureFixture[str]) -> 
         assert "<bool>" not in out and "BOOLEAN" not in out, (path, out)
         flags_seen += out.count("--json") + out.count("--dry-run") + out.count("--debug")
     assert flags_seen > 10  # the flags were there to be shown
+
+
+def test_new_refuses_tracking_uri_it_would_ignore(capsys: pytest.CaptureFixture[str]) -> None:
+    """``new`` never contacts a tracking store: an option it would accept and ignore is
+    not offered (typer refuses it, exit 2) and its help does not mention one."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["new", "--help"])
+    assert exit_info.value.code == 0
+    assert "tracking" not in capsys.readouterr().out.lower()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["new", "--no-input", "--dry-run", "--tracking-uri", "sqlite:///x.db"])
+    assert exit_info.value.code == ExitCode.BAD_INPUT
+    assert "No such option: --tracking-uri" in capsys.readouterr().err
