@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -101,11 +100,11 @@ def test_ctrl_c_ends_the_run_as_killed(tracking_uri: str, tmp_path: Path, tiny_r
     try:
         assert process.stderr is not None
         seen = []
-        for line in process.stderr:  # MLflow logs this line when the entry point starts
+        for line in process.stderr:  # the entry point says so once it runs (readiness)
             seen.append(line)
-            if "=== Running command" in line:
+            if "entry point sleeping" in line:
                 break
-        time.sleep(1)
+        assert seen and "entry point sleeping" in seen[-1], "".join(seen)
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=60)
         stderr = "".join(seen) + rest
