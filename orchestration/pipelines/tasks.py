@@ -171,6 +171,21 @@ def data_ready(pipeline: Mapping[str, object], base_dir: str) -> bool:
     return any(Path(p).is_file() for p in glob.glob(_resolve(base_dir, config.sensor.file)))
 
 
+def model_uri_of(uri: str | None, run_id: str, artifact_path: str) -> str:
+    """The step run's model as MLflow 3 hands it on, ``models:/m-<id>``; a run that logged
+    no model under ``artifact_path`` (an evaluate step) keeps ``runs:/<id>/<path>``."""
+    from harness.store.registry import Registry
+    from registry_tools.errors import RegistryError
+    from registry_tools.sources import resolve
+
+    fallback = f"runs:/{run_id}/{artifact_path}"
+    try:
+        resolved = resolve(Registry(uri), fallback)
+    except RegistryError:
+        return fallback
+    return f"models:/{resolved.model_id}" if resolved.model_id else fallback
+
+
 def run_step(
     pipeline: Mapping[str, object],
     base_dir: str,
@@ -208,7 +223,7 @@ def run_step(
         "status": result.status,
         "cached": result.cached,
         "cache_key": result.cache_key,
-        "model_uri": f"runs:/{result.run_id}/{config.model.artifact_path}",
+        "model_uri": model_uri_of(uri, str(result.run_id), config.model.artifact_path),
     }
 
 

@@ -31,7 +31,9 @@ def scores(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
 def execute(params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Log the test metrics and ``evaluation/predictions.csv``."""
     model = mlflow.sklearn.load_model(str(inputs["model_uri"]))
-    x_test, y_test = tables.read(inputs["features_uri"], tables.TEST)
+    x_test, y_test = tables.read_logged(
+        inputs["features_uri"], tables.TEST, "evaluation", params["features_uri"]
+    )
     proba = model.predict_proba(x_test)[:, 1]
     mlflow.log_metrics(scores(y_test.to_numpy(), proba))
     with tempfile.TemporaryDirectory() as tmp:

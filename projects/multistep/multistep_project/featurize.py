@@ -29,8 +29,9 @@ def fit_transform(
 
 def execute(params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Log ``features/train.csv`` and ``features/test.csv`` and the names kept."""
-    x_train, y_train = tables.read(inputs["data_uri"], tables.TRAIN)
-    x_test, y_test = tables.read(inputs["data_uri"], tables.TEST)
+    uri = params["data_uri"]
+    x_train, y_train = tables.read_logged(inputs["data_uri"], tables.TRAIN, "training", uri)
+    x_test, y_test = tables.read_logged(inputs["data_uri"], tables.TEST, "testing", uri)
     f_train, f_test = fit_transform(x_train, y_train, x_test, params["select_k"])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "features"

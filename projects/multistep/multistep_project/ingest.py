@@ -33,6 +33,11 @@ def split(
 
 def execute(params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Log ``data/train.csv`` and ``data/test.csv`` with their row counts."""
+    from multistep_project import lineage
+
+    source = SOURCE_FILES["source"]
+    # The table scikit-learn builds from the file, logged with the file's own digest.
+    lineage.log_file(load_breast_cancer(as_frame=True).frame, source, "source", "target")
     train, test = split(params["test_size"], params["seed"])
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "data"

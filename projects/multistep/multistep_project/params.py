@@ -25,7 +25,10 @@ class Param:
 
 
 def _uri(what: str) -> Param:
-    return Param(str, None, lambda v: ":/" in v, f"an artifact URI such as runs:/<run_id>/{what}")
+    example = f"runs:/<run_id>/{what}"
+    if what == "model":
+        example = f"models:/m-<id> or {example}"
+    return Param(str, None, lambda v: ":/" in v, f"an artifact URI such as {example}")
 
 
 SEED = Param(int, 42, lambda v: 0 <= v < 2**32, "integers 0..4294967295")

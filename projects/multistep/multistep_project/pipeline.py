@@ -9,14 +9,15 @@ from typing import Any
 import mlflow
 from mlflow.tracking import MlflowClient
 
-from multistep_project.runner import StepRun, log_missing_params, run_step
+from multistep_project.runner import StepRun, log_missing_params, logged_model_uri, run_step
 
 REUSED_TAG = "multistep.reused"
 RAN_TAG = "multistep.ran"
 
 
 def run_pipeline(params: dict[str, Any]) -> list[StepRun]:
-    """ingest -> featurize -> train -> evaluate, each fed the run URI of the one before.
+    """ingest -> featurize -> train -> evaluate, each fed the URI of the one before's output
+    (artifacts by ``runs:/`` URI, the model by its MLflow 3 URI ``models:/m-<id>``).
 
     The pipeline run records which steps were reused and which ran, each step's run id,
     and the evaluation's metrics.
@@ -48,7 +49,7 @@ def run_pipeline(params: dict[str, Any]) -> list[StepRun]:
         )
         evaluate = run_step(
             "evaluate",
-            {"model_uri": f"runs:/{train.run_id}/model", "features_uri": features_uri},
+            {"model_uri": logged_model_uri(train.run_id), "features_uri": features_uri},
             workdir,
             nested=True,
         )

@@ -37,6 +37,20 @@ def download(name: str, uri: str, workdir: Path) -> Path:
         fail(f"parameter {name}: cannot read {uri} ({reason}); accepted: {accepted}")
 
 
+def logged_model_uri(run_id: str, name: str = "model") -> str:
+    """``models:/m-<id>`` of the model ``name`` that run ``run_id`` logged (the newest)."""
+    client = MlflowClient()
+    run = client.get_run(run_id)
+    found = [
+        (output.step, output.model_id)
+        for output in (run.outputs.model_outputs if run.outputs else [])
+        if client.get_logged_model(output.model_id).name == name
+    ]
+    if not found:
+        raise RuntimeError(f"run {run_id} logged no model named {name!r}")
+    return f"models:/{max(found)[1]}"
+
+
 def find_reusable(experiment_id: str, key: str) -> str | None:
     """The newest FINISHED run in the experiment whose step key is ``key``."""
     runs = MlflowClient().search_runs(

@@ -18,6 +18,17 @@ def read(directory: Path, name: str) -> tuple[pd.DataFrame, pd.Series]:
     return frame.drop(columns=[TARGET]), frame[TARGET]
 
 
+def read_logged(
+    directory: Path, name: str, context: str, uri: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """``read``, and log the file as this run's input in ``context`` (fetched from ``uri``)."""
+    from multistep_project import lineage
+
+    frame = pd.read_csv(directory / name)
+    lineage.log_file(frame, directory / name, context, TARGET, uri=f"{uri}/{name}")
+    return read(directory, name)
+
+
 def write(directory: Path, name: str, features: pd.DataFrame, target: pd.Series) -> None:
     """Write features and target as one CSV with a fixed float format (stable bytes)."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,9 @@ def pinned_requirements() -> list[str]:
 
 def execute(params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Fit on ``features/train.csv``; log the training accuracy and the model."""
-    x_train, y_train = tables.read(inputs["features_uri"], tables.TRAIN)
+    x_train, y_train = tables.read_logged(
+        inputs["features_uri"], tables.TRAIN, "training", params["features_uri"]
+    )
     model = LogisticRegression(
         C=params["C"], max_iter=params["max_iter"], random_state=params["seed"]
     )

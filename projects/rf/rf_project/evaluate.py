@@ -20,11 +20,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         sys.stderr.write(f"error: parameter data: {path} is not a file; accepted: a CSV file\n")
         raise SystemExit(2)
     import mlflow
-    import mlflow.data
     import mlflow.sklearn
     import pandas as pd
 
-    from rf_project import data, metrics
+    from rf_project import data, lineage, metrics
 
     frame = pd.read_csv(path)
     try:
@@ -36,10 +35,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     model = mlflow.sklearn.load_model(args.model_uri)
     with mlflow.start_run():
         mlflow.log_params({"model_uri": args.model_uri, "data": str(path)})
-        mlflow.log_input(
-            mlflow.data.from_pandas(frame, source=str(path), name=path.stem, targets=data.TARGET),
-            context="evaluation",
-        )
+        lineage.log_file(frame, path, "evaluation", data.TARGET)
         proba = model.predict_proba(features)[:, 1]
         scores = metrics.classification_metrics(target.to_numpy(), proba)
         mlflow.log_metrics(scores)

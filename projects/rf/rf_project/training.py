@@ -7,13 +7,12 @@ import warnings
 from pathlib import Path
 
 import mlflow
-import mlflow.data
 import mlflow.sklearn
 import yaml
 from mlflow.models import infer_signature
 from sklearn.ensemble import RandomForestClassifier
 
-from rf_project import data, metrics, plots
+from rf_project import data, lineage, metrics, plots
 from rf_project.seeding import seed_everything
 
 PYTHON_ENV = Path(__file__).resolve().parent.parent / "python_env.yaml"
@@ -63,14 +62,8 @@ def train_and_log(args: argparse.Namespace) -> str:
                 "random_state": args.random_state,
             },
         )
-        mlflow.log_input(
-            mlflow.data.from_pandas(train, name="breast_cancer_train", targets=data.TARGET),
-            context="training",
-        )
-        mlflow.log_input(
-            mlflow.data.from_pandas(test, name="breast_cancer_test", targets=data.TARGET),
-            context="testing",
-        )
+        lineage.log_frame(train, "breast_cancer_train", "training", data.TARGET)
+        lineage.log_frame(test, "breast_cancer_test", "testing", data.TARGET)
 
         model = RandomForestClassifier(
             n_estimators=args.n_estimators,
@@ -98,7 +91,7 @@ def train_and_log(args: argparse.Namespace) -> str:
         mlflow.log_text(test.to_csv(index=False), "data/test.csv")
 
         example = x_train.head(5)
-        mlflow.sklearn.log_model(
+        logged = mlflow.sklearn.log_model(
             model,
             name="model",
             signature=infer_signature(example, model.predict(example)),
@@ -106,5 +99,9 @@ def train_and_log(args: argparse.Namespace) -> str:
             skops_trusted_types=SKOPS_TRUSTED_TYPES,
             pip_requirements=pinned_requirements(),
         )
-        print(f"run_id={run.info.run_id} " + " ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        # The model is handed on by its MLflow 3 URI, models:/m-<id>.
+        print(
+            f"run_id={run.info.run_id} model_uri={logged.model_uri} "
+            + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+        )
         return run.info.run_id

@@ -19,15 +19,17 @@ def main(argv: Sequence[str]) -> dict[str, float]:
     import mlflow.pytorch
     import pandas as pd
 
-    from torch_mlp_project import data, metrics, network
+    from torch_mlp_project import data, lineage, metrics, network
 
+    frame = pd.read_csv(path)
     try:
-        features, target = data.xy(pd.read_csv(path))
+        features, target = data.xy(frame)
     except ValueError as exc:
         fail(f"parameter data: {exc}")
     model = mlflow.pytorch.load_model(params["model_uri"])
     with mlflow.start_run():
         mlflow.log_params({"model_uri": params["model_uri"], "data": str(path)})
+        lineage.log_file(frame, path, "evaluation", data.TARGET)
         scores = metrics.scores(target, network.predict_proba(model, features))
         mlflow.log_metrics(scores)
         print(" ".join(f"{k}={v:.4f}" for k, v in scores.items()))

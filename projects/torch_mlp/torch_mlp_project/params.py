@@ -33,7 +33,9 @@ TRAIN = {
     "seed": Param(int, 42, lambda v: 0 <= v < 2**32, "integers 0..4294967295"),
 }
 EVALUATE = {
-    "model_uri": Param(str, None, bool, "a model URI such as runs:/<run_id>/model"),
+    "model_uri": Param(
+        str, None, bool, "a model URI such as models:/m-<id> or runs:/<run_id>/model"
+    ),
     "data": Param(str, None, bool, "a CSV file with the feature columns and 'target'"),
 }
 

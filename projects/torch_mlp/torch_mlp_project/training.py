@@ -8,10 +8,9 @@ from typing import Any
 import mlflow
 import mlflow.pytorch
 import yaml
-from mlflow.data.pandas_dataset import from_pandas
 from mlflow.models import infer_signature
 
-from torch_mlp_project import data, metrics, network
+from torch_mlp_project import data, lineage, metrics, network
 from torch_mlp_project.seeding import make_deterministic
 
 PYTHON_ENV = Path(__file__).resolve().parent.parent / "python_env.yaml"
@@ -43,7 +42,7 @@ def train_and_log(params: dict[str, Any]) -> str:
         log_missing_params(run.info.run_id, params)
         for part, context in ((splits.train, "training"), (splits.test, "testing")):
             name = f"breast_cancer_{context}"
-            mlflow.log_input(from_pandas(part, name=name, targets=data.TARGET), context=context)
+            lineage.log_frame(part, name, context, data.TARGET)
 
         net = network.build(x_train, params["hidden_units"])
         network.fit(
@@ -66,12 +65,16 @@ def train_and_log(params: dict[str, Any]) -> str:
         # the model with this example, and needs a tensor signature.
         example = x_train.head(5).to_numpy().copy()  # a writable copy: torch wants one
         output = network.predict_proba(model, x_train.head(5)).reshape(-1, 1)
-        mlflow.pytorch.log_model(
+        logged = mlflow.pytorch.log_model(
             model,
             name="model",
             signature=infer_signature(example, output),
             input_example=example,
             pip_requirements=pinned_requirements(),
         )
-        print(f"run_id={run.info.run_id} " + " ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        # The model is handed on by its MLflow 3 URI, models:/m-<id>.
+        print(
+            f"run_id={run.info.run_id} model_uri={logged.model_uri} "
+            + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+        )
         return str(run.info.run_id)

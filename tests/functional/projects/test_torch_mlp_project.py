@@ -75,6 +75,8 @@ def test_main_and_evaluate_log_params_metrics_and_a_loadable_model(
     evaluation = _runs(client)[-1]
     assert evaluation.info.run_id != run_id and evaluation.info.status == "FINISHED"
     assert evaluation.data.params["model_uri"] == model_uri
+    (dataset,) = evaluation.inputs.dataset_inputs
+    assert {t.key: t.value for t in dataset.tags}["mlflow.data.context"] == "evaluation"
     for name in FINAL:
         assert evaluation.data.metrics[name] == pytest.approx(run.data.metrics[name], abs=1e-6)
 

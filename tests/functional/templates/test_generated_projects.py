@@ -92,7 +92,12 @@ def _evaluate_reproduces_the_metrics(
     project: Path, run: mlflow.entities.Run, tracking_uri: str, tmp_path: Path
 ) -> None:
     client = MlflowClient(tracking_uri)
-    model_uri = f"runs:/{run.info.run_id}/model"
+    # MLflow 3 lineage: the model is handed on by its logged-model URI, models:/m-<id>.
+    (logged,) = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+    )
+    model_uri = f"models:/{logged.model_id}"
     held_out = client.download_artifacts(run.info.run_id, "data/test.csv", str(tmp_path))
     evaluated = mlflow_run(
         project,
@@ -106,5 +111,12 @@ def _evaluate_reproduces_the_metrics(
         r for r in client.search_runs([run.info.experiment_id]) if r.info.run_id != run.info.run_id
     )
     assert set(evaluation.data.metrics) == set(run.data.metrics)
+    contexts = [
+        tag.value
+        for d in evaluation.inputs.dataset_inputs
+        for tag in d.tags
+        if tag.key == "mlflow.data.context"
+    ]
+    assert contexts == ["evaluation"]
     for name, value in run.data.metrics.items():
         assert evaluation.data.metrics[name] == pytest.approx(value, rel=1e-6)

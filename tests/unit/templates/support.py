@@ -86,8 +86,10 @@ ALL_OPTIONS = [
 
 PACKAGE_MODULES = (
     "__init__.py",
+    "concurrent_logging.py",
     "data.py",
     "evaluate.py",
+    "lineage.py",
     "metrics.py",
     "model.py",
     "params.py",

@@ -49,7 +49,7 @@ def _airflow_templates_render(dag: Path) -> None:
     )
     assert "--run-name train-2026-01-02 " in rendered
     assert "--run-name evaluate-2026-01-02 " in rendered
-    assert '"<xcom of train>/data/test.csv"' in rendered
+    assert 'TRAINED = "<xcom of train>"' in rendered and 'model_uri="$2"' in rendered
 
 
 def _ruff(project: Path, command: str, *args: str) -> None:

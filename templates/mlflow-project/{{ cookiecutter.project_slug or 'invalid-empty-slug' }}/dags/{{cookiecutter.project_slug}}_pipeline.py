@@ -3,8 +3,9 @@
 
 The schedule and the train parameters come from ``pipeline.yaml`` in the project directory:
 the parent of this file's folder, or the directory named by the environment variable
-``PROJECT_DIR_VARIABLE`` below. The train task's last output line is the MLflow run id (its
-XCom); the evaluate task scores that run's model on the run's own held-out rows.
+``PROJECT_DIR_VARIABLE`` below. The train task's last output line, its XCom, is the MLflow
+run id and its model's ``models:/m-<id>`` URI; the evaluate task scores that model on the
+run's own held-out rows.
 ``{% raw %}{{ ds }}{% endraw %}`` and the ``xcom_pull`` expressions are Airflow templates, rendered by Airflow
 at run time.
 
@@ -48,8 +49,8 @@ TRAIN_PARAMS = " ".join(
 )
 # Airflow templates: kept out of f-strings so their braces reach Airflow unchanged.
 {% raw -%}
-RUN_ID = "{{ ti.xcom_pull(task_ids='train') }}"
-HELD_OUT = "{{ ti.xcom_pull(task_ids='train') }}/data/test.csv"
+# The train task's XCom, "<run id> models:/m-<model id>": bash splits it into $1 and $2.
+TRAINED = "{{ ti.xcom_pull(task_ids='train') }}"
 {%- endraw %}
 
 with DAG(
@@ -61,25 +62,26 @@ with DAG(
 ):
     train = BashOperator(
         task_id="train",
-        # train.py prints "run_id=<id> ..."; the last line printed becomes the XCom.
+        # train.py prints "run_id=<id> model_uri=<uri> ..."; the last line printed (here
+        # "<id> <uri>") becomes the XCom.
         bash_command=(
             RUN
             + " -e main --run-name train-{% raw %}{{ ds }}{% endraw %} "
             + TRAIN_PARAMS
-            + " | tee /dev/stderr | sed -n 's/^run_id=\\([0-9a-f]*\\).*/\\1/p' | tail -n 1"
+            + " | tee /dev/stderr"
+            + " | sed -n 's/^run_id=\\([0-9a-f]*\\) model_uri=\\([^ ]*\\).*/\\1 \\2/p' | tail -n 1"
         ),
     )
     evaluate = BashOperator(
         task_id="evaluate",
         bash_command=(
-            "set -e; dir=$(mktemp -d); "
-            + "mlflow artifacts download -u runs:/"
-            + HELD_OUT
+            "set -e; set -- "
+            + TRAINED
+            + '; dir=$(mktemp -d); mlflow artifacts download -u "runs:/$1/data/test.csv"'
             + ' -d "$dir" >/dev/null; '
             + RUN
-            + " -e evaluate --run-name evaluate-{% raw %}{{ ds }}{% endraw %} -P model_uri=runs:/"
-            + RUN_ID
-            + '/model -P data="$dir/test.csv"'
+            + " -e evaluate --run-name evaluate-{% raw %}{{ ds }}{% endraw %} "
+            + '-P model_uri="$2" -P data="$dir/test.csv"'
         ),
     )
     train >> evaluate

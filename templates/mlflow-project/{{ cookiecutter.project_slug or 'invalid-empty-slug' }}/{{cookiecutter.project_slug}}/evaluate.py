@@ -20,9 +20,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         fail(f"parameter data: {path} is not a file; accepted: a CSV file")
     import mlflow
     import pandas as pd
-    from mlflow.data.pandas_dataset import from_pandas
 
-    from {{ cookiecutter.project_slug }} import data, metrics, model
+    from {{ cookiecutter.project_slug }} import data, lineage, metrics, model
 
     frame = pd.read_csv(path)
     try:
@@ -33,10 +32,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     predict_scores = model.load_scorer(args.model_uri)
     with mlflow.start_run():
         mlflow.log_params({"model_uri": args.model_uri, "data": str(path)})
-        mlflow.log_input(
-            from_pandas(frame, source=str(path), name=path.stem, targets=data.TARGET),
-            context="evaluation",
-        )
+        lineage.log_file(frame, path, "evaluation", data.TARGET)
         scores = metrics.score(target.to_numpy(), predict_scores(features))
         mlflow.log_metrics(scores)
         print(" ".join(f"{k}={v:.4f}" for k, v in scores.items()))

@@ -6,9 +6,8 @@ import argparse
 from pathlib import Path
 
 import mlflow
-from mlflow.data.pandas_dataset import from_pandas
 
-from {{ cookiecutter.project_slug }} import data, metrics, model, params
+from {{ cookiecutter.project_slug }} import data, lineage, metrics, model, params
 from {{ cookiecutter.project_slug }}.seeding import seed_everything
 
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
@@ -31,14 +30,8 @@ def train_and_log(args: argparse.Namespace) -> str:
 
     with mlflow.start_run() as run:
         mlflow.log_params(params.loggable(args))
-        mlflow.log_input(
-            from_pandas(train, name=f"{data.DATASET}_train", targets=data.TARGET),
-            context="training",
-        )
-        mlflow.log_input(
-            from_pandas(test, name=f"{data.DATASET}_test", targets=data.TARGET),
-            context="testing",
-        )
+        lineage.log_frame(train, f"{data.DATASET}_train", "training", data.TARGET)
+        lineage.log_frame(test, f"{data.DATASET}_test", "testing", data.TARGET)
 
         fitted = model.fit(args, x_train, y_train)
         scores = metrics.score(y_test.to_numpy(), model.predict_scores(fitted, x_test))
@@ -47,5 +40,11 @@ def train_and_log(args: argparse.Namespace) -> str:
         mlflow.log_text(test.to_csv(index=False), "data/test.csv")
 
         model.log_model(fitted, x_train.head(5), pinned_requirements())
-        print(f"run_id={run.info.run_id} " + " ".join(f"{k}={v:.4f}" for k, v in scores.items()))
+        # The model is handed on by its MLflow 3 URI, models:/m-<id> (the DAG reads it here).
+        logged = mlflow.last_logged_model()
+        model_uri = f"models:/{logged.model_id}" if logged is not None else "none"
+        print(
+            f"run_id={run.info.run_id} model_uri={model_uri} "
+            + " ".join(f"{k}={v:.4f}" for k, v in scores.items())
+        )
         return str(run.info.run_id)
