@@ -83,6 +83,21 @@ class RegistryError(MlharnessError):
     """Unknown model, version or alias, or another registry request that cannot be done."""
 
 
+class StoredStateError(MlharnessError):
+    """A record mlharness stored in the tracking store (a tag, a manifest) is not what it
+    writes: corrupt, foreign, or from a newer mlharness. One line naming the run (or model)
+    and the tag, with every problem found; exit 2, like any other bad input."""
+
+    def __init__(self, owner: str, tag: str, problems: list[str], *, hint: str | None = None):
+        self.owner = owner
+        self.tag = tag
+        self.problems = list(problems)
+        super().__init__(
+            f"{owner}: tag {tag} is not a record mlharness can read: " + "; ".join(problems),
+            hint=hint or "was it written by this version of mlharness?",
+        )
+
+
 class ExternalServiceError(MlharnessError):
     """A tracking server, git remote or Airflow failed after retries."""
 
@@ -107,4 +122,5 @@ __all__ = [
     "RunFailed",
     "SourceError",
     "SpecError",
+    "StoredStateError",
 ]

@@ -5,14 +5,23 @@ tag on the parent run (and the same document as an artifact for people), so
 ``mlharness sweep --resume PARENT`` needs no other flag. Each trial's outcome is one more
 tag on the parent, ``mlharness.sweep.trial.NNNN``: it names the run that answered the trial,
 which for a cache hit is an earlier run that is not a child of this parent.
+
+Both are pydantic dataclasses (``extra="forbid"``): written with ``to_json``/``to_tag`` and
+read back through the same schema, so a corrupt, foreign or newer tag is one line naming the
+run and the tag (``StoredStateError``, exit 2), not a traceback.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, cast
+from dataclasses import asdict, field
+from typing import Any, Literal
 
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
+
+from harness.kernel.errors import StoredStateError
+from harness.schemas.stored import parse_tag
 from harness.sweep.space import Strategy
 
 __all__ = [
@@ -34,7 +43,7 @@ __all__ = [
     "trial_tag",
 ]
 
-SCHEMA = 1
+SCHEMA: Literal[1] = 1
 ARTIFACT = "mlharness/sweep.json"
 TAG_DEFINITION = "mlharness.sweep.definition"
 TAG_STATE = "mlharness.sweep.state"
@@ -53,12 +62,16 @@ Mode = Literal["max", "min"]
 TrialStatus = Literal["FINISHED", "FAILED", "PRUNED", "KILLED"]
 
 
+# Stored records: unknown keys are refused (a foreign or newer writer), types are checked.
+_STORED = ConfigDict(extra="forbid")
+
+
 def trial_tag(index: int) -> str:
     """The parent's tag holding trial ``index``'s record."""
     return f"{_TRIAL_PREFIX}{index:04d}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STORED)
 class SweepDefinition:
     """Everything needed to run (or resume) a sweep, except the tracking store."""
 
@@ -77,22 +90,22 @@ class SweepDefinition:
     cluster: str | None = None
     fail_fast: bool = False
     force: bool = False
-    schema: int = SCHEMA
+    schema: Literal[1] = SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, text: str) -> SweepDefinition:
-        """Parse the stored tag; ``ValueError`` when it is not a definition we can read."""
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            raise ValueError("unsupported sweep definition schema")
-        data["space"] = [(str(name), str(spec)) for name, spec in data["space"]]
-        return cls(**data)
+    def from_tag(cls, text: str, *, run_id: str) -> SweepDefinition:
+        """The definition stored on parent run ``run_id``; ``StoredStateError`` (exit 2)
+        naming the run and the tag when it is not one this mlharness writes."""
+        return parse_tag(cls, text, owner=f"run {run_id}", tag=TAG_DEFINITION)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_STORED)
 class TrialRecord:
     """One trial's outcome: its params, status and the run that holds its result."""
 
@@ -126,29 +139,23 @@ class TrialRecord:
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_tag(cls, text: str) -> TrialRecord:
-        data = json.loads(text)
-        return cls(
-            index=int(data["index"]),
-            params={str(k): str(v) for k, v in data["params"].items()},
-            status=cast(TrialStatus, data["status"]),
-            run_id=data.get("run_id"),
-            cached=bool(data.get("cached")),
-            value=data.get("value"),
-            metrics={str(k): float(v) for k, v in (data.get("metrics") or {}).items()},
-            error=data.get("error"),
-            wall_s=data.get("wall_s"),
-            run_s=data.get("run_s"),
-            elapsed_s=data.get("elapsed_s"),
-            log=data.get("log"),
-        )
+    def from_tag(cls, text: str, *, run_id: str, tag: str) -> TrialRecord:
+        """The record stored under ``tag`` of parent run ``run_id``; ``StoredStateError``
+        (exit 2) naming both when it is not one."""
+        record = parse_tag(cls, text, owner=f"run {run_id}", tag=tag)
+        suffix = tag[len(_TRIAL_PREFIX) :]
+        if tag.startswith(_TRIAL_PREFIX) and suffix.isdigit() and int(suffix) != record.index:
+            raise StoredStateError(
+                f"run {run_id}", tag, [f"index: {record.index} is not the tag's trial {suffix}"]
+            )
+        return record
 
     @staticmethod
-    def all_from_tags(tags: dict[str, str]) -> dict[int, TrialRecord]:
-        """Every trial record among a parent run's tags, by index."""
+    def all_from_tags(tags: dict[str, str], *, run_id: str) -> dict[int, TrialRecord]:
+        """Every trial record among parent run ``run_id``'s tags, by index."""
         found: dict[int, TrialRecord] = {}
-        for key, value in tags.items():
+        for key, value in sorted(tags.items()):
             if key.startswith(_TRIAL_PREFIX) and key[len(_TRIAL_PREFIX) :].isdigit():
-                record = TrialRecord.from_tag(value)
+                record = TrialRecord.from_tag(value, run_id=run_id, tag=key)
                 found[record.index] = record
         return found

@@ -550,12 +550,9 @@ def _reopen(
         raise ConfigError(
             "--resume", [f"run {run_id} is not a sweep (it has no {TAG_DEFINITION} tag)"]
         )
-    try:
-        definition = SweepDefinition.from_json(text)
-    except (ValueError, KeyError, TypeError) as exc:
-        problem = f"run {run_id}: unreadable sweep definition: {exc}"
-        raise ConfigError("--resume", [problem]) from exc
-    records = {i: r for i, r in TrialRecord.all_from_tags(dict(run.data.tags)).items() if r.done}
+    definition = SweepDefinition.from_tag(text, run_id=run_id)
+    stored = TrialRecord.all_from_tags(dict(run.data.tags), run_id=run_id)
+    records = {i: r for i, r in stored.items() if r.done}
     return definition, str(run.info.experiment_id), records
 
 

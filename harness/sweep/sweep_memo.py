@@ -19,6 +19,7 @@ from pathlib import Path
 
 from harness.kernel.atomic import write_text_atomic
 from harness.kernel.digests import sha256_bytes
+from harness.kernel.errors import StoredStateError
 from harness.kernel.jsonout import canonical_json
 from harness.sweep.definition import SweepDefinition, TrialRecord
 
@@ -83,7 +84,10 @@ def answer(
         entry = json.loads(_memo_file(_fingerprint(definition, uri, cwd)).read_text())
         if not isinstance(entry, dict) or entry.get("v") != MEMO_VERSION:
             return None
-        trials = [TrialRecord.from_tag(json.dumps(t)) for t in entry["trials"]]
+        trials = [
+            TrialRecord.from_tag(json.dumps(t), run_id="(memo)", tag="(memo)")
+            for t in entry["trials"]
+        ]
         if [t.params for t in trials] != sets:
             return None
         answered = []
@@ -103,5 +107,5 @@ def answer(
                 return None
             answered.append(dataclasses.replace(trial, cached=True, run_s=0.0, elapsed_s=0.0))
         return str(entry["parent_run_id"]), answered
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, StoredStateError):
         return None
