@@ -30,6 +30,14 @@ TrackingUri = Annotated[
 ]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the plan; run nothing.")]
+RecordedEnv = Annotated[
+    bool,
+    typer.Option(
+        "--recorded-env",
+        help="Run in the environment the manifest recorded (its Python and exact packages, "
+        "built with uv and cached), not today's.",
+    ),
+]
 
 
 class EnvManager(StrEnum):
@@ -115,6 +123,7 @@ def show_command(
 
 def replay_command(
     run_id: Annotated[str, typer.Argument(help="Run id to replay.")],
+    recorded_env: RecordedEnv = False,
     tracking_uri: TrackingUri = None,
     dry_run: DryRun = False,
     json_out: JsonOut = False,
@@ -122,7 +131,15 @@ def replay_command(
     """Re-execute a run from its manifest (recorded commit, params and env manager)."""
     from harness.run.operations import ReplayRequest, replay_run
 
-    result = replay_run(ReplayRequest(run_id, tracking_uri, dry_run=dry_run, quiet_stdout=json_out))
+    result = replay_run(
+        ReplayRequest(
+            run_id,
+            tracking_uri,
+            dry_run=dry_run,
+            quiet_stdout=json_out,
+            recorded_env=recorded_env,
+        )
+    )
     if json_out or result.dry_run:
         print_json(result.to_dict())
         return
@@ -137,6 +154,15 @@ def verify_command(
         list[str] | None,
         typer.Option("--rtol", help="Relative tolerance METRIC=TOL (repeat); default exact."),
     ] = None,
+    recorded_env: RecordedEnv = False,
+    perturb: Annotated[
+        str | None,
+        typer.Option(
+            "--perturb",
+            help="Replay under perturbations (threads,hashseed[,order]) and print a "
+            "reproducibility table: exit 0 when nothing diverges.",
+        ),
+    ] = None,
     tracking_uri: TrackingUri = None,
     dry_run: DryRun = False,
     json_out: JsonOut = False,
@@ -147,8 +173,19 @@ def verify_command(
     """
     from harness.run.comparison import parse_rtols
     from harness.run.operations import VerifyRequest, verify
+    from harness.run.perturbation import parse_kinds
 
-    result = verify(VerifyRequest(run_id, parse_rtols(rtol or []), tracking_uri, dry_run))
+    kinds = tuple(parse_kinds(perturb)) if perturb is not None else ()
+    result = verify(
+        VerifyRequest(
+            run_id,
+            parse_rtols(rtol or []),
+            tracking_uri,
+            dry_run,
+            recorded_env=recorded_env,
+            perturb=kinds,
+        )
+    )
     if json_out or result.dry_run:
         print_json(result.to_dict())
     else:

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 from harness.kernel.digests import sha256_bytes
 
@@ -24,11 +25,14 @@ __all__ = [
     "ENV_FILES",
     "RECORDED_PREFIXES",
     "SECRET_PATTERNS",
+    "Interpreter",
     "built_env_python",
     "complete_after_run",
     "describe",
+    "describe_interpreter",
     "env_file_lock",
     "freeze",
+    "installed_from_directories",
     "is_secret",
     "lock_digest",
     "recorded_variables",
@@ -103,8 +107,13 @@ def _installed_here() -> list[str]:
     file has to be parsed: a listdir per path entry instead of ~100 file reads, which the
     cache lookup of every ``mlharness run`` pays.
     """
+    return _dist_infos(sys.path)
+
+
+def _dist_infos(path: list[str]) -> list[str]:
+    """``name==version`` of the ``*.dist-info`` directories on the import path ``path``."""
     found: set[str] = set()
-    for entry in sys.path:
+    for entry in path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
@@ -115,6 +124,63 @@ def _installed_here() -> list[str]:
                 project, _, version = stem.partition("-")
                 found.add(f"{project}=={version.split('-')[0]}")
     return sorted(found, key=str.lower)
+
+
+def installed_from_directories() -> dict[str, str]:
+    """``{name==version: directory}`` of this environment's packages installed from a local
+    directory (PEP 610 ``direct_url.json`` with a ``file://`` URL), e.g. an editable
+    mlharness: no index holds them, so a recorded environment installs them from there."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            stem, dot, kind = name.rpartition(".")
+            direct = Path(entry or ".") / name / "direct_url.json"
+            if not (dot and kind == "dist-info" and "-" in stem and direct.is_file()):
+                continue
+            try:
+                url = str(json.loads(direct.read_text()).get("url", ""))
+            except (OSError, ValueError):
+                continue
+            if url.startswith("file://") and Path(url.removeprefix("file://")).is_dir():
+                project, _, version = stem.partition("-")
+                found[f"{project}=={version.split('-')[0]}"] = url.removeprefix("file://")
+    return found
+
+
+_DESCRIBE_SNIPPET = (
+    "import json, platform, sys; print(json.dumps({'python': platform.python_version(), "
+    "'platform': platform.platform(), 'path': [p for p in sys.path if p]}))"
+)
+
+
+class Interpreter(NamedTuple):
+    """An interpreter's version, platform and packages (``dist-info`` names)."""
+
+    python: str | None
+    platform: str | None
+    packages: list[str]
+
+
+def describe_interpreter(python: str) -> Interpreter:
+    """``python``'s version, platform and installed packages (``dist-info`` names, as
+    :func:`freeze` writes them for ``local`` runs), asked of that interpreter itself."""
+    done = subprocess.run(
+        [python, "-I", "-c", _DESCRIBE_SNIPPET],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0:
+        return Interpreter(None, None, [])
+    data = json.loads(done.stdout)
+    return Interpreter(
+        str(data["python"]), str(data["platform"]), _dist_infos([str(p) for p in data["path"]])
+    )
 
 
 def env_file_lock(project_dir: Path, env_manager: str) -> str:

@@ -47,6 +47,9 @@ class Plan:
     inputs: dict[str, dict[str, str | None]]
     cache_key: str
     template: dict[str, Any] | None = None
+    # The bin directory whose ``python`` runs the entry point (a recorded environment);
+    # None: this interpreter's.
+    bin_dir: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The plan as printed by ``--dry-run``."""
@@ -196,7 +199,7 @@ def _launch(planned: Plan, experiment_id: str, run_id: str) -> str | None:
 
     # "local" means this interpreter's environment (the one the manifest describes), and the
     # tools MLflow calls for the other managers (uv, virtualenv) are installed beside it.
-    bin_dir = os.path.dirname(sys.executable)
+    bin_dir = planned.bin_dir or os.path.dirname(sys.executable)
     os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     try:
         mlflow_api.run_project(

@@ -10,11 +10,13 @@ way, write the same manifest and share one cache.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from harness.run import comparison, launch, replay, run_memo, source, spec
+from harness.run import comparison, launch, perturbation, replay, run_memo, source, spec
 from harness.schemas import manifest
 from harness.store import mlflow_api, mlflow_boundary
 
@@ -218,17 +220,21 @@ class ReplayRequest:
     dry_run: bool = False
     # Send the entry point's output to stderr, so a --json document on stdout stays clean.
     quiet_stdout: bool = False
+    # Run in the environment the manifest recorded (built with uv, cached), not today's.
+    recorded_env: bool = False
 
 
 @dataclass(frozen=True)
 class ReplayResult:
-    """The new run (``run_id``, ``status``), or for a dry run only the recorded plan."""
+    """The new run (``run_id``, ``status``), or for a dry run only the recorded plan;
+    ``recorded_env`` names the recorded environment it ran in, if any."""
 
     replay_of: str
     source: dict[str, Any]
     run_spec: dict[str, Any]
     run_id: str | None = None
     status: str = "PLANNED"
+    recorded_env: dict[str, str] | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -238,7 +244,17 @@ class ReplayResult:
         """The ``--json`` form of ``mlharness replay``."""
         if self.dry_run:
             return {"dry_run": True, "source": self.source, "run_spec": self.run_spec}
-        return {"replay_of": self.replay_of, "run_id": self.run_id, "status": self.status}
+        return {
+            "replay_of": self.replay_of,
+            "run_id": self.run_id,
+            "status": self.status,
+            "recorded_env": self.recorded_env,
+        }
+
+
+def _recorded_env_of(doc: Mapping[str, Any] | None) -> dict[str, str] | None:
+    found = ((doc or {}).get("environment") or {}).get("recorded_env")
+    return dict(found) if found else None
 
 
 def replay_run(request: ReplayRequest) -> ReplayResult:
@@ -252,10 +268,19 @@ def replay_run(request: ReplayRequest) -> ReplayResult:
     if request.dry_run:
         return ReplayResult(request.run_id, original["source"], original["run_spec"])
     _, outcome = replay.replay(
-        request.run_id, uri, quiet_stdout=request.quiet_stdout, original=original
+        request.run_id,
+        uri,
+        quiet_stdout=request.quiet_stdout,
+        original=original,
+        in_recorded_env=request.recorded_env,
     )
     return ReplayResult(
-        request.run_id, original["source"], original["run_spec"], outcome.run_id, outcome.status
+        request.run_id,
+        original["source"],
+        original["run_spec"],
+        outcome.run_id,
+        outcome.status,
+        _recorded_env_of(outcome.manifest),
     )
 
 
@@ -267,12 +292,17 @@ class VerifyRequest:
     rtols: Mapping[str, float] = field(default_factory=dict)
     tracking_uri: str | None = None
     dry_run: bool = False
+    # Replay in the environment the manifest recorded (built with uv, cached).
+    recorded_env: bool = False
+    # Replay once per perturbation (threads, hashseed, order) and label every result.
+    perturb: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class VerifyResult:
     """Every compared value (``rows``) of the original and its replay, or for a dry run
-    the recorded plan only (``replay_run_id`` None, no rows)."""
+    the recorded plan only (``replay_run_id`` None, no rows). With perturbations, the
+    reproducibility table (``perturbation``) instead."""
 
     run_id: str
     source: dict[str, Any]
@@ -280,13 +310,19 @@ class VerifyResult:
     rtols: dict[str, float]
     replay_run_id: str | None = None
     rows: list[comparison.Row] = field(default_factory=list)
+    recorded_env: dict[str, str] | None = None
+    perturbation: perturbation.PerturbationReport | None = None
+    perturb: tuple[str, ...] = ()
 
     @property
     def dry_run(self) -> bool:
-        return self.replay_run_id is None
+        return self.replay_run_id is None and self.perturbation is None
 
     @property
     def identical(self) -> bool:
+        """Nothing differs (beyond tolerances); with perturbations: nothing divergent."""
+        if self.perturbation is not None:
+            return self.perturbation.reproducible
         return comparison.identical(self.rows)
 
     @property
@@ -301,12 +337,20 @@ class VerifyResult:
                 "source": self.source,
                 "run_spec": self.run_spec,
                 "rtol": self.rtols,
+                "perturb": list(self.perturb),
+            }
+        if self.perturbation is not None:
+            return {
+                **self.perturbation.to_dict(),
+                "identical": self.identical,
+                "recorded_env": self.recorded_env,
             }
         return {
             "run_id": self.run_id,
             "replay_run_id": self.replay_run_id,
             "identical": self.identical,
             "rows": [row.to_dict() for row in self.rows],
+            "recorded_env": self.recorded_env,
         }
 
 
@@ -317,12 +361,82 @@ def verify(request: VerifyRequest) -> VerifyResult:
     uri = mlflow_boundary.connect(request.tracking_uri)
     original = replay.load_checked(request.run_id, uri)
     rtols = dict(request.rtols)
-    planned = VerifyResult(request.run_id, original["source"], original["run_spec"], rtols)
+    planned = VerifyResult(
+        request.run_id, original["source"], original["run_spec"], rtols, perturb=request.perturb
+    )
     if request.dry_run:
         return planned
     comparison.check_rtol_names(rtols, original)
-    _, outcome = replay.replay(request.run_id, uri, quiet_stdout=True, original=original)
+    if request.perturb:
+        return _verify_perturbed(request, uri, original, rtols)
+    _, outcome = replay.replay(
+        request.run_id,
+        uri,
+        quiet_stdout=True,
+        original=original,
+        in_recorded_env=request.recorded_env,
+    )
     rows = comparison.compare(original, outcome.manifest or {}, rtols)
     return VerifyResult(
-        request.run_id, original["source"], original["run_spec"], rtols, outcome.run_id, rows
+        request.run_id,
+        original["source"],
+        original["run_spec"],
+        rtols,
+        outcome.run_id,
+        rows,
+        recorded_env=_recorded_env_of(outcome.manifest),
+    )
+
+
+def _verify_perturbed(
+    request: VerifyRequest, uri: str, original: manifest.Manifest, rtols: dict[str, float]
+) -> VerifyResult:
+    """One replay per perturbation, then the reproducibility table."""
+    inputs = {
+        name: local
+        for name, entry in original["inputs"].items()
+        if (local := mlflow_api.local_path_or_none(str(entry["value"]))) is not None
+    }
+    replays: dict[str, dict[str, Any]] = {}
+    run_ids: dict[str, str] = {}
+    recorded: dict[str, str] | None = None
+    with tempfile.TemporaryDirectory(prefix="mlharness-perturb-") as tmp:
+        with replay.recorded_source(original["source"]) as resolved:
+            planned, notes = perturbation.perturbations(
+                request.perturb,
+                project_dir=resolved.project_dir,
+                entry_point=str(original["run_spec"]["entry_point"]),
+                inputs=inputs,
+                recorded_variables=original["environment"].get("variables", {}),
+                workdir=Path(tmp),
+            )
+        for change in planned:
+            _, outcome = replay.replay(
+                request.run_id,
+                uri,
+                quiet_stdout=True,
+                original=original,
+                in_recorded_env=request.recorded_env,
+                variables=change.variables,
+                params=change.params,
+                tags={perturbation.TAG_PERTURBATION: change.label},
+            )
+            replays[change.label] = outcome.manifest or {}
+            run_ids[change.label] = outcome.run_id
+            recorded = recorded or _recorded_env_of(outcome.manifest)
+    report = perturbation.PerturbationReport(
+        request.run_id,
+        [change.label for change in planned],
+        run_ids,
+        perturbation.compare(original, replays, rtols),
+        notes,
+    )
+    return VerifyResult(
+        request.run_id,
+        original["source"],
+        original["run_spec"],
+        rtols,
+        recorded_env=recorded,
+        perturbation=report,
+        perturb=request.perturb,
     )

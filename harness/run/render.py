@@ -14,19 +14,21 @@ from rich.panel import Panel
 from rich.table import Table
 
 from harness.run.comparison import DIFFERS, SAME, Row
+from harness.run.perturbation import DIVERGENT, IDENTICAL, PerturbationReport
 
 if TYPE_CHECKING:
     from harness.run.operations import ReplayResult, RunResult, Shown, VerifyResult
 
 __all__ = [
     "diff_table",
+    "perturbation_table",
     "replay_line",
     "run_line",
     "show_manifest",
     "verify_report",
 ]
 
-_STATUS_STYLE = {SAME: "green", DIFFERS: "bold red"}
+_STATUS_STYLE = {SAME: "green", DIFFERS: "bold red", IDENTICAL: "green", DIVERGENT: "bold red"}
 
 
 def _pairs(title: str, values: dict[str, Any]) -> Table:
@@ -47,8 +49,11 @@ def run_line(result: RunResult) -> str:
 
 
 def replay_line(result: ReplayResult) -> str:
-    """``replay: <new id> FINISHED (of <id>)``."""
-    return f"replay: {result.run_id} {result.status} (of {result.replay_of})"
+    """``replay: <new id> FINISHED (of <id>)``, and the recorded environment it ran in."""
+    line = f"replay: {result.run_id} {result.status} (of {result.replay_of})"
+    if result.recorded_env:
+        line += f" in recorded environment {result.recorded_env['path']}"
+    return line
 
 
 def show_manifest(console: Console, shown: Shown) -> None:
@@ -87,10 +92,40 @@ def show_manifest(console: Console, shown: Shown) -> None:
 
 
 def verify_report(console: Console, result: VerifyResult) -> None:
-    """The comparison table, then one line: identical, or how many values differ."""
+    """The comparison table, then one line: identical, or how many values differ (with
+    perturbations: the reproducibility table and its verdict)."""
+    where = f" in recorded environment {result.recorded_env['path']}" if result.recorded_env else ""
+    if result.perturbation is not None:
+        report = result.perturbation
+        console.print(perturbation_table(report))
+        for note in report.notes:
+            console.print(f"note: {note}")
+        divergent = sum(row.status == DIVERGENT for row in report.rows)
+        verdict = "reproducible" if report.reproducible else f"{divergent} value(s) divergent"
+        console.print(
+            f"run {report.run_id} under {', '.join(report.perturbations)}{where}: {verdict}"
+        )
+        return
     console.print(diff_table(result.rows))
     verdict = "identical" if result.identical else f"{result.differing} value(s) differ"
-    console.print(f"replay {result.replay_run_id}: {verdict}")
+    console.print(f"replay {result.replay_run_id}{where}: {verdict}")
+
+
+def perturbation_table(report: PerturbationReport) -> Table:
+    """One row per metric and artifact digest: its status and what broke it."""
+    table = Table(title=f"verify --perturb: run {report.run_id}", title_justify="left")
+    for column in ("section", "name", "original", "status", "broken by"):
+        table.add_column(column, overflow="fold")
+    for row in report.rows:
+        style = _STATUS_STYLE.get(row.status, "yellow")
+        table.add_row(
+            row.section,
+            row.name,
+            _short(row.original),
+            f"[{style}]{row.status}[/{style}]",
+            ", ".join(row.broken_by),
+        )
+    return table
 
 
 def diff_table(rows: list[Row]) -> Table:

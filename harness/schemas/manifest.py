@@ -100,6 +100,9 @@ class EnvironmentSection(_Section):
     lock_digest: str
     pip_freeze: list[str]
     variables: dict[str, str]
+    # A replay in a recorded environment (``--recorded-env``): its cache key, path and the
+    # run whose manifest it was built from.
+    recorded_env: dict[str, str] | None = None
 
 
 class InputDigest(_Section):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from collections.abc import Iterable, Mapping
 from importlib.metadata import version
@@ -22,6 +23,10 @@ PACKAGE = Path(__file__).resolve().parent.name
 STEPS = ("ingest", "featurize", "train", "evaluate")
 # The libraries whose version can change a step's output with code and data unchanged.
 LIBRARIES = ("mlflow", "scikit-learn", "pandas", "numpy", "scipy")
+# Settings that can change a float result with code, data and libraries unchanged (thread
+# pools sum in another order): a run under other settings (`mlharness verify --perturb`)
+# must compute its steps again, not reuse them.
+VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "PYTHONHASHSEED")
 KEY_TAG = "multistep.step_key"
 
 
@@ -64,8 +69,11 @@ def project_digest(project_dir: Path = PROJECT_DIR) -> str:
 
 
 def environment() -> dict[str, str]:
-    """Python and library versions that run the steps."""
-    return {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}}
+    """Python and library versions that run the steps, and the settings in ``VARIABLES``
+    that are set."""
+    env = {"python": platform.python_version(), **{lib: version(lib) for lib in LIBRARIES}}
+    env.update({name: os.environ[name] for name in VARIABLES if name in os.environ})
+    return env
 
 
 def step_key(
