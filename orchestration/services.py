@@ -373,6 +373,9 @@ def airflow_environment(t: Topology) -> dict[str, str]:
             "airflow-home/passwords.json"
         )
         env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = HOSTNAME_CALLABLE
+        # Every service shares two cores here: the api-server can take longer than the
+        # default 5 s to answer a task's first call (the task then fails before it ran).
+        env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "30"
         env["MLHARNESS_PUSHGATEWAY"] = f"http://{t.address('pushgateway')}"
     else:
         env["MLHARNESS_PIPELINE_DIR"] = "/opt/mlharness/pipeline"

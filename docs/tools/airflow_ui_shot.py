@@ -81,9 +81,15 @@ def airflow_ui(out_dir: Path = IMAGES) -> Path:
             run = _call(f"{api}/api/v2/dags/rf_train/dagRuns/{quoted}", token=token)
         if run["state"] != "success":
             raise SystemExit(f"error: rf_train ended {run['state']}; logs under {state}")
-        page = urllib.parse.quote(f"/dags/rf_train/runs/{run_id}", safe="/")
-        url = f"{api}/auth/token/login?next={urllib.parse.quote(page, safe='')}"
-        return shoot(url, out_dir / "airflow-ui.png", width=1400, height=900, budget_ms=15000)
+        url = f"{api}/auth/token/login?next=/dags/rf_train"  # the grid shows the finished run
+        return shoot(
+            url,
+            out_dir / "airflow-ui.png",
+            width=1400,
+            height=900,
+            budget_ms=30000,
+            timeout_ms=90000,
+        )
     finally:
         subprocess.run(
             [MLHARNESS, "down", "--state-dir", str(state)],

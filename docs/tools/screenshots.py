@@ -39,7 +39,13 @@ def _chromium() -> str:
 
 
 def shoot(
-    url: str, out: Path, *, width: int = 1280, height: int = 1500, budget_ms: int = 3000
+    url: str,
+    out: Path,
+    *,
+    width: int = 1280,
+    height: int = 1500,
+    budget_ms: int = 3000,
+    timeout_ms: int | None = None,
 ) -> Path:
     """Photograph ``url`` with headless Chromium into the PNG ``out``.
 
@@ -60,6 +66,8 @@ def shoot(
                 f"--window-size={width},{height}",
                 f"--virtual-time-budget={budget_ms}",
                 f"--screenshot={out}",
+                # A page that keeps polling (a web app) never settles: take it at this time.
+                *([f"--timeout={timeout_ms}"] if timeout_ms else []),
                 url,
             ],
             check=True,

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -42,6 +41,7 @@ from orchestration.local_stack.layout import (
     read_state,
     write_state,
 )
+from orchestration.local_stack.ports import choose_ports, release_ports
 from orchestration.local_stack.requirements import Installed, check_installed
 from orchestration.local_stack.runner import DEFERRED, Runner, RunnerSettings
 from orchestration.processes import Started, Supervisor, group_alive, stop_group
@@ -156,32 +156,8 @@ def _checked(config: Path, executor: Executor) -> tuple[Any, str]:
     return load(config), result.pipeline
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def choose_ports(names: list[str], serving_port: int) -> dict[str, int]:
-    """Each service's usual port when it is free, else a free one."""
-    chosen: dict[str, int] = {}
-    for name in names:
-        usual = serving_port if name == "scoring" else USUAL_PORTS[name]
-        if usual in chosen.values() or not _port_free(usual):
-            usual = _free_port()
-            while usual in chosen.values():
-                usual = _free_port()
-        chosen[name] = usual
-    return chosen
+def _usual_ports(names: list[str], serving_port: int) -> dict[str, int]:
+    return {n: serving_port if n == "scoring" else USUAL_PORTS[n] for n in names}
 
 
 def _read_env(path: Path) -> dict[str, str]:
@@ -301,7 +277,7 @@ def up(
     if request.dry_run:
         secrets = {k: "***" for k in _SECRET_NAMES}
         names = _service_names(request.executor)
-        ports = choose_ports(names, config.serving.port)
+        ports = choose_ports(_usual_ports(names, config.serving.port), claim=False)
         topology = _topology(
             paths, config, request.executor, request.celery_workers, ports, secrets, installed
         )
@@ -348,7 +324,8 @@ def _supervise(
     with held_lock(paths):
         write_pipeline(PipelineRequest(request.config, paths.pipeline, request.executor))
         secrets = _read_env(paths.env_file)
-        ports = choose_ports(_service_names(request.executor), config.serving.port)
+        names = _service_names(request.executor)
+        ports = choose_ports(_usual_ports(names, config.serving.port))
         write_stack(
             request.config,
             paths.monitoring,
@@ -421,6 +398,7 @@ def _supervise(
         finally:
             _ignore_signals()
             stop_together(supervisor)
+            release_ports()
             for instance in runner.instances:
                 if instance.state not in ("failed", "exited"):
                     instance.state = "stopped"
