@@ -35,13 +35,13 @@ from orchestration.serving.parsing import (
     DeferredFrame,
     InvocationError,
     ParsedRequest,
-    error_from_mlflow,
     materialize,
-    merge_frames,
+    merge_requests,
+    mlflow_answer,
     split_predictions,
 )
 
-__all__ = ["BatchObserver", "Batcher", "QueueFull", "predict_one"]
+__all__ = ["BatchObserver", "Batcher", "QueueFull", "predict_data", "predict_one"]
 
 log = logging.getLogger("mlharness.serve")
 
@@ -82,15 +82,41 @@ class _Item:
         return (id(self.model), *self.request.batch_key)
 
 
+# Flavors whose pyfunc predict is exactly "enforce the signature, then the wrapped model's
+# own predict" (mlflow.sklearn's _SklearnModelWrapper.predict ignores params).
+_DIRECT_FLAVORS = frozenset({"mlflow.sklearn"})
+
+
+def predict_data(
+    model: LoadedModel, data: object, params: dict[str, object] | None, checked: bool
+) -> object:
+    """``model.predict``, skipping MLflow's signature enforcement for checked input.
+
+    ``checked`` data is a frame of exactly the signature's double columns in order, every
+    value a number (``parsing._double_frame``): enforcing the schema on it returns the same
+    values, but costs about 1 ms per call whatever its rows (it rebuilds the frame column by
+    column), as much as a fifth of a batched predict. For a flavor whose pyfunc predict is
+    only that enforcement plus the model's own predict, the model's predict is called
+    directly; anything else goes through ``PyFuncModel.predict``.
+    """
+    if checked and not params:
+        pyfunc = model.pyfunc
+        if getattr(pyfunc, "loader_module", None) in _DIRECT_FLAVORS:
+            direct = getattr(pyfunc, "_predict_fn", None)
+            if direct is not None:
+                return direct(data)
+    return model.predict(data, params)
+
+
 def predict_one(model: LoadedModel, request: ParsedRequest) -> object:
     """Predict one request alone: MLflow errors keep their status, anything else is a 500."""
-    from mlflow.exceptions import MlflowException
-
     try:
-        return model.predict(request.data, request.params)
-    except MlflowException as exc:
-        raise error_from_mlflow(exc) from exc
-    except Exception as exc:  # raised inside the model: a server-side failure
+        return predict_data(model, request.data, request.params, request.checked)
+    except Exception as exc:
+        answer = mlflow_answer(exc)  # an MLflow error keeps its code and status
+        if answer is not None:
+            raise answer from exc
+        # raised inside the model: a server-side failure
         log.warning("%s raised in predict: %s: %s", model.info.uri, type(exc).__name__, exc)
         raise InvocationError(
             500,
@@ -248,14 +274,15 @@ class Batcher:
 
         sizes = [item.request.rows for item in items]
         try:
+            checked = False
             if isinstance(items[0].request.data, DeferredFrame):
-                frame = merge_frames([item.request for item in items], model)
+                frame, checked = merge_requests([item.request for item in items], model)
             else:
                 frames = [item.request.data for item in items]
                 frame = pd.concat(
                     [f for f in frames if isinstance(f, pd.DataFrame)], ignore_index=True
                 )
-            predictions = model.predict(frame, items[0].request.params)
+            predictions = predict_data(model, frame, items[0].request.params, checked)
             parts = split_predictions(predictions, sizes)
         except Exception:  # one request spoils the batch: find it by predicting each alone
             parts = None

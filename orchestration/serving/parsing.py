@@ -33,6 +33,8 @@ __all__ = [
     "error_from_mlflow",
     "materialize",
     "merge_frames",
+    "merge_requests",
+    "mlflow_answer",
     "parse_request",
     "predictions_json",
     "rows_of",
@@ -67,6 +69,9 @@ class ParsedRequest:
     # Requests with equal keys can be concatenated into one predict; None: predict alone.
     batch_key: tuple[object, ...] | None
     unwrapped: bool = False  # MLflow's unified LLM format: answer without "predictions"
+    # The data is a frame of exactly the signature's double columns, in order, every value
+    # a number (``_double_frame``): MLflow's schema enforcement would return it unchanged.
+    checked: bool = False
 
 
 @dataclass
@@ -91,6 +96,14 @@ def error_from_mlflow(exc: MlflowException) -> InvocationError:
     data = json.loads(exc.serialize_as_json())  # type: ignore[no-untyped-call]
     status = int(exc.get_http_status_code())  # type: ignore[no-untyped-call]
     return InvocationError(status, str(data.get("error_code")), str(data.get("message")))
+
+
+def mlflow_answer(exc: BaseException) -> InvocationError | None:
+    """MLflow's answer for ``exc`` when it is one of MLflow's errors, else None (this module
+    is the one outside the store allowed to know MLflow's exception type)."""
+    from mlflow.exceptions import MlflowException
+
+    return error_from_mlflow(exc) if isinstance(exc, MlflowException) else None
 
 
 def _content_type(content_type: str | None) -> str:
@@ -245,7 +258,7 @@ def materialize(request: ParsedRequest, model: LoadedModel) -> ParsedRequest:
         return request
     frame = _double_frame(deferred.orient, deferred.columns, deferred.rows, model.input_schema)
     if frame is not None:
-        return dataclasses.replace(request, data=frame)
+        return dataclasses.replace(request, data=frame, checked=True)
     try:
         parsed = mlflow_server._parse_json_data(  # type: ignore[no-untyped-call]
             deferred.decoded, model.pyfunc.metadata, model.input_schema
@@ -261,6 +274,12 @@ def materialize(request: ParsedRequest, model: LoadedModel) -> ParsedRequest:
 
 def merge_frames(requests: list[ParsedRequest], model: LoadedModel) -> object:
     """One MLflow parse of the rows of several deferred requests of one batch key."""
+    return merge_requests(requests, model)[0]
+
+
+def merge_requests(requests: list[ParsedRequest], model: LoadedModel) -> tuple[object, bool]:
+    """The merged frame of several deferred requests of one batch key, and whether it is
+    already checked against the signature (see ``ParsedRequest.checked``)."""
     from mlflow.pyfunc import scoring_server as mlflow_server
 
     parts = [r.data for r in requests]
@@ -272,14 +291,15 @@ def merge_frames(requests: list[ParsedRequest], model: LoadedModel) -> object:
         rows.extend(part.rows)
     frame = _double_frame(first.orient, first.columns, rows, model.input_schema)
     if frame is not None:
-        return frame
+        return frame, True
     payload: object = rows
     if first.orient == "split":
         payload = {"columns": list(first.columns), "data": rows}
-    return mlflow_server.infer_and_parse_data(
+    parsed = mlflow_server.infer_and_parse_data(
         {f"dataframe_{first.orient}": payload},
         model.input_schema,  # type: ignore[arg-type]
     )
+    return parsed, False
 
 
 def _double_frame(
