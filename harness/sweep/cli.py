@@ -142,6 +142,8 @@ def render_summary(console: Console, result: SweepResult) -> None:
             f"answered by the same sweep, finished before: parent {result.parent_run_id}",
             highlight=False,
         )
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)
     if result.best is not None and metric:
         console.print(
             f"best: trial {result.best.index} {metric}={result.best.value:.6g} "

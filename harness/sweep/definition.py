@@ -90,6 +90,9 @@ class SweepDefinition:
     cluster: str | None = None
     fail_fast: bool = False
     force: bool = False
+    # An optimize sweep's sampler: class, seed, options and Optuna's version
+    # (harness.sweep.optimize.sampler_record), so --resume rebuilds exactly that sampler.
+    sampler: dict[str, Any] | None = None
     schema: Literal[1] = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:

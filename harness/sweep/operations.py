@@ -110,6 +110,8 @@ class SweepResult:
     stop_reason: str | None = None
     # Answered whole by the sweep memo: the earlier identical sweep, every trial cached.
     from_memo: bool = False
+    # Said beside the summary: e.g. a resumed sweep's Optuna differs from the recorded one.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -135,6 +137,7 @@ class SweepResult:
             "state": self.state,
             "resumed": self.resumed,
             "from_memo": self.from_memo,
+            "notes": self.notes,
             "stop_reason": self.stop_reason,
             "definition": dataclasses.asdict(self.definition),
             "counts": self.counts,
@@ -248,8 +251,15 @@ def _draft(request: SweepRequest) -> tuple[SweepDefinition, Space, list[str]]:
         cluster=request.cluster,
         fail_fast=request.fail_fast,
         force=request.force,
+        sampler=_sampler_record(seed) if strategy == "optimize" else None,
     )
     return definition, space, problems
+
+
+def _sampler_record(seed: int) -> dict[str, Any]:
+    from harness.sweep.optimize import sampler_record
+
+    return sampler_record(seed)
 
 
 def _define(
@@ -302,7 +312,9 @@ class _Sweep:
         if self.definition.strategy == "optimize":
             from harness.sweep.optimize import Optimizer
 
-            self.optimizer = Optimizer(self.space, self.definition.seed, self.definition.mode)
+            self.optimizer = Optimizer(
+                self.space, self.definition.seed, self.definition.mode, self.definition.sampler
+            )
             for record in self.records.values():
                 self.optimizer.add_finished(record, self._value(record))
         self.metric_seen = any(self.definition.metric in r.metrics for r in self.records.values())
@@ -777,4 +789,15 @@ def _conclude(state: _Sweep, clock: float, resumed: bool) -> SweepResult:
         log_dir=str(state.log_dir),
         resumed=resumed,
         stop_reason=state.stopping if outcome == "stopped" else None,
+        notes=_resume_notes(state.definition) if resumed else [],
     )
+
+
+def _resume_notes(definition: SweepDefinition) -> list[str]:
+    """A note when the installed Optuna is not the one that recorded the sampler."""
+    if definition.sampler is None:
+        return []
+    from harness.sweep.optimize import version_note
+
+    note = version_note(definition.sampler)
+    return [note] if note else []
