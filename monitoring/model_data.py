@@ -18,17 +18,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Any
 
 import pyarrow as pa
 
 from harness.kernel.errors import SourceError
 from harness.store import mlflow_boundary
+from harness.store.mlflow_boundary import first_line
+from harness.store.registry import Registry
 from monitoring.chunks import ColumnSource, TableSource, open_source
 from registry_tools.errors import RegistryError
-
-if TYPE_CHECKING:
-    from mlflow import MlflowClient
 
 __all__ = [
     "DEFAULT_TARGET",
@@ -82,30 +81,24 @@ class ModelData:
 
     def log_profile(self, paths: list[Path]) -> None:
         """Log the profile files to the version's run and tag the version with their URI."""
-        client = mlflow_boundary.client(self.tracking_uri)
-        with mlflow_boundary.converted(self.tracking_uri, f"log the profile to run {self.run_id}"):
-            for path in paths:
-                client.log_artifact(self.run_id, str(path), PROFILE_ARTIFACT_DIR)
-            uri = f"runs:/{self.run_id}/{PROFILE_ARTIFACT_DIR}/{paths[0].name}"
-            client.set_model_version_tag(self.model_name, self.version, PROFILE_TAG, uri)
+        registry = Registry(self.tracking_uri)
+        for path in paths:
+            registry.log_artifact(self.run_id, str(path), PROFILE_ARTIFACT_DIR)
+        uri = f"runs:/{self.run_id}/{PROFILE_ARTIFACT_DIR}/{paths[0].name}"
+        registry.set_version_tag(self.model_name, self.version, PROFILE_TAG, uri)
 
 
 def resolve_model_data(
     model_uri: str, data: Path | None, *, tracking_uri: str | None = None
 ) -> ModelData:
-    """Find the model version, its run, and reference data for it."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.store.artifact.utils.models import get_model_name_and_version
+    """Find the model version, its run, and reference data for it.
 
-    uri = mlflow_boundary.connect(tracking_uri)
-    if not model_uri.startswith("models:/"):
-        raise RegistryError(f"{model_uri}: expected models:/name@alias or models:/name/version")
-    client = mlflow_boundary.client(uri)
-    try:
-        name, version = get_model_name_and_version(client, model_uri)  # type: ignore[no-untyped-call]
-        run_id = client.get_model_version(name, version).run_id
-    except MlflowException as exc:
-        raise RegistryError(f"{model_uri}: {exc.message}") from exc
+    An unknown model, alias or version is a ``RegistryError`` (exit 2); a store that cannot
+    be reached is an ``ExternalServiceError`` (exit 5), from the registry facade.
+    """
+    registry = Registry(mlflow_boundary.connect(tracking_uri))
+    found = registry.resolve_uri(model_uri)
+    name, version, run_id = str(found.name), str(found.version), found.run_id
     if not run_id:
         raise RegistryError(f"{model_uri}: version {version} has no source run")
     scratch: Path | None = None
@@ -114,46 +107,47 @@ def resolve_model_data(
             source, description = open_source(data), str(data)
         else:
             scratch = Path(tempfile.mkdtemp(prefix="mlharness-profile-"))
-            source, description = _run_data(client, run_id, model_uri, scratch)
+            source, description = _run_data(registry, run_id, model_uri, scratch)
         names = source.schema.names
         target = DEFAULT_TARGET if DEFAULT_TARGET in names else None
         prediction = PREDICTION if PREDICTION in names else None
         if prediction is None and isinstance(source, TableSource):
-            source = TableSource(_with_predictions(model_uri, source.table, target))
+            source = TableSource(_with_predictions(registry, model_uri, source.table, target))
             prediction = PREDICTION
     except BaseException:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
         raise
     return ModelData(
-        source, description, run_id, name, str(version), target, prediction, uri, scratch
+        source,
+        description,
+        run_id,
+        name,
+        version,
+        target,
+        prediction,
+        registry.tracking_uri,
+        scratch,
     )
 
 
 def _run_data(
-    client: MlflowClient, run_id: str, model_uri: str, where: Path
+    registry: Registry, run_id: str, model_uri: str, where: Path
 ) -> tuple[ColumnSource, str]:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        files = [f.path for f in client.list_artifacts(run_id, "data") if not f.is_dir]
-    except MlflowException:
-        files = []
-    tabular = [f for f in files if f.endswith((".csv", ".parquet"))]
+    tabular = [f for f in registry.list_files(run_id, "data") if f.endswith((".csv", ".parquet"))]
     tabular.sort(key=lambda f: (not Path(f).name.startswith("train"), f))
     if tabular:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, artifact_path=tabular[0], dst_path=str(where)
-        )
+        local = registry.download_artifact(run_id, tabular[0], str(where))
         return open_source(local), f"runs:/{run_id}/{tabular[0]}"
-    try:
-        from mlflow.models import Model
+    from mlflow.models import Model
 
-        local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(where))
+    local = registry.download_uri(model_uri, str(where))
+    try:
         example = Model.load(local).load_input_example(local)
-    except MlflowException as exc:
-        raise SourceError(f"{model_uri}: no data artifact and no input example: {exc}") from exc
+    except (OSError, ValueError, TypeError, KeyError) as exc:  # the model's own files
+        raise SourceError(
+            f"{model_uri}: no data artifact and no readable input example: {first_line(exc)}"
+        ) from exc
     if example is None:
         raise SourceError(
             f"{model_uri}: its run has no data/ artifact and no input example",
@@ -165,16 +159,18 @@ def _run_data(
     return TableSource(table), f"{model_uri} input example ({table.num_rows} rows)"
 
 
-def _with_predictions(model_uri: str, table: pa.Table, target: str | None) -> pa.Table:
+def _with_predictions(
+    registry: Registry, model_uri: str, table: pa.Table, target: str | None
+) -> pa.Table:
     """Score the reference with the model so prediction drift has a reference too."""
-    import mlflow.pyfunc
     import numpy as np
-    from mlflow.exceptions import MlflowException
 
     features = table.drop_columns([target]) if target else table
+    model = registry.load_pyfunc(model_uri)  # the store's failures: exit 2 or 5
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
-        predicted = np.asarray(model.predict(features.to_pandas())).reshape(-1)
-    except (MlflowException, ValueError, TypeError, KeyError) as exc:
-        raise SourceError(f"{model_uri}: cannot score the reference data: {exc}") from exc
+        predicted: Any = np.asarray(model.predict(features.to_pandas())).reshape(-1)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise SourceError(
+            f"{model_uri}: cannot score the reference data: {first_line(exc)}"
+        ) from exc
     return table.append_column(PREDICTION, pa.array(predicted))

@@ -8,6 +8,7 @@ as an artifact with its digest and the cache key as tags.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
@@ -21,18 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.kernel.errors import RunFailed, SpecError
+from harness.kernel.errors import MlharnessError, RunFailed, SpecError
 from harness.run import environment
 from harness.run.run_cache import cache_key, find_cached
 from harness.run.source import ResolvedSource
 from harness.run.spec import RunSpec
 from harness.schemas import manifest
-from harness.store import mlflow_api
-from harness.store.mlflow_boundary import client as make_client
-from harness.store.mlflow_boundary import converted
+from harness.store.mlflow_boundary import classify, converted, first_line
+from harness.store.tracking import Tracking
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from harness.store.mlflow_boundary import Client
 
 __all__ = ["Outcome", "Plan", "execute", "fetch_manifest", "plan"]
 
@@ -145,7 +145,7 @@ def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
 
 
 def _create_run(
-    client: MlflowClient,
+    client: Client,
     planned: Plan,
     experiment_id: str,
     replay_of: str | None,
@@ -192,50 +192,51 @@ def _create_run(
     return run_id
 
 
-def _launch(planned: Plan, experiment_id: str, run_id: str) -> str | None:
+def _launch(planned: Plan, store: Tracking, experiment_id: str, run_id: str) -> str | None:
     """Run the entry point on the created run; None when it finished, else why it failed
     (the entry point's own output has already streamed to the terminal)."""
-    from mlflow.exceptions import MlflowException
-
     # "local" means this interpreter's environment (the one the manifest describes), and the
     # tools MLflow calls for the other managers (uv, virtualenv) are installed beside it.
+    # PATH goes to the entry point for this launch only (never appended to this process's
+    # PATH, which would grow with every trial of a long-lived sweep worker).
     bin_dir = planned.bin_dir or os.path.dirname(sys.executable)
-    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    path = os.environ.get("PATH", "")
+    if path.split(os.pathsep)[0] != bin_dir:
+        path = bin_dir + os.pathsep + path
     try:
-        mlflow_api.run_project(
+        store.run_project(
             planned.source.project_dir,
             planned.spec.entry_point,
             dict(planned.spec.parameters),
             experiment_id=experiment_id,
             env_manager=planned.spec.env_manager,
             run_id=run_id,
+            child_env={"PATH": path},
         )
-    except MlflowException as exc:
-        return exc.message.splitlines()[0] if exc.message.strip() else "MLflow failed"
+    except MlharnessError:
+        raise  # the store went away (exit 5)
     except (OSError, subprocess.SubprocessError) as exc:
         # MLflow building the environment (uv, virtualenv, pyenv) failed outside its own errors.
         return f"launching the run failed: {exc}"
+    except Exception as exc:
+        if classify(exc) is None:
+            raise  # not MLflow's: a bug
+        return first_line(exc) if str(exc).strip() else "MLflow failed"
     return None
 
 
-def _outputs(client: MlflowClient, run_id: str, tracking_uri: str) -> dict[str, str]:
-    import mlflow.artifacts
-
-    if not client.list_artifacts(run_id):
+def _outputs(store: Tracking, run_id: str) -> dict[str, str]:
+    if not store.has_artifacts(run_id):
         return {}
     with tempfile.TemporaryDirectory(prefix="mlharness-out-") as tmp:
-        local = mlflow.artifacts.download_artifacts(
-            run_id=run_id, dst_path=tmp, tracking_uri=tracking_uri
-        )
-        return manifest.output_digests(Path(local))
+        return manifest.output_digests(store.download_run(run_id, tmp))
 
 
-def _record(
-    client: MlflowClient, planned: Plan, run_id: str, tracking_uri: str, started: dt.datetime
-) -> dict[str, Any]:
+def _record(store: Tracking, planned: Plan, run_id: str, started: dt.datetime) -> dict[str, Any]:
     """Build the manifest of a finished run, log it and tag the run with its digest."""
     finished = _now()
-    run = client.get_run(run_id)
+    client = store.client
+    run = store.get_run(run_id)
     environment.complete_after_run(planned.environment, planned.source.project_dir)
     doc: dict[str, Any] = {
         "schema_version": manifest.SCHEMA_VERSION,
@@ -243,7 +244,7 @@ def _record(
         "run_spec": planned.run_spec_section(),
         "environment": planned.environment,
         "inputs": planned.inputs,
-        "outputs": _outputs(client, run_id, tracking_uri),
+        "outputs": _outputs(store, run_id),
         "metrics": dict(sorted(run.data.metrics.items())),
         "seeds": manifest.seeds_of(planned.spec.parameters),
         "timings": {
@@ -273,33 +274,34 @@ def execute(
     extra_tags: Mapping[str, str] | None = None,
 ) -> Outcome:
     """Answer from the cache, or launch the run and record its manifest."""
-    client = make_client(tracking_uri)
+    store = Tracking(tracking_uri)
+    client = store.client
     with converted(tracking_uri):
         if not force:
             hit = find_cached(client, planned.cache_key)
             if hit is not None:
                 return Outcome(hit, "FINISHED", cached=True)
-        experiment_id = mlflow_api.resolve_experiment_id(planned.spec.experiment_name)
+        experiment_id = store.experiment_id(planned.spec.experiment_name)
         run_id = _create_run(client, planned, experiment_id, replay_of, parent_run_id, extra_tags)
     started = _now()
     clock = time.monotonic()
     try:
         with _stdout_to_stderr(quiet_stdout):
-            failure = _launch(planned, experiment_id, run_id)
+            failure = _launch(planned, store, experiment_id, run_id)
     except KeyboardInterrupt:
         with converted(tracking_uri):
             client.set_terminated(run_id, "KILLED")
-            _record(client, planned, run_id, tracking_uri, started)
+            _record(store, planned, run_id, started)
         raise RunFailed(f"run {run_id} interrupted; marked KILLED") from None
     except Exception:
-        # A bug on our side or MLflow's: the run must not stay RUNNING forever.
-        with converted(tracking_uri):
+        # A bug on our side or MLflow's, or the store gone: the run must not stay RUNNING.
+        with contextlib.suppress(Exception), converted(tracking_uri):
             client.set_terminated(run_id, "FAILED")
         raise
     with converted(tracking_uri):
         if failure is not None and client.get_run(run_id).info.status == "RUNNING":
             client.set_terminated(run_id, "FAILED")
-        doc = _record(client, planned, run_id, tracking_uri, started)
+        doc = _record(store, planned, run_id, started)
     if failure is not None:
         raise RunFailed(f"run {run_id} ended FAILED: {failure}", hint="see the output above")
     return Outcome(
@@ -311,26 +313,17 @@ def execute(
     )
 
 
-def fetch_manifest(
-    client: MlflowClient, run_id: str, tracking_uri: str
-) -> tuple[object, str | None]:
-    """The manifest JSON of a run (parsed, not yet checked) and its digest tag."""
-    import mlflow.artifacts
+def fetch_manifest(store: Tracking, run_id: str) -> tuple[object, str | None]:
+    """The manifest JSON of a run (parsed, not yet checked) and its digest tag.
 
-    with converted(tracking_uri):
-        run = client.get_run(run_id)
-        with tempfile.TemporaryDirectory(prefix="mlharness-show-") as tmp:
-            try:
-                local = mlflow.artifacts.download_artifacts(
-                    run_id=run_id,
-                    artifact_path=manifest.ARTIFACT_PATH,
-                    dst_path=tmp,
-                    tracking_uri=tracking_uri,
-                )
-            except Exception as exc:
-                raise SpecError(
-                    f"run {run_id} has no {manifest.ARTIFACT_PATH}",
-                    hint="was it launched by mlharness run?",
-                ) from exc
-            data = manifest.loads(Path(local).read_bytes(), where=f"run {run_id}")
-    return data, run.data.tags.get(manifest.TAG_DIGEST)
+    A run without the artifact is a ``SpecError`` (exit 2); a store that cannot be reached
+    stays an ``ExternalServiceError`` (exit 5), never "the run has no manifest".
+    """
+    tags = store.run_tags(run_id)
+    content = store.read_artifact(run_id, manifest.ARTIFACT_PATH)
+    if content is None:
+        raise SpecError(
+            f"run {run_id} has no {manifest.ARTIFACT_PATH}",
+            hint="was it launched by mlharness run?",
+        )
+    return manifest.loads(content, where=f"run {run_id}"), tags.get(manifest.TAG_DIGEST)

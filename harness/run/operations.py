@@ -19,6 +19,7 @@ from typing import Any
 from harness.run import comparison, launch, perturbation, replay, run_memo, source, spec
 from harness.schemas import manifest
 from harness.store import mlflow_api, mlflow_boundary
+from harness.store.tracking import Tracking
 
 __all__ = [
     "ReplayRequest",
@@ -205,7 +206,7 @@ def show(request: ShowRequest) -> Shown:
     """Read the manifest of ``request.run_id``; unlike replay it is shown even when edited
     (``digest_matches`` says so), because looking at a bad manifest is how one finds out."""
     uri = mlflow_boundary.connect(request.tracking_uri)
-    raw, tag = launch.fetch_manifest(mlflow_boundary.client(uri), request.run_id, uri)
+    raw, tag = launch.fetch_manifest(Tracking(uri), request.run_id)
     doc = raw if isinstance(raw, dict) else {}
     matches = bool(doc) and tag is not None and manifest.digest(doc) == tag
     return Shown(request.run_id, raw, doc, matches)

@@ -20,7 +20,7 @@ from harness.run import environment, recorded_env, source, spec
 from harness.run.launch import Outcome, Plan, execute, fetch_manifest, plan
 from harness.run.run_cache import cache_key
 from harness.schemas import manifest
-from harness.store.mlflow_boundary import client as make_client
+from harness.store.tracking import Tracking
 
 __all__ = [
     "load_checked",
@@ -32,7 +32,7 @@ __all__ = [
 
 def load_checked(run_id: str, tracking_uri: str) -> manifest.Manifest:
     """The manifest of ``run_id``, refused if newer or edited."""
-    raw, tag = fetch_manifest(make_client(tracking_uri), run_id, tracking_uri)
+    raw, tag = fetch_manifest(Tracking(tracking_uri), run_id)
     return manifest.check(raw, tag, where=f"run {run_id}")
 
 

@@ -14,7 +14,7 @@ from harness.kernel.jsonout import canonical_json
 from harness.schemas.manifest import TAG_CACHE_KEY
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from harness.store.mlflow_boundary import Client
 
 __all__ = ["CACHE_KEY_VERSION", "cache_key", "find_cached"]
 
@@ -49,26 +49,9 @@ def cache_key(
     return sha256_bytes(canonical_json(payload).encode())
 
 
-def _experiment_ids(client: MlflowClient) -> list[str]:
-    ids: list[str] = []
-    token = None
-    while True:
-        page = client.search_experiments(max_results=1000, page_token=token)
-        ids.extend(str(e.experiment_id) for e in page)
-        token = page.token
-        if not token:
-            return ids
-
-
-def find_cached(client: MlflowClient, key: str) -> str | None:
+def find_cached(client: Client, key: str) -> str | None:
     """The newest FINISHED run (any experiment) whose cache key is ``key``, or None."""
-    ids = _experiment_ids(client)
-    if not ids:
-        return None
-    runs = client.search_runs(
-        ids,
-        filter_string=f"tags.`{TAG_CACHE_KEY}` = '{key}' and attributes.status = 'FINISHED'",
-        max_results=1,
-        order_by=["attributes.start_time DESC"],
-    )
-    return str(runs[0].info.run_id) if runs else None
+    from harness.store.tracking import Tracking
+
+    store = Tracking(client.tracking_uri, client=client)
+    return store.newest_finished_with_tag(TAG_CACHE_KEY, key)

@@ -64,12 +64,8 @@ def load_project(project_dir: Path) -> mlflow_api.MLflowProject:
     from harness.run import mlproject
 
     mlproject.check(project_dir)  # before importing mlflow: a bad file fails in ~0.1 s
-    from mlflow.exceptions import MlflowException
-
     try:
-        return mlflow_api.load_mlproject(project_dir)
-    except MlflowException as exc:
-        raise SpecError(f"{project_dir}: {exc.message}", hint="fix the MLproject file") from exc
+        return mlflow_api.load_mlproject(project_dir)  # MLflow's refusal: SpecError
     except OSError as exc:
         raise SpecError(f"{project_dir}: cannot read the MLproject: {exc}") from exc
 

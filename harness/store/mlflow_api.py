@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, cast
 
+from harness.kernel.errors import SpecError
+
 __all__ = [
     "MLflowEntryPoint",
     "MLflowParameter",
@@ -65,10 +67,15 @@ def is_uri(value: str) -> bool:
 
 
 def load_mlproject(project_dir: Path) -> MLflowProject:
-    """``mlflow.projects._project_spec.load_project``: MLflow's own MLproject loader."""
+    """``mlflow.projects._project_spec.load_project``: MLflow's own MLproject loader; a file
+    MLflow refuses is a ``SpecError`` (exit 2) naming the project."""
+    from mlflow.exceptions import MlflowException
     from mlflow.projects import _project_spec
 
-    loaded = _project_spec.load_project(str(project_dir))  # type: ignore[no-untyped-call]
+    try:
+        loaded = _project_spec.load_project(str(project_dir))  # type: ignore[no-untyped-call]
+    except MlflowException as exc:
+        raise SpecError(f"{project_dir}: {exc.message}", hint="fix the MLproject file") from exc
     return cast(MLflowProject, loaded)
 
 

@@ -16,43 +16,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
 
 from harness.kernel.errors import MlharnessError, RegistryError, SourceError
 from harness.store import mlflow_boundary
+from harness.store.mlflow_boundary import Failure
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
     from mlflow.entities import LoggedModel, Run
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
+    from mlflow.pyfunc import PyFuncModel
+
+    from harness.store.mlflow_boundary import Client
 
 __all__ = ["Registry", "is_already_exists", "is_unique_violation"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_EXISTS_CODES = frozenset({"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"})
-# A concurrent first-time insert of the same alias/tag row (PostgreSQL or SQLite wording).
-_UNIQUE_NEEDLES = ("UniqueViolation", "UNIQUE constraint failed", "duplicate key value")
-
 
 def is_unique_violation(exc: BaseException) -> bool:
-    """True for the HTTP 400 a concurrent first-time alias/tag insert produces."""
-    return any(needle in str(exc) for needle in _UNIQUE_NEEDLES)
+    """True for a concurrent first-time insert of the same alias/tag row."""
+    return mlflow_boundary.classify(exc) is Failure.CONFLICT
 
 
 def is_already_exists(exc: BaseException) -> bool:
     """True when the store refused to create something because it exists (or just did)."""
-    code = str(getattr(exc, "error_code", "") or "")
-    return code in _EXISTS_CODES or "already exists" in str(exc) or is_unique_violation(exc)
+    return mlflow_boundary.classify(exc) in {Failure.ALREADY_EXISTS, Failure.CONFLICT}
 
 
 class Registry:
     """A model registry at one tracking URI, with mlharness errors instead of MLflow's."""
 
-    def __init__(self, tracking_uri: str | None = None) -> None:
+    def __init__(self, tracking_uri: str | None = None, *, client: Client | None = None) -> None:
         self.tracking_uri = mlflow_boundary.resolve_uri(tracking_uri)
-        self.client: MlflowClient = mlflow_boundary.client(self.tracking_uri)
+        self.client: Client = client or mlflow_boundary.client(self.tracking_uri)
 
     # -- conversion ---------------------------------------------------------------------------
     def convert(self, what: str, exc: BaseException) -> MlharnessError:
@@ -73,38 +71,44 @@ class Registry:
 
     def call(self, what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one MLflow call; every failure of the store becomes an mlharness error."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self._call_raw(what, fn, *args, **kwargs)
-        except MlflowException as exc:
-            raise self.convert(what, exc) from exc
-
-    def _call_raw(self, what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Like :meth:`call`, but let the store's ``MlflowException`` answers through, for
-        the methods below that branch on them (exists, not found, unique violation)."""
-        from mlflow.exceptions import MlflowException
-
         try:
             return fn(*args, **kwargs)
-        except MlflowException:
+        except MlharnessError:
             raise
-        except Exception:
-            with mlflow_boundary.converted(self.tracking_uri, what):
-                raise  # converted if it is a library's failure, else re-raised as it is
+        except Exception as exc:
+            if mlflow_boundary.classify(exc) is None:
+                raise
+            raise self.convert(what, exc) from exc
+
+    def _answer(
+        self,
+        what: str,
+        accepted: frozenset[Failure],
+        fn: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T | Failure:
+        """``fn(...)``, or the store's answer when it is one of ``accepted`` (the methods
+        below branch on: exists, not found, unique violation); any other failure of the
+        store is converted, and an exception the boundary does not know passes unchanged."""
+        try:
+            return fn(*args, **kwargs)
+        except MlharnessError:
+            raise
+        except Exception as exc:
+            kind = mlflow_boundary.classify(exc)
+            if kind is None:
+                raise
+            if kind in accepted:
+                return kind
+            raise self.convert(what, exc) from exc
 
     def _or_none(
         self, what: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T | None:
         """``fn(...)``, or None when the store answers that it does not exist."""
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self._call_raw(what, fn, *args, **kwargs)
-        except MlflowException as exc:
-            if mlflow_boundary.is_not_found(exc):
-                return None
-            raise self.convert(what, exc) from exc
+        found = self._answer(what, frozenset({Failure.NOT_FOUND}), fn, *args, **kwargs)
+        return None if isinstance(found, Failure) else found
 
     # -- registered models --------------------------------------------------------------------
     def get_model(self, name: str) -> RegisteredModel:
@@ -139,25 +143,19 @@ class Registry:
         The registry's one atomic "create if absent": of two concurrent creations exactly
         one returns True (the lock in ``lock.py`` is built on this).
         """
-        from mlflow.exceptions import MlflowException
-
         what = f"create registered model {name!r}"
-        try:
-            self._call_raw(
-                what,
-                self.client.create_registered_model,
-                name,
-                tags=tags,
-                description=description,
-            )
-        except MlflowException as exc:
-            # Under contention the store can also answer "does not exist": its existence
-            # check saw a row that its holder deleted before the read-back. Either way the
-            # model was not ours to create; the caller looks again.
-            if is_already_exists(exc) or mlflow_boundary.is_not_found(exc):
-                return False
-            raise self.convert(what, exc) from exc
-        return True
+        # Under contention the store can also answer "does not exist": its existence check
+        # saw a row that its holder deleted before the read-back. Either way the model was
+        # not ours to create; the caller looks again.
+        found = self._answer(
+            what,
+            frozenset({Failure.ALREADY_EXISTS, Failure.CONFLICT, Failure.NOT_FOUND}),
+            self.client.create_registered_model,
+            name,
+            tags=tags,
+            description=description,
+        )
+        return not isinstance(found, Failure)
 
     def delete_model(self, name: str, *, missing_ok: bool = False) -> None:
         what = f"delete registered model {name!r}"
@@ -221,6 +219,23 @@ class Registry:
         self.get_model(name)
         return self.call(what, self.client.get_model_version, name, str(version))
 
+    def version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at; an unknown model or alias is a ``RegistryError``."""
+        return self.call(
+            f"find models:/{name}@{alias}", self.client.get_model_version_by_alias, name, alias
+        )
+
+    def resolve_uri(self, model_uri: str) -> ModelVersion:
+        """The version a ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` URI names."""
+        from mlflow.store.artifact.utils.models import get_model_name_and_version
+
+        if not model_uri.startswith("models:/"):
+            raise RegistryError(f"{model_uri}: expected models:/name@alias or models:/name/version")
+        name, version = self.call(
+            f"resolve {model_uri}", get_model_name_and_version, self.client, model_uri
+        )
+        return self.get_version(str(name), str(version))
+
     def create_version(
         self,
         name: str,
@@ -282,16 +297,16 @@ class Registry:
     def set_alias(self, name: str, alias: str, version: str) -> bool:
         """Point ``alias`` at ``version``; False on the unique violation of a concurrent
         first-time set of the same alias (the caller retries), True when done."""
-        from mlflow.exceptions import MlflowException
-
         what = f"set alias {alias!r} of {name!r}"
-        try:
-            self._call_raw(what, self.client.set_registered_model_alias, name, alias, version)
-        except MlflowException as exc:
-            if is_unique_violation(exc):
-                return False
-            raise self.convert(what, exc) from exc
-        return True
+        found = self._answer(
+            what,
+            frozenset({Failure.CONFLICT}),
+            self.client.set_registered_model_alias,
+            name,
+            alias,
+            version,
+        )
+        return not isinstance(found, Failure)
 
     def delete_alias(self, name: str, alias: str) -> None:
         self.call(
@@ -314,6 +329,44 @@ class Registry:
             f"list artifacts of run {run_id}", self.client.list_artifacts, run_id, path
         )
         return [item.path for item in listed]
+
+    def list_files(self, run_id: str, path: str) -> list[str]:
+        """The artifact files (not directories) directly under ``path`` of a run."""
+        listed = self.call(
+            f"list artifacts of run {run_id}", self.client.list_artifacts, run_id, path
+        )
+        return [item.path for item in listed if not item.is_dir]
+
+    def log_artifact(self, run_id: str, local: str, artifact_dir: str) -> None:
+        self.call(
+            f"log {local} to run {run_id}", self.client.log_artifact, run_id, local, artifact_dir
+        )
+
+    def download_uri(self, artifact_uri: str, dst: str) -> str:
+        """Download a ``runs:/`` or ``models:/`` artifact URI of this store into ``dst``."""
+        import mlflow.artifacts
+
+        with mlflow_boundary.fluent_uri(self.tracking_uri):
+            return self.call(
+                f"download {artifact_uri}",
+                mlflow.artifacts.download_artifacts,
+                artifact_uri=artifact_uri,
+                dst_path=dst,
+                tracking_uri=self.tracking_uri,
+            )
+
+    def load_pyfunc(self, model_uri: str) -> PyFuncModel:
+        """``mlflow.pyfunc.load_model`` of a ``models:/`` (or ``runs:/``) URI of this store.
+
+        A failure of the store is converted (unknown version: ``RegistryError``; store
+        unreachable: ``ExternalServiceError``); a failure of the model's own loader (a
+        missing flavor, a broken pickle) passes unchanged for the caller to judge.
+        """
+        import mlflow.pyfunc
+
+        with mlflow_boundary.fluent_uri(self.tracking_uri):
+            loaded = self.call(f"load {model_uri}", mlflow.pyfunc.load_model, model_uri)
+        return cast("PyFuncModel", loaded)
 
     def download_artifact(self, run_id: str, path: str, dst: str) -> str:
         return self.call(

@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.kernel.errors import MlharnessError, SourceError
-from harness.store import mlflow_boundary
+from harness.store.mlflow_boundary import first_line
+from harness.store.registry import Registry
 from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
     from mlflow.pyfunc import PyFuncModel
     from mlflow.types import Schema
 
+    from harness.store.mlflow_boundary import Client
     from monitoring.profile import Profile
 
 __all__ = [
@@ -98,44 +99,43 @@ class ModelSlot:
         return old
 
 
-def resolve_version(
-    client: MlflowClient, name: str, alias: str | None, version: str | None
-) -> ModelVersionInfo:
-    """The version ``alias`` (or the fixed ``version``) points at right now."""
-    from mlflow.exceptions import MlflowException
+def _registry(client: Client) -> Registry:
+    return Registry(client.tracking_uri, client=client)
 
+
+def resolve_version(
+    client: Client, name: str, alias: str | None, version: str | None
+) -> ModelVersionInfo:
+    """The version ``alias`` (or the fixed ``version``) points at right now; an unknown
+    model, alias or version is a ``RegistryError`` (exit 2), an unreachable store exit 5."""
+    registry = _registry(client)
     try:
         if alias is not None:
-            found = client.get_model_version_by_alias(name, alias)
+            found = registry.version_by_alias(name, alias)
         else:
-            found = client.get_model_version(name, str(version))
-    except MlflowException as exc:
-        if mlflow_boundary.is_not_found(exc) or "not found" in str(exc).lower():
-            where = f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
-            raise RegistryError(
-                f"{where}: {exc.message}",
-                hint="check the name and alias with `mlharness registry versions NAME`",
-            ) from exc
-        raise mlflow_boundary.convert(client.tracking_uri, "resolve the model", exc) from exc
+            found = registry.get_version(name, str(version))
+    except RegistryError as exc:
+        raise RegistryError(
+            exc.message, hint="check the name and alias with `mlharness registry versions NAME`"
+        ) from exc
     created_s = float(found.creation_timestamp or 0) / 1000
     return ModelVersionInfo(name, str(found.version), alias, str(found.run_id or ""), created_s)
 
 
-def load_version(
-    info: ModelVersionInfo, client: MlflowClient, *, warm_up: bool = True
-) -> LoadedModel:
+def load_version(info: ModelVersionInfo, client: Client, *, warm_up: bool = True) -> LoadedModel:
     """Load a version, warm it up on its input example, and find its reference profile.
 
     Raises ``SourceError`` when the model cannot be loaded or fails on its own example:
-    such a version is never served.
+    such a version is never served (a store that fails stays exit 5).
     """
-    import mlflow.pyfunc
-
+    registry = _registry(client)
     try:
-        pyfunc = mlflow.pyfunc.load_model(info.uri)
+        pyfunc = registry.load_pyfunc(info.uri)
+    except MlharnessError:
+        raise
     except Exception as exc:  # any loader failure: the version cannot be served
         raise SourceError(f"{info.uri}: cannot load the model: {_first_line(exc)}") from exc
-    schema = pyfunc.metadata.get_input_schema()
+    schema = pyfunc.metadata.get_input_schema()  # type: ignore[no-untyped-call]
     names: tuple[str, ...] = ()
     if schema is not None and schema.has_input_names():
         names = tuple(str(n) for n in schema.input_names())
@@ -144,7 +144,7 @@ def load_version(
         pyfunc=pyfunc,
         input_schema=schema,
         feature_names=names,
-        profile=_load_profile(info, client),
+        profile=_load_profile(info, registry),
         takes_params="params" in inspect.signature(pyfunc.predict).parameters,
     )
     if warm_up:
@@ -157,18 +157,16 @@ def load_version(
     return model
 
 
-def _load_profile(info: ModelVersionInfo, client: MlflowClient) -> Profile | None:
-    """The reference profile ``mlharness monitor profile --model`` logged for this version."""
-    import mlflow.artifacts
-    from mlflow.exceptions import MlflowException
-
+def _load_profile(info: ModelVersionInfo, registry: Registry) -> Profile | None:
+    """The reference profile ``mlharness monitor profile --model`` logged for this version
+    (served without one, with a warning, when it cannot be read)."""
     from monitoring.model_data import PROFILE_TAG
     from monitoring.profile import load_profile
 
     try:
-        tags = client.get_model_version(info.name, info.version).tags or {}
-    except MlflowException as exc:
-        log.warning("%s: cannot read the version's tags: %s", info.uri, _first_line(exc))
+        tags = registry.get_version(info.name, info.version).tags or {}
+    except MlharnessError as exc:
+        log.warning("%s: cannot read the version's tags: %s", info.uri, exc.one_line())
         return None
     uri = tags.get(PROFILE_TAG)
     if not uri:
@@ -184,13 +182,15 @@ def _load_profile(info: ModelVersionInfo, client: MlflowClient) -> Profile | Non
     where = tempfile.mkdtemp(prefix="mlharness-serve-profile-")
     atexit.register(shutil.rmtree, where, ignore_errors=True)
     try:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=directory, dst_path=where)
+        local = registry.download_uri(directory, where)
         return load_profile(Path(local) / filename)
-    except (MlflowException, MlharnessError, OSError) as exc:
-        log.warning("%s: cannot read its profile %s: %s; drift gauges stay 0", info.uri, uri, exc)
+    except (MlharnessError, OSError) as exc:
+        detail = exc.one_line() if isinstance(exc, MlharnessError) else first_line(exc)
+        log.warning(
+            "%s: cannot read its profile %s: %s; drift gauges stay 0", info.uri, uri, detail
+        )
         return None
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+    return f"{type(exc).__name__}: {first_line(exc)}"

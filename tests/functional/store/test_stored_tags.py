@@ -71,10 +71,10 @@ def _parent(client: MlflowClient, tags: dict[str, str]) -> str:
 SWEEP_CASES = {
     "definition-not-json": ("{not json", None, "mlharness.sweep.definition", "not JSON"),
     "definition-foreign-key": (
-        json.dumps({**GOOD_DEFINITION, "sampler": "tpe"}),
+        json.dumps({**GOOD_DEFINITION, "colour": "blue"}),
         None,
         "mlharness.sweep.definition",
-        "sampler",
+        "colour",
     ),
     "definition-newer": (
         json.dumps({**GOOD_DEFINITION, "schema": 2}),
