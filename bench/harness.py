@@ -131,5 +131,52 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def recorded_env_bench() -> int:
+    """The time to build a recorded environment (``--recorded-env``) from this venv's
+    package list: cold (empty uv cache: every wheel fetched), from a warm uv cache (a new
+    environment, no downloads) and cached (the environment is reused by its key).
+
+    Writes bench/results/harness-recorded-env.json, with the load before and after.
+    """
+    import platform as platform_module
+
+    # The harness package first: once bench/ is on sys.path, this file shadows it.
+    from harness.run import environment, recorded_env
+
+    sys.path.append(str(Path(__file__).resolve().parent))
+    from common import Session
+
+    session = Session("harness-recorded-env")
+    section = {"python": platform_module.python_version(), "pip_freeze": environment.freeze()}
+    rows: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-recorded-env-") as tmp:
+        saved = {k: os.environ.get(k) for k in ("MLHARNESS_CACHE_DIR", "UV_CACHE_DIR")}
+        os.environ["UV_CACHE_DIR"] = str(Path(tmp) / "uv")
+        try:
+            for label, cache in (("cold", "a"), ("warm uv cache", "b"), ("cached", "b")):
+                os.environ["MLHARNESS_CACHE_DIR"] = str(Path(tmp) / cache)
+                start = time.perf_counter()
+                built = recorded_env.ensure(section, of_run="bench")
+                rows[label] = round(time.perf_counter() - start, 3)
+                print(f"  {label}: {rows[label]:.2f} s (reused: {built.cached})", flush=True)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+    table = Table(title=f"recorded environment, {len(section['pip_freeze'])} packages (seconds)")
+    table.add_column("build")
+    table.add_column("seconds")
+    for label, seconds in rows.items():
+        table.add_row(label, f"{seconds:.2f}")
+    Console().print(table)
+    session.write({"packages": len(section["pip_freeze"]), "seconds": rows})
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # `--recorded-env` alone: only that row; otherwise the run comparison, then that row.
+    if sys.argv[1:] == ["--recorded-env"]:
+        sys.exit(recorded_env_bench())
+    sys.exit(main(sys.argv[1:]) or recorded_env_bench())

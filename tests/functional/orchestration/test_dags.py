@@ -113,6 +113,9 @@ def test_train_dag_runs_every_task_and_promotes(trained: Stack) -> None:
     assert "mlharness.manifest_digest" in run.data.tags, sorted(run.data.tags)
     evaluation = client.search_runs([run.info.experiment_id], "tags.`mlharness.step` = 'evaluate'")
     assert len(evaluation) == 1 and evaluation[0].info.status == "FINISHED"
+    # MLflow 3 lineage: ${steps.train.model_uri} is the logged model's URI, models:/m-<id>.
+    assert champion.model_id and champion.model_id.startswith("m-")
+    assert evaluation[0].data.params["model_uri"] == f"models:/{champion.model_id}"
     # XCom carries run ids, versions and URIs: small documents, never data.
     assert max(trained.xcom_sizes("rf_train")) < 2000
 
