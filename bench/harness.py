@@ -13,7 +13,6 @@ Writes bench/results/harness.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -24,6 +23,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+sys.path.append(str(Path(__file__).resolve().parent))
+from common import Session
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -53,7 +55,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--project", default=str(REPO / "projects" / "rf"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--n-estimators", type=int, default=50)
-    args = parser.parse_args(argv)
+    args, _ = parser.parse_known_args(argv)
+    session = Session("harness")  # prints the machine and the load before
     params = ["-P", f"n_estimators={args.n_estimators}"]
     common = [args.project, *params, "--env-manager", "local"]
     commands = {
@@ -74,6 +77,9 @@ def main(argv: list[str]) -> int:
                 cold[tool].append(_timed(commands[tool], work, store))
                 if tool == "mlharness":
                     cached.append(_timed(commands[tool], work, store))
+                    last_ours = (work, store)
+        # Issue 21: the cached run, whole process, median of 5 (the memo behind the store).
+        cached5 = [_timed(commands["mlharness"], *last_ours) for _ in range(5)]
         help_ours = [
             _timed([str(BIN / "mlharness"), "--help"], Path(tmp), "sqlite:///x.db")
             for _ in range(5)
@@ -90,6 +96,9 @@ def main(argv: list[str]) -> int:
         "cold_median_s": {tool: round(median(times), 3) for tool, times in cold.items()},
         "cold_overhead": round(median(cold["mlharness"]) / median(cold["mlflow"]) - 1, 4),
         "cached_rerun_s": round(median(cached), 3),
+        "cached_run_median5_s": round(median(cached5), 3),
+        "cached_run_all_s": [round(t, 3) for t in cached5],
+        "cached_run_max_s": 0.25,
         "help_s": {
             "mlharness": round(median(help_ours), 3),
             "mlflow": round(median(help_mlflow), 3),
@@ -116,6 +125,13 @@ def main(argv: list[str]) -> int:
         "yes" if median(cached) <= 1.0 else "NO",
     )
     table.add_row(
+        "cached run (median of 5)",
+        "",
+        f"{median(cached5):.3f}",
+        "<= 0.25 s",
+        "yes" if median(cached5) <= 0.25 else "NO",
+    )
+    table.add_row(
         "--help",
         f"{median(help_mlflow):.2f}",
         f"{median(help_ours):.2f}",
@@ -123,11 +139,7 @@ def main(argv: list[str]) -> int:
         "yes" if median(help_ours) <= 0.5 else "NO",
     )
     Console().print(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp_file = RESULTS.with_suffix(".tmp")
-    tmp_file.write_text(json.dumps(result, indent=2) + "\n")
-    tmp_file.replace(RESULTS)
-    print(f"wrote {RESULTS.relative_to(REPO)}")
+    session.write(result)  # load before/after, machine; bench/results/harness.json
     return 0
 
 
