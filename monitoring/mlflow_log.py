@@ -35,7 +35,8 @@ def log_report(
     import mlflow
 
     uri = mlflow_boundary.connect(tracking_uri)
-    with mlflow_boundary.converted(uri, "log the drift report"):
+    # mlflow.start_run is fluent: MLflow's global URI points at this store for the block.
+    with mlflow_boundary.fluent_uri(uri), mlflow_boundary.converted(uri, "log the drift report"):
         # Not mlflow.set_experiment: it also exports MLFLOW_EXPERIMENT_ID into this process's
         # environment, which every later run and child process would then inherit.
         client = mlflow_boundary.client(uri)

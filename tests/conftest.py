@@ -35,20 +35,3 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     mlflow.set_tracking_uri(uri)
     yield uri
     mlflow.set_tracking_uri(None)
-
-
-# Variables MLflow itself writes into os.environ (mlflow.set_experiment exports
-# MLFLOW_EXPERIMENT_ID, mlflow_boundary.connect exports MLFLOW_TRACKING_URI): a test that
-# calls an operation in-process must not hand them to the next test's subprocesses.
-_MLFLOW_PROCESS_VARIABLES = ("MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID", "MLFLOW_TRACKING_URI")
-
-
-@pytest.fixture(autouse=True)
-def _restore_mlflow_variables() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in _MLFLOW_PROCESS_VARIABLES}
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value

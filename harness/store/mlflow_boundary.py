@@ -151,14 +151,7 @@ def connect(uri: str | None) -> str:
     """The resolved URI of the store ``uri`` names, with the policy applied in this process.
     Changes no MLflow global and no environment variable: pass the URI on."""
     apply_policy()
-    import mlflow
-
-    resolved = resolve_uri(uri)
-    mlflow.set_tracking_uri(resolved)
-    os.environ["MLFLOW_TRACKING_URI"] = resolved
-    for name, value in {**HTTP_POLICY, **OUTPUT_POLICY}.items():
-        os.environ.setdefault(name, value)
-    return resolved
+    return resolve_uri(uri)
 
 
 def client(uri: str) -> Client:

@@ -6,7 +6,6 @@ a terminal, one plain line per trial otherwise), so ``--json`` on stdout stays c
 
 from __future__ import annotations
 
-import os
 import sys
 from enum import StrEnum
 from typing import Annotated
@@ -283,9 +282,8 @@ def sweep_command(
         resume=resume,
         log_dir=log_dir,
     )
-    # MLflow prints a "View run" link on stdout whenever a run on a server ends; the summary
-    # (and --json) is the sweep's only stdout.
-    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
+    # MLflow's "View run" link stays off stdout (the summary and --json are the sweep's
+    # only stdout): the MLflow boundary's output policy, in this process and its children.
     err = Console(stderr=True)
     if dry_run:
         result = sweep(request)

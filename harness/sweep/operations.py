@@ -662,7 +662,8 @@ def sweep(
     Raises ``ConfigError`` (exit 2) for bad input before anything is written, and
     ``SpecError`` (exit 2) when the first finished trial did not log ``--metric``.
     """
-    from harness.store import mlflow_api, mlflow_boundary
+    from harness.store import mlflow_boundary
+    from harness.store.tracking import Tracking
 
     clock = time.monotonic()
     records: dict[int, TrialRecord] = {}
@@ -698,7 +699,8 @@ def sweep(
             pools = _Pools(definition, request.jobs)
         with mlflow_boundary.converted(uri, "start the sweep"):
             if parent_run_id is None:
-                experiment_id = mlflow_api.resolve_experiment_id(definition.experiment_name)
+                store = Tracking(uri, client=client)
+                experiment_id = store.experiment_id(definition.experiment_name)
                 parent_run_id = _create_parent(client, definition, experiment_id, request.run_name)
             else:
                 client.update_run(parent_run_id, status="RUNNING")
