@@ -158,34 +158,40 @@ def drift_command(
 ) -> None:
     """Compare a batch with a reference profile; exit 4 when the data set drifted."""
     from monitoring.operations import DriftOptions, DriftOutputs, check_drift
+    from monitoring.stats_numeric import prefetch_scipy_stats, wait_for_prefetch
 
-    with _ProgressBar() as progress:
-        outcome = check_drift(
-            reference,
-            current,
-            DriftOptions(
-                stattests=tuple(stattest or ()),
-                drift_share=drift_share,
-                threads=threads,
-                ks_pvalues=ks_pvalues,
-                dataset=dataset,
-                dry_run=dry_run,
-            ),
-            DriftOutputs(
-                report=output,
-                html=html,
-                prometheus_textfile=prometheus_textfile,
-                pushgateway=pushgateway,
-                log_to_mlflow=log_to_mlflow,
-                experiment=experiment,
-                tracking_uri=tracking_uri,
-            ),
-            progress=progress,
-        )
-    _print_drift(outcome, json_out)
-    drifted = outcome.drift_error()
-    if drifted is not None:
-        raise drifted
+    if not dry_run:  # scipy.stats loads while the profile is read and the batch counted
+        prefetch_scipy_stats()
+    try:
+        with _ProgressBar() as progress:
+            outcome = check_drift(
+                reference,
+                current,
+                DriftOptions(
+                    stattests=tuple(stattest or ()),
+                    drift_share=drift_share,
+                    threads=threads,
+                    ks_pvalues=ks_pvalues,
+                    dataset=dataset,
+                    dry_run=dry_run,
+                ),
+                DriftOutputs(
+                    report=output,
+                    html=html,
+                    prometheus_textfile=prometheus_textfile,
+                    pushgateway=pushgateway,
+                    log_to_mlflow=log_to_mlflow,
+                    experiment=experiment,
+                    tracking_uri=tracking_uri,
+                ),
+                progress=progress,
+            )
+        _print_drift(outcome, json_out)
+        drifted = outcome.drift_error()
+        if drifted is not None:
+            raise drifted
+    finally:
+        wait_for_prefetch()  # never exit while a thread is still importing
 
 
 class _ProgressBar:

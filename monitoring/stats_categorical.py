@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial.distance import jensenshannon
-from scipy.stats import chisquare
 
 __all__ = [
     "REPORTED_CATEGORIES",
@@ -91,6 +89,11 @@ def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, f
     """scipy's chi-square of current counts against reference shares scaled to them."""
     if len(ref_counts) < 2:
         return 0.0, 1.0
+    from monitoring.stats_numeric import wait_for_prefetch
+
+    wait_for_prefetch()
+    from scipy.stats import chisquare  # ~0.7 s to import: only when a test runs
+
     expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
     with np.errstate(divide="ignore", invalid="ignore"):
         result = chisquare(cur_counts, expected)
@@ -99,6 +102,11 @@ def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, f
 
 def js_distance(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """scipy's Jensen-Shannon distance (natural log) between the two share vectors."""
+    from monitoring.stats_numeric import wait_for_prefetch
+
+    wait_for_prefetch()
+    from scipy.spatial.distance import jensenshannon
+
     value = float(jensenshannon(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()))
     # sqrt of a rounding-negative sum for identical distributions: the distance is 0.
     return 0.0 if math.isnan(value) else value
