@@ -127,9 +127,7 @@ def test_the_fast_numeric_parse_builds_mlflows_frame(rows: list[list[Any]]) -> N
         ours = materialize(parsed, model).data
         pd.testing.assert_frame_equal(ours, expected)
         merged = merge_frames([parsed, parsed], model)
-        pd.testing.assert_frame_equal(
-            merged, pd.concat([expected, expected], ignore_index=True)
-        )
+        pd.testing.assert_frame_equal(merged, pd.concat([expected, expected], ignore_index=True))
 
 
 @pytest.mark.parametrize(
