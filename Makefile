@@ -11,10 +11,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # pytest workers: one per core (2 on CI).
 XDIST ?= auto
 
-.PHONY: help setup demo test test-fast lint bench docs clean debian-packages
+.PHONY: help setup demo test test-fast lint bench docs clean debian-packages demo-packages
 
 help:
-	@echo "make demo   - create .venv, then sweep, promote, Airflow, serve, drift and monitoring in one run"
+	@echo "make demo   - install the demo's Debian packages, create .venv, then sweep, promote, Airflow, serve, drift and monitoring in one run"
 	@echo "make test   - create .venv, install test tools and Debian packages, run the whole suite"
 	@echo "make lint   - ruff, mypy (strict) and the import-linter layer contract"
 	@echo "make bench  - benchmarks: comparison tables on stdout, JSON under bench/results/"
@@ -32,8 +32,14 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
+# The demo's Debian packages (.ci/demo-packages.txt) first: as root the missing ones are
+# installed; otherwise one line names the apt-get command and make stops (exit 2) before the
+# venv is built and before any step runs.
+demo: demo-packages setup
 	$(BIN)/python -m orchestration.demo
+
+demo-packages:
+	@bash .ci/install-debian-packages .ci/demo-packages.txt
 
 debian-packages:
 	@bash .ci/install-debian-packages

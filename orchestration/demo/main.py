@@ -3,7 +3,10 @@
 Sweep projects/rf, register and promote the best trial, render the Airflow pipeline and
 ``airflow dags test`` it, serve the champion under traffic and a drifted batch, write the
 drift report, render the monitoring stack and run its promtool tests, then a summary. One
-section per step; the steps themselves live in :mod:`orchestration.demo.steps`.
+section per step; the steps themselves live in :mod:`orchestration.demo.steps`, one module
+each. Before the first step it checks the Debian packages the steps run (exit 2 with the
+``apt-get install`` command when one is missing): the demo requires its tools and never
+skips a step.
 
 Tracking is MLflow's default (``sqlite:///mlflow.db`` in the working directory) unless
 ``MLFLOW_TRACKING_URI`` says otherwise; everything else goes to ``./demo-output/``. Every
@@ -28,16 +31,24 @@ from rich.status import Status
 from rich.table import Table as RichTable
 
 from harness.kernel.errors import MlharnessError
-from orchestration.demo import steps as demo_steps
-from orchestration.demo.steps import DemoContext, StepResult
+from orchestration.demo import prerequisites
+from orchestration.demo.context import (
+    DemoContext,
+    StepResult,
+    Table,
+    all_succeeded,
+    pipeline_settings,
+    run_step,
+    write_summary,
+)
 from orchestration.processes import supervised
 
 __all__ = ["main", "run_and_exit"]
 
-STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+STYLE = {"ok": "green", "failed": "bold red"}
 
 
-def _table(table: demo_steps.Table) -> RichTable:
+def _table(table: Table) -> RichTable:
     shown = RichTable(title=table.title, title_justify="left")
     for column in table.columns:
         shown.add_column(column)
@@ -123,12 +134,20 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, default=Path("demo-output"), help="output folder"
     )
     args = parser.parse_args(argv)
+    # The PATH every step runs with: this venv's bin first (DemoContext.env).
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    try:
+        prerequisites.check(path)
+    except MlharnessError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return int(exc.exit_code)
     from harness.store import mlflow_boundary
+    from orchestration.demo.steps import STEPS
 
     # Wide enough for the tables when the output is a file or a pipe (rich says 80).
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    # Library chatter (MLflow's INFO lines, download progress bars) stays out of the sections.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # Library chatter (MLflow's INFO lines) stays out of the sections; the boundary's output
+    # policy keeps download progress bars off (here and in every step's child process).
     out = args.output.resolve()
     if out.exists():
         shutil.rmtree(out)
@@ -143,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[StepResult] = []
     interrupted = False
     try:
-        model, alias, gates = demo_steps.pipeline_settings()
+        model, alias, gates = pipeline_settings()
     except MlharnessError as exc:
         console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         return int(exc.exit_code)
@@ -154,13 +173,13 @@ def main(argv: list[str] | None = None) -> int:
         step_started = time.monotonic()
         key, title = "", ""
         try:
-            for step in demo_steps.STEPS:
-                key, title = demo_steps.STEP_TITLES[step.__name__]
+            for step in STEPS:
+                key, title = step.key, step.title
                 step_started = time.monotonic()
                 console.rule(title)
                 with console.status(f"{title} ...") as status:
                     ctx.progress = _progress(console, status, title)
-                    result = demo_steps.run_step(step, ctx)
+                    result = run_step(step, ctx)
                 results.append(result)
                 _section(console, result)
         except KeyboardInterrupt:
@@ -173,11 +192,12 @@ def main(argv: list[str] | None = None) -> int:
             supervisor.stop_all()
             ctx.record_pids()
     total = time.monotonic() - started
-    demo_steps.write_summary(ctx, results, total, interrupted=interrupted)
+    ok = all_succeeded(results, len(STEPS))
+    write_summary(ctx, results, total, ok=ok, interrupted=interrupted)
     _summary(console, ctx, results, total)
     if interrupted:
         return 130
-    return 0 if demo_steps.all_succeeded(results) else 1
+    return 0 if ok else 1
 
 
 def run_and_exit() -> int:
