@@ -321,23 +321,11 @@ def _schedule_problems(config: PipelineConfig) -> list[str]:
 
 
 def slo_problems(config: PipelineConfig) -> list[str]:
-    """What the schema cannot see in the ``slo`` section: its shortest burn-rate window must
-    hold four scrapes, or the rate behind the fast page has too few samples to mean anything.
-    (A latency threshold off the histogram's bucket bounds is the schema's own error.)"""
-    slo = config.slo
-    if slo is None:
+    """What the schema cannot see in the ``slo`` section (it needs the scrape interval too).
+    A latency threshold off the histogram's bucket bounds is the schema's own error."""
+    if config.slo is None:
         return []
-    shortest = slo.shortest_window_s()
-    needed = 4 * config.monitoring.scrape_interval_s
-    if shortest >= needed:
-        return []
-    ratio = slo.window_s / shortest
-    days = needed * ratio / 86400
-    return [
-        f"slo.window_days: {slo.window_days:g} days makes the shortest burn-rate window "
-        f"{shortest} s, under 4 scrape intervals ({needed} s); use at least {days:.4g} days "
-        "or a shorter monitoring.scrape_interval_s"
-    ]
+    return config.slo.window_problems(config.monitoring.scrape_interval_s)
 
 
 def _raw(path: Path) -> object:

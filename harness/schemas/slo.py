@@ -165,6 +165,20 @@ class SLOConfig(_Strict):
     def shortest_window_s(self) -> int:
         return min(a.short_s(self.window_s) for a in BURN_RATE_ALERTS)
 
+    def window_problems(self, scrape_interval_s: int) -> list[str]:
+        """The shortest burn-rate window must hold four scrapes, or the rate behind the fast
+        page has too few samples to mean anything."""
+        shortest = self.shortest_window_s()
+        needed = 4 * scrape_interval_s
+        if shortest >= needed:
+            return []
+        days = needed * (self.window_s / shortest) / 86400
+        return [
+            f"slo.window_days: {self.window_days:g} days makes the shortest burn-rate window "
+            f"{shortest} s, under 4 scrape intervals ({needed} s); use at least {days:.4g} days "
+            "or a shorter monitoring.scrape_interval_s"
+        ]
+
     def objectives(self) -> dict[str, AvailabilityObjective | LatencyObjective]:
         """The configured objectives by SLI name (``availability``, ``latency``)."""
         found: dict[str, AvailabilityObjective | LatencyObjective] = {}

@@ -1,21 +1,33 @@
-"""The alerts, as data: expression, severity, ``for``, annotations, and the two test cases
-(one that fires, one that stays quiet) that ``promtool test rules`` runs for each.
+"""The alerts, as data: expression, severity, ``for``, annotations, and the test cases (at
+least one that fires, one that stays quiet) that ``promtool test rules`` runs for each.
 
 Every threshold and window comes from :class:`~monitoring.stack.settings.StackSettings`.
-Each test case is built from the same numbers as its alert, so a user who edits a
-threshold in the pipeline config re-renders and gets tests that still mean "just above"
-and "well below". Annotations use only ``{{ $labels.NAME }}`` (never ``$value``), so the
-expected annotations of a firing case are known exactly when the tests are rendered.
+This module holds the ten threshold alerts and the list of every alert of the stack; the
+freshness and meta-monitoring alerts are in :mod:`~monitoring.stack.meta`, the golden
+requests' in :mod:`~monitoring.stack.golden`, the SLO's burn rates in
+:mod:`~monitoring.stack.slo`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 
 from monitoring.policy import METHODS
+from monitoring.stack.alert_types import (
+    SEVERITIES,
+    Alert,
+    Series,
+    TestCase,
+    expand_labels,
+    number,
+    percent,
+)
+from monitoring.stack.alert_types import steps as _steps
+from monitoring.stack.golden import golden_alerts
+from monitoring.stack.meta import meta_alerts
 from monitoring.stack.settings import JOB_BLACKBOX, StackSettings, duration
+from monitoring.stack.slo import slo_alerts
 
 __all__ = [
     "SEVERITIES",
@@ -26,107 +38,20 @@ __all__ = [
     "expand_labels",
     "number",
     "percent",
+    "threshold_alerts",
 ]
 
-SEVERITIES = ("info", "warning", "critical")
 INVOCATIONS = "/invocations"
 
 
-def number(value: float) -> str:
-    """A float as PromQL and label values write it (``0.5``, ``2``, ``1e-05``)."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
-@dataclass(frozen=True)
-class Series:
-    """One input series of a promtool test: ``metric{labels}`` and expanding notation."""
-
-    series: str
-    values: str
-
-
-@dataclass(frozen=True)
-class TestCase:
-    """Input series, the evaluation time, and the alert labels expected (none: quiet)."""
-
-    interval_s: int
-    eval_s: int
-    series: tuple[Series, ...]
-    fires: bool
-    labels: dict[str, str] = field(default_factory=dict)
-    # A case spanning days is evaluated at its own (coarser) interval, in its own file.
-    evaluation_s: int | None = None
-
-    @property
-    def interval(self) -> str:
-        return duration(self.interval_s)
-
-    @property
-    def eval_time(self) -> str:
-        return duration(self.eval_s)
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alerting rule and everything rendered from it."""
-
-    name: str
-    severity: str
-    expr: str
-    for_s: int
-    summary: str
-    description: str
-    runbook: str
-    labels: dict[str, str]
-    firing: TestCase
-    quiet: TestCase
-
-    @property
-    def anchor(self) -> str:
-        """The README heading's anchor (GitHub's slug of the alert name)."""
-        return self.name.lower()
-
-    @property
-    def for_(self) -> str:
-        return duration(self.for_s)
-
-    def rule_labels(self) -> dict[str, str]:
-        return {"severity": self.severity, **self.labels}
-
-    def annotations(self, runbook_base: str) -> dict[str, str]:
-        return {
-            "summary": self.summary,
-            "description": self.description,
-            "runbook_url": f"{runbook_base}#{self.anchor}",
-        }
-
-    def expected_annotations(self, runbook_base: str) -> dict[str, str]:
-        """The annotations of the firing test case, ``$labels`` expanded."""
-        labels = {**self.firing.labels, **self.rule_labels()}
-        return {k: expand_labels(v, labels) for k, v in self.annotations(runbook_base).items()}
-
-
-_LABEL_REF = re.compile(r"\{\{\s*\$labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-
-
-def expand_labels(template: str, labels: dict[str, str]) -> str:
-    """Expand ``{{ $labels.x }}`` as Prometheus does (a missing label is empty)."""
-    return _LABEL_REF.sub(lambda m: labels.get(m.group(1), ""), template)
-
-
-def percent(share: float) -> str:
-    """``0.05`` as ``5%`` (rounded, so float noise never shows)."""
-    return f"{number(round(share * 100, 6))}%"
-
-
-def _steps(total_s: int, interval_s: int) -> int:
-    return math.ceil(total_s / interval_s) + 2
-
-
 def alerts_for(s: StackSettings) -> list[Alert]:
-    """The ten alerts, in the order the README lists them."""
+    """Every alert of the stack, in the order the README lists them: the ten threshold
+    alerts, freshness and meta-monitoring, golden answers, then the SLO's burn rates."""
+    return [*threshold_alerts(s), *meta_alerts(s), *golden_alerts(s), *slo_alerts(s)]
+
+
+def threshold_alerts(s: StackSettings) -> list[Alert]:
+    """The ten threshold alerts."""
     i = s.scrape_s
     ev = s.evaluation_s
     f = s.for_s
@@ -408,11 +333,18 @@ def alerts_for(s: StackSettings) -> list[Alert]:
     stale_eval = age + f + 2 * slow_eval
     n = _steps(stale_eval, step)
     last = 'mlharness_drift_last_success_timestamp_seconds{job="mlharness_drift"}'
+    # Long enough to cover the age and the ``for`` after the series went stale.
+    lookback = 2 * age + f
     alerts.append(
         Alert(
             name="DriftCheckStale",
             severity="warning",
-            expr=(f"time() - max(mlharness_drift_last_success_timestamp_seconds) > {age}"),
+            # max_over_time: the last success still counts after its series went stale (the
+            # Pushgateway restarted, the push job vanished), so the alert can fire at all.
+            expr=(
+                "time() - max(max_over_time(mlharness_drift_last_success_timestamp_seconds"
+                f"[{duration(lookback)}])) > {age}"
+            ),
             for_s=f,
             summary="The drift check has not completed for more than " + duration(age),
             description=(
@@ -431,6 +363,18 @@ def alerts_for(s: StackSettings) -> list[Alert]:
             ),
             quiet=TestCase(
                 step, stale_eval, (Series(last, f"0+{step}x{n}"),), False, evaluation_s=slow_eval
+            ),
+            more=(
+                # The check pushed once, then its series went stale: it still fires.
+                TestCase(
+                    step,
+                    stale_eval,
+                    (Series(last, "0x3 stale"),),
+                    True,
+                    {},
+                    evaluation_s=slow_eval,
+                    name="fires after its series went stale",
+                ),
             ),
         )
     )

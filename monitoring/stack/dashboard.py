@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitoring.stack.settings import StackSettings
+from harness.schemas.slo import BURN_RATE_ALERTS
+from monitoring.stack.alert_types import number
+from monitoring.stack.settings import StackSettings, duration
 
 __all__ = [
     "DATASOURCE_UID",
@@ -19,9 +21,11 @@ __all__ = [
     "Panel",
     "dashboard_json",
     "panels",
+    "slo_panels",
 ]
 
 SCHEMA_VERSION = 39
+SLO_ROW = "Service level objectives"
 GRAFANA_IMAGE = "grafana/grafana-oss:10.4.2"
 DATASOURCE_UID = "mlharness-prometheus"
 JSONValue = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
@@ -144,10 +148,14 @@ def panels(s: StackSettings) -> list[Panel]:
     ]
 
 
-def _panel_json(panel: Panel, panel_id: int) -> dict[str, JSONValue]:
-    width, height = 12, 8
-    x = 0 if panel_id % 2 == 1 else 12
-    y = ((panel_id - 1) // 2) * height
+def _grid(panel_id: int) -> dict[str, JSONValue]:
+    """Two panels a row, 8 high, in id order."""
+    return {"h": 8, "w": 12, "x": 0 if panel_id % 2 == 1 else 12, "y": ((panel_id - 1) // 2) * 8}
+
+
+def _panel_json(
+    panel: Panel, panel_id: int, grid: dict[str, JSONValue] | None = None
+) -> dict[str, JSONValue]:
     datasource: dict[str, JSONValue] = {"type": "prometheus", "uid": DATASOURCE_UID}
     targets: list[JSONValue] = [
         {
@@ -162,7 +170,7 @@ def _panel_json(panel: Panel, panel_id: int) -> dict[str, JSONValue]:
         "datasource": datasource,
         "description": panel.description,
         "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
-        "gridPos": {"h": height, "w": width, "x": x, "y": y},
+        "gridPos": grid or _grid(panel_id),
         "id": panel_id,
         "options": {},
         "targets": targets,
@@ -171,15 +179,43 @@ def _panel_json(panel: Panel, panel_id: int) -> dict[str, JSONValue]:
     }
 
 
+def _slo_row(s: StackSettings, first_id: int) -> list[JSONValue]:
+    """A row header and the SLO panels side by side under the other panels."""
+    slo = slo_panels(s)
+    if not slo:
+        return []
+    y = (first_id // 2) * 8  # under the last pair of panels
+    row: dict[str, JSONValue] = {
+        "collapsed": False,
+        "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
+        "id": first_id,
+        "panels": [],
+        "title": SLO_ROW,
+        "type": "row",
+    }
+    width = 24 // len(slo)
+    return [
+        row,
+        *(
+            _panel_json(p, first_id + 1 + k, {"h": 8, "w": width, "x": k * width, "y": y + 1})
+            for k, p in enumerate(slo)
+        ),
+    ]
+
+
 def dashboard_json(s: StackSettings) -> dict[str, JSONValue]:
     """The whole dashboard; deterministic (no timestamps, ids by position)."""
+    regular = panels(s)
     return {
         "annotations": {"list": []},
         "editable": True,
         "graphTooltip": 1,
         "id": None,
         "links": [],
-        "panels": [_panel_json(p, n) for n, p in enumerate(panels(s), start=1)],
+        "panels": [
+            *(_panel_json(p, n) for n, p in enumerate(regular, start=1)),
+            *_slo_row(s, len(regular) + 1),
+        ],
         "refresh": "30s",
         "schemaVersion": SCHEMA_VERSION,
         "tags": ["mlharness", s.pipeline],
@@ -191,3 +227,39 @@ def dashboard_json(s: StackSettings) -> dict[str, JSONValue]:
         "uid": f"mlharness-{s.pipeline}"[:40],
         "version": 1,
     }
+
+
+def slo_panels(s: StackSettings) -> list[Panel]:
+    """The dashboard's SLO row: budget remaining, burn rate, SLI against the objective."""
+    slo = s.slo
+    if slo is None:
+        return []
+    fast = BURN_RATE_ALERTS[0]
+    long_w = duration(slo.long_s(fast))
+    return [
+        Panel(
+            f"Error budget remaining ({slo.window})",
+            "stat",
+            "percentunit",
+            (("slo:error_budget_remaining:ratio", "{{slo}}"),),
+            f"1 - (bad share over {slo.window}) / (1 - objective). Below 0: the SLO is missed.",
+        ),
+        Panel(
+            "Burn rate",
+            "timeseries",
+            "short",
+            (("slo:burn_rate:ratio", "{{slo}} ({{window}})"),),
+            f"Bad share / error budget. 1: the budget lasts exactly {slo.window}; pages at "
+            f"{number(fast.factor)} over {long_w}.",
+        ),
+        Panel(
+            f"SLI ({long_w})",
+            "timeseries",
+            "percentunit",
+            (
+                ("slo:sli:ratio", "{{slo}}"),
+                ("slo:objective:ratio", "{{slo}} objective"),
+            ),
+            "Share of good /invocations requests against the objective.",
+        ),
+    ]

@@ -13,15 +13,19 @@ from urllib.parse import urlsplit
 
 from harness.kernel.errors import ConfigError
 from harness.schemas.pipeline_config import PipelineConfig
+from harness.schemas.slo import BURN_RATE_ALERTS, BurnRateAlert, LatencyObjective
 
 __all__ = [
     "JOB_BLACKBOX",
+    "JOB_GOLDEN",
     "JOB_MLFLOW",
     "JOB_PUSHGATEWAY",
     "JOB_SCORING",
     "PIPELINE_STACK_MLFLOW",
     "SCORING_SERVICE",
     "Endpoint",
+    "Objective",
+    "SloSettings",
     "StackSettings",
     "duration",
     "settings_from_config",
@@ -31,6 +35,7 @@ JOB_SCORING = "scoring"
 JOB_MLFLOW = "mlflow"
 JOB_PUSHGATEWAY = "pushgateway"
 JOB_BLACKBOX = "blackbox"
+JOB_GOLDEN = "golden"
 # The scoring server's service in our compose file, and the tracking server of the
 # pipeline's compose stack (``mlharness airflow render``).
 SCORING_SERVICE = "scoring"
@@ -59,6 +64,49 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """One SLO: the SLI's name (``availability``, ``latency``) and the share of good requests."""
+
+    sli: str
+    ratio: float  # e.g. 0.995
+    threshold_s: float | None = None  # latency: the bucket bound a good request is under
+
+    @property
+    def budget(self) -> float:
+        """The error budget: the share of requests allowed to be bad (0.005)."""
+        return round(1 - self.ratio, 12)
+
+    @property
+    def title(self) -> str:
+        return self.sli.capitalize()
+
+
+@dataclass(frozen=True)
+class SloSettings:
+    """The SLO window and objectives; burn-rate windows are fractions of the window."""
+
+    window_s: int
+    objectives: tuple[Objective, ...]
+
+    @property
+    def window(self) -> str:
+        return duration(self.window_s)
+
+    def long_s(self, alert: BurnRateAlert) -> int:
+        return alert.long_s(self.window_s)
+
+    def short_s(self, alert: BurnRateAlert) -> int:
+        return alert.short_s(self.window_s)
+
+    def windows_s(self) -> list[int]:
+        """Every window an SLI is recorded over: the alerts' and the SLO window itself."""
+        found = {self.window_s}
+        for alert in BURN_RATE_ALERTS:
+            found |= {self.long_s(alert), self.short_s(alert)}
+        return sorted(found)
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """What the templates and the rule definitions need, and nothing else."""
 
@@ -77,6 +125,7 @@ class StackSettings:
     dataset_drift_share: float
     drift_check_max_age_s: int
     no_traffic_minutes: int
+    model_max_age_s: int
     features: tuple[str, ...]
     serving: Endpoint
     serve_args: tuple[str, ...]  # mlharness serve options of the compose service
@@ -89,6 +138,10 @@ class StackSettings:
     webhook_url_file: str | None
     group_wait_s: int
     repeat_interval_s: int
+    heartbeat_url_file: str | None = None
+    heartbeat_interval_s: int = 300
+    golden: tuple[str, ...] = ()  # the golden probes' names
+    slo: SloSettings | None = None
 
     @property
     def rate_window(self) -> str:
@@ -102,6 +155,16 @@ class StackSettings:
     def scoring(self) -> str:
         """The selector of the scoring server's own series."""
         return f'job="{JOB_SCORING}"'
+
+    def scrape_jobs(self) -> list[tuple[str, str]]:
+        """(job, service) of every scrape job prometheus.yml holds."""
+        jobs = [(JOB_SCORING, "scoring")]
+        if self.mlflow is not None:
+            jobs.append((JOB_MLFLOW, "mlflow"))
+        jobs += [(JOB_PUSHGATEWAY, "pushgateway"), (JOB_BLACKBOX, "blackbox")]
+        if self.golden:
+            jobs.append((JOB_GOLDEN, "scoring"))
+        return jobs
 
 
 def _endpoint(url: str, key: str, problems: list[str]) -> Endpoint:
@@ -139,6 +202,8 @@ def settings_from_config(config: PipelineConfig, source: str) -> StackSettings:
     for i, feature in enumerate(mon.features):
         if not feature or any(c in feature for c in '"\\|{}\n'):
             problems.append(f"monitoring.features[{i}]: {feature!r} cannot be a label value here")
+    if config.slo is not None:
+        problems += config.slo.window_problems(mon.scrape_interval_s)
     if problems:
         raise ConfigError(source, problems)
     scrape = mon.scrape_interval_s
@@ -179,4 +244,19 @@ def settings_from_config(config: PipelineConfig, source: str) -> StackSettings:
         webhook_url_file=mon.alerts.webhook_url_file,
         group_wait_s=mon.alerts.group_wait_s,
         repeat_interval_s=mon.alerts.repeat_interval_s,
+        heartbeat_url_file=mon.alerts.heartbeat_url_file,
+        heartbeat_interval_s=mon.alerts.heartbeat_interval_s,
+        model_max_age_s=mon.thresholds.model_max_age_s,
+        golden=tuple(mon.golden.names()),
+        slo=_slo(config),
     )
+
+
+def _slo(config: PipelineConfig) -> SloSettings | None:
+    if config.slo is None:
+        return None
+    objectives = []
+    for sli, objective in config.slo.objectives().items():
+        threshold = objective.threshold_s if isinstance(objective, LatencyObjective) else None
+        objectives.append(Objective(sli, round(objective.objective_percent / 100, 12), threshold))
+    return SloSettings(config.slo.window_s, tuple(objectives))

@@ -52,22 +52,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_prometheus_rules_and_their_generated_tests_pass_promtool(stack: Path) -> None:
     checked = run("promtool", "check", "config", "prometheus.yml", cwd=stack)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "2 rule files found" in checked.stdout
+    assert "4 rule files found" in checked.stdout
     rules = run(
         "promtool", "check", "rules", "alerts/mlharness-alerts.yml",
-        "rules/mlharness-recording.yml", cwd=stack,
+        "alerts/mlharness-slo-alerts.yml", "rules/mlharness-recording.yml",
+        "rules/mlharness-slo.yml", cwd=stack,
     )  # fmt: skip
     assert rules.returncode == 0, rules.stdout + rules.stderr
     files = sorted(p.name for p in (stack / "tests").glob("*.yml"))
     tests = run("promtool", "test", "rules", *files, cwd=stack / "tests")
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert tests.stdout.count("SUCCESS") == 2
+    assert tests.stdout.count("SUCCESS") == 4
 
 
 def test_alertmanager_routes_each_severity_to_its_receiver(stack: Path) -> None:
     checked = run("amtool", "check-config", "alertmanager.yml", cwd=stack)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "1 inhibit rules" in checked.stdout
+    assert "2 inhibit rules" in checked.stdout
     for severity in ("critical", "warning", "info"):
         routed = run(
             "amtool", "config", "routes", "test", "--config.file=alertmanager.yml",
@@ -80,10 +81,23 @@ def test_alertmanager_routes_each_severity_to_its_receiver(stack: Path) -> None:
         "--verify.receivers=mlharness-default", "alertname=Other", cwd=stack,
     )  # fmt: skip
     assert unrouted.returncode == 0, unrouted.stdout + unrouted.stderr
+    heartbeat = run(
+        "amtool", "config", "routes", "test", "--config.file=alertmanager.yml",
+        "--verify.receivers=mlharness-heartbeat", "alertname=Watchdog", "severity=info",
+        cwd=stack,
+    )  # fmt: skip
+    assert heartbeat.returncode == 0, heartbeat.stdout + heartbeat.stderr
     am = yaml.safe_load((stack / "alertmanager.yml").read_text())
-    (inhibit,) = am["inhibit_rules"]
-    assert inhibit["source_matchers"] == ['severity="critical"']
-    assert inhibit["target_matchers"] == ['severity="warning"']
+    by_severity, drift = am["inhibit_rules"]
+    assert by_severity["source_matchers"] == ['severity="critical"']
+    assert by_severity["target_matchers"] == ['severity="warning"']
+    assert drift["source_matchers"] == [
+        'alertname="EndpointDown"',
+        'service=~"scoring|pushgateway"',
+    ]
+    assert drift["target_matchers"] == [
+        'alertname=~"FeatureDrift|DatasetDrift|DriftCheckStale|DriftMetricsAbsent"'
+    ]
 
 
 def test_blackbox_config_and_compose_file_validate(stack: Path, tmp_path: Path) -> None:
@@ -114,7 +128,9 @@ def test_check_passes_on_a_fresh_render_through_the_command(tmp_path: Path) -> N
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["render"]["changed"] and report["check"]["ok"]
-    assert len(report["check"]["alerts"]) == 10 and report["check"]["panels"] >= 10
+    # Ten threshold alerts, four of freshness and meta-monitoring, WrongAnswers (the
+    # example probes its input example) and four burn-rate alerts per objective.
+    assert len(report["check"]["alerts"]) == 23 and report["check"]["panels"] >= 14
 
 
 def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
@@ -205,12 +221,27 @@ EDGE_MONITORING = {
 }
 
 
+EDGE_SLO = {
+    "fast and strict": {
+        "window_days": 0.5,
+        "availability": {"objective_percent": 99.99},
+        "latency": {"objective_percent": 99.9, "threshold_s": 0.001},
+    },
+    "slow and lenient": {
+        "window_days": 90,
+        "availability": {"objective_percent": 93.5},
+        "latency": {"objective_percent": 95, "threshold_s": 10.0},
+    },
+}
+
+
 @pytest.mark.parametrize("case", sorted(EDGE_MONITORING))
 def test_the_generated_tests_pass_for_extreme_thresholds_and_intervals(
     case: str, tmp_path: Path
 ) -> None:
     config = json.loads(json.dumps(CONFIG))
     config["monitoring"].update(EDGE_MONITORING[case])
+    config["slo"] = EDGE_SLO[case]
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / "out"
     write_stack(tmp_path / "pipeline.yaml", out)

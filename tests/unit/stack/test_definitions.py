@@ -26,6 +26,8 @@ NAMES = [
     "NoTraffic",
     "ModelVersionChanged",
 ]
+# Freshness and meta-monitoring, always rendered.
+META = ["ModelStale", "Watchdog", "ScrapeJobAbsent", "DriftMetricsAbsent"]
 
 
 def settings(**monitoring: object) -> StackSettings:
@@ -41,16 +43,18 @@ def settings(**monitoring: object) -> StackSettings:
     return settings_from_config(config, "pipeline.yaml")
 
 
-def test_the_ten_alerts_follow_the_conventions() -> None:
+def test_the_alerts_follow_the_conventions() -> None:
     s = settings(alert_for_s=120)
     alerts = alerts_for(s)
-    assert [a.name for a in alerts] == NAMES
+    assert [a.name for a in alerts] == NAMES + META
     for alert in alerts:
         assert alert.severity in SEVERITIES
-        assert alert.for_s == 120 and alert.for_ == "2m"
+        if alert.name != "Watchdog":
+            assert alert.for_s == 120 and alert.for_ == "2m"
+            assert alert.quiet is not None and not alert.quiet.fires
         assert alert.summary and alert.description and alert.runbook
         assert alert.annotations("README.md")["runbook_url"] == f"README.md#{alert.name.lower()}"
-        assert alert.firing.fires and not alert.quiet.fires
+        assert alert.firing.fires
         assert "pipeline" in alert.rule_labels()
     severities = {a.name: a.severity for a in alerts}
     assert severities["EndpointDown"] == "critical"
@@ -79,9 +83,16 @@ def test_thresholds_and_windows_come_from_the_config() -> None:
     assert 'feature=~"age|income\\\\.k"' in exprs["FeatureDrift"]  # regex, then string escape
     assert exprs["DatasetDrift"].endswith(">= 0.6")
     assert exprs["DriftCheckStale"].endswith("> 3600")
+    # The last success counts for 2 x age + for after its series went stale.
+    assert (
+        "max_over_time(mlharness_drift_last_success_timestamp_seconds[125m])"
+        in (exprs["DriftCheckStale"])
+    )
     assert "[7m]" in exprs["NoTraffic"]
     default = {a.name: a.expr for a in alerts_for(settings())}
     assert all(default[name] != exprs[name] for name in NAMES if name != "EndpointDown")
+    stale = {a.name: a.expr for a in alerts_for(settings(thresholds={"model_max_age_s": 86400}))}
+    assert stale["ModelStale"].endswith("> 86400")
 
 
 def test_every_expression_reads_only_exported_or_recorded_metrics() -> None:
