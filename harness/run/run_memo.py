@@ -6,9 +6,11 @@ with ``MlflowClient``) stays the authority: after it ends on a FINISHED run it w
 memo, ``fingerprint -> cache key and run id``, where the fingerprint covers everything the
 cache key is derived from (code tree, parameters as given, cwd, entry point, env manager,
 environment lock, tracking store). The fast path recomputes the fingerprint, re-digests
-the recorded input files, and asks the store itself (read-only sqlite, or MLflow's REST
-API) the same question ``cache.find_cached`` asks. It answers only when every check
-agrees with the memo; any doubt or error returns None and the full path decides.
+the recorded input files, and asks the store itself the same question
+``run_cache.find_cached`` asks, through the MLflow boundary's read-only queries
+(``harness.store.memo_queries``: sqlite at a known schema revision, or MLflow's REST
+API). It answers only when every check agrees with the memo; any doubt or error returns
+None and the full path decides.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from typing import Any
 from harness.kernel.atomic import write_text_atomic
 from harness.kernel.digests import path_digest, sha256_bytes, tree_digest
 from harness.kernel.jsonout import canonical_json
-from harness.schemas.manifest import TAG_CACHE_KEY
+from harness.kernel.run_tags import TAG_CACHE_KEY
 
 __all__ = [
     "DEBUG_ENV",
@@ -35,8 +36,6 @@ __all__ = [
     "default_tracking_uri",
     "fingerprint",
     "memo_dir",
-    "newest_http_hit",
-    "newest_sqlite_hit",
     "probe",
     "remember",
     "resolve_tracking_uri",
@@ -45,19 +44,8 @@ __all__ = [
 
 MEMO_VERSION = 1
 DEBUG_ENV = "MLHARNESS_MEMO_DEBUG"  # set to 1: the fast path reports its answer on stderr
-HTTP_TIMEOUT_S = 3.0
 # Paths MLflow turns into the same sqlite URI text (no quoting by pathname2url needed).
 _PLAIN_PATH = re.compile(r"^/[A-Za-z0-9/._+-]*$")
-# Client settings the fast path's plain urllib request would not honour: leave it to MLflow.
-_HTTP_CLIENT_VARS = (
-    "MLFLOW_TRACKING_USERNAME",
-    "MLFLOW_TRACKING_PASSWORD",
-    "MLFLOW_TRACKING_TOKEN",
-    "MLFLOW_TRACKING_INSECURE_TLS",
-    "MLFLOW_TRACKING_SERVER_CERT_PATH",
-    "MLFLOW_TRACKING_CLIENT_CERT_PATH",
-    "MLFLOW_TRACKING_AUTH",
-)
 
 
 @dataclass(frozen=True)
@@ -249,79 +237,13 @@ def _inputs_unchanged(inputs: dict[str, Any]) -> bool:
     return True
 
 
-def newest_sqlite_hit(db_path: str, cache_key: str) -> str | None:
-    """What ``cache.find_cached`` returns on a sqlite store, read-only with the stdlib.
-
-    Same filter (FINISHED, active run in an active experiment, tag equal to the key) and
-    the same order as MLflow's sqlalchemy store (start time, nulls last, then run id).
-    """
-    uri = "file:" + db_path + "?mode=ro"
-    with sqlite3.connect(uri, uri=True, timeout=2.0) as con:
-        row = con.execute(
-            "SELECT r.run_uuid FROM runs r"
-            " JOIN tags t ON t.run_uuid = r.run_uuid"
-            " JOIN experiments e ON e.experiment_id = r.experiment_id"
-            " WHERE t.key = ? AND t.value = ? AND r.status = 'FINISHED'"
-            " AND r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active'"
-            " ORDER BY (r.start_time IS NULL), r.start_time DESC, r.run_uuid LIMIT 1",
-            (TAG_CACHE_KEY, cache_key),
-        ).fetchone()
-    return str(row[0]) if row else None
-
-
-def _post(url: str, body: dict[str, Any]) -> Any:
-    import urllib.request
-
-    request = urllib.request.Request(
-        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:
-        return json.loads(response.read())
-
-
-def newest_http_hit(base_url: str, cache_key: str) -> str | None:
-    """What ``cache.find_cached`` returns on an MLflow server, over its public REST API."""
-    api = base_url.rstrip("/") + "/api/2.0/mlflow"
-    ids: list[str] = []
-    token = None
-    while True:
-        body: dict[str, Any] = {"max_results": 1000, "view_type": "ACTIVE_ONLY"}
-        if token:
-            body["page_token"] = token
-        page = _post(f"{api}/experiments/search", body)
-        ids.extend(str(e["experiment_id"]) for e in page.get("experiments", []))
-        token = page.get("next_page_token")
-        if not token:
-            break
-    if not ids:
-        return None
-    found = _post(
-        f"{api}/runs/search",
-        {
-            "experiment_ids": ids,
-            "filter": f"tags.`{TAG_CACHE_KEY}` = '{cache_key}' and attributes.status = 'FINISHED'",
-            "max_results": 1,
-            "order_by": ["attributes.start_time DESC"],
-            "run_view_type": "ACTIVE_ONLY",
-        },
-    )
-    runs = found.get("runs", [])
-    return str(runs[0]["info"]["run_id"]) if runs else None
-
-
 def store_answer(tracking_uri: str, cache_key: str) -> str | None:
-    """The store's cache hit for ``cache_key``; raises LookupError for unsupported stores."""
-    sqlite_prefix = "sqlite:///"
-    if tracking_uri.startswith(sqlite_prefix):
-        path = tracking_uri[len(sqlite_prefix) :]
-        if not _PLAIN_PATH.match(path) or not os.path.isfile(path):
-            raise LookupError(tracking_uri)
-        return newest_sqlite_hit(path, cache_key)
-    if re.match(r"^https?://[^@/]+(/|$)", tracking_uri) and not any(
-        os.environ.get(name) for name in _HTTP_CLIENT_VARS
-    ):
-        return newest_http_hit(tracking_uri, cache_key)
-    raise LookupError(tracking_uri)
+    """The store's cache hit for ``cache_key`` (what ``run_cache.find_cached`` answers),
+    through the boundary's read-only queries; ``LookupError`` for a store they do not
+    answer for (the full path decides then)."""
+    from harness.store import memo_queries
+
+    return memo_queries.store_answer(tracking_uri, TAG_CACHE_KEY, cache_key)
 
 
 def answer(found: Probe) -> Hit | None:

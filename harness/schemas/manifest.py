@@ -19,6 +19,13 @@ from harness.kernel.atomic import write_text_atomic
 from harness.kernel.digests import path_digest, sha256_bytes
 from harness.kernel.errors import SpecError
 from harness.kernel.jsonout import canonical_json
+from harness.kernel.run_tags import (
+    ARTIFACT_DIR,
+    ARTIFACT_PATH,
+    TAG_CACHE_KEY,
+    TAG_DIGEST,
+    TAG_REPLAY_OF,
+)
 from harness.schemas.validation import one_line, validate
 
 __all__ = [
@@ -43,11 +50,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-ARTIFACT_DIR = "mlharness"
-ARTIFACT_PATH = f"{ARTIFACT_DIR}/manifest.json"
-TAG_DIGEST = "mlharness.manifest_digest"
-TAG_CACHE_KEY = "mlharness.cache_key"
-TAG_REPLAY_OF = "mlharness.replay_of"
 SEED_HINTS = ("seed", "random_state")
 
 Manifest = dict[str, Any]

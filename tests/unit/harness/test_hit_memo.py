@@ -14,7 +14,6 @@ from mlflow.tracking import MlflowClient
 
 from harness.kernel.digests import path_digest
 from harness.run import run_memo as hit_memo
-from harness.run.run_cache import find_cached
 from harness.schemas.manifest import TAG_CACHE_KEY
 
 BASE = hit_memo.Request("proj", "main", {"a": "1", "b": "x"}, "local", None, None)
@@ -140,28 +139,3 @@ def test_a_plan_that_saw_another_tree_or_store_writes_no_memo(
         found, found.tracking_uri, "k", "r", {}, planned_tree="t", planned_local_lock="lock"
     )
     assert memo.is_file()
-
-
-def test_sqlite_lookup_agrees_with_mlflow_search(tracking_uri: str) -> None:
-    client = MlflowClient(tracking_uri)
-    path = tracking_uri[len("sqlite:///") :]
-    experiment = client.create_experiment("memo")
-
-    def finished(key: str, status: str = "FINISHED", experiment_id: str = "0") -> str:
-        run_id = str(client.create_run(experiment_id).info.run_id)
-        client.set_tag(run_id, TAG_CACHE_KEY, key)
-        client.set_terminated(run_id, status)
-        return run_id
-
-    assert hit_memo.newest_sqlite_hit(path, "k") is None
-    older = finished("k")
-    finished("k", "FAILED")
-    newer = finished("k", experiment_id=experiment)
-    assert hit_memo.newest_sqlite_hit(path, "k") == find_cached(client, "k") == newer
-    client.delete_experiment(experiment)
-    assert hit_memo.newest_sqlite_hit(path, "k") == find_cached(client, "k") == older
-    client.delete_run(older)
-    assert hit_memo.newest_sqlite_hit(path, "k") is None and find_cached(client, "k") is None
-    assert hit_memo.store_answer(tracking_uri, "other") is None
-    with pytest.raises(LookupError):
-        hit_memo.store_answer("file:///tmp/mlruns", "k")

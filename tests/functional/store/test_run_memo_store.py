@@ -1,0 +1,77 @@
+"""A cached ``mlharness run`` is answered by the boundary's read-only memo queries without
+importing MLflow, SQLAlchemy, pandas or numpy, on a store of the pinned MLflow; on a store
+whose schema revision the queries do not know, the memo does not answer and the full path
+(MLflow itself) decides.
+
+(pydantic is not in the list: typer 0.29 coerces every CLI option through pydantic, so
+every command imports it.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.mlflow_cli import cli_env
+from tests.support.paths import MLHARNESS
+
+pytestmark = pytest.mark.functional
+
+TINY = Path(__file__).resolve().parents[1] / "harness" / "tiny"
+HEAVY = ("mlflow", "sqlalchemy", "pandas", "numpy")
+# Runs the CLI in-process, then reports which heavy libraries it imported.
+_MAIN = f"""
+import sys
+from harness.app import main
+sys.argv = ["mlharness", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+print("imported:", ",".join(heavy) or "-", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown_one(
+    tmp_path: Path,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "data.txt").write_text("one\n")
+    db = work / "mlflow.db"
+    uri = f"sqlite:///{db}"
+    env = cli_env(
+        uri, {"MLHARNESS_CACHE_DIR": str(tmp_path / "cache"), "MLHARNESS_MEMO_DEBUG": "1"}
+    )
+    args = ["run", str(TINY), "-P", "p=data.txt", "-P", "s=a", "--env-manager", "local"]
+    args += ["--tracking-uri", uri]
+
+    first = subprocess.run(
+        [MLHARNESS, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert first.returncode == 0, first.stderr[-3000:]
+    run_id = first.stdout.split("run: ")[1].split()[0]
+
+    hit = subprocess.run(
+        [sys.executable, "-c", _MAIN, *args], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert hit.returncode == 0, hit.stderr
+    assert hit.stdout.strip() == f"cached: {run_id}"
+    assert "mlharness-memo: hit" in hit.stderr and "imported: -" in hit.stderr, hit.stderr
+
+    with sqlite3.connect(db) as con:  # a store from another MLflow: the SQL does not apply
+        con.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
+    other = subprocess.run(
+        [MLHARNESS, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert "mlharness-memo: miss" in other.stderr, other.stderr
+    # MLflow itself refuses a schema it does not know: one line, exit 5, no traceback.
+    errors = [line for line in other.stderr.splitlines() if line.startswith("error:")]
+    assert other.returncode == 5 and len(errors) == 1, other.stderr
+    assert "f00dfeedbeef" in errors[0] and "Traceback" not in other.stderr
