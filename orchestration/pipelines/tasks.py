@@ -300,7 +300,8 @@ def gate_failed(pipeline: Mapping[str, object], version: Mapping[str, str]) -> d
 
 
 def promote(pipeline: Mapping[str, object], version: Mapping[str, str]) -> dict[str, str]:
-    """Move the alias to the candidate (gates re-checked under the registry's lock)."""
+    """Move the alias to the candidate (gates re-checked under the registry's lock), then
+    make the golden probes expect its answers (``monitoring.golden.stack_dir``)."""
     from harness.store.registry import Registry
     from registry_tools.aliases import set_alias
     from registry_tools.promote import PromotionRequest
@@ -321,6 +322,10 @@ def promote(pipeline: Mapping[str, object], version: Mapping[str, str]) -> dict[
     else:
         change = set_alias(registry, name, alias, version["version"])
         previous, changed = change.previous, change.changed
+    # The golden probes now expect the new champion's answers (blackbox exporter reloaded).
+    from monitoring.stack.golden_update import refresh_golden_probes
+
+    golden = refresh_golden_probes(config, version["version"], tracking_uri(config))
     return {
         "name": name,
         "alias": alias,
@@ -329,6 +334,7 @@ def promote(pipeline: Mapping[str, object], version: Mapping[str, str]) -> dict[
         "changed": str(changed).lower(),
         "model_uri": f"models:/{name}@{alias}",
         "asset": asset_uri(config),
+        "golden_probes": ",".join(golden.probes) if golden else "",
     }
 
 
