@@ -115,8 +115,11 @@ def resolve_version(
         else:
             found = registry.get_version(name, str(version))
     except RegistryError as exc:
+        where = f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
+        detail = first_line(exc.__cause__) if exc.__cause__ is not None else exc.message
         raise RegistryError(
-            exc.message, hint="check the name and alias with `mlharness registry versions NAME`"
+            f"{where}: {detail}",
+            hint="check the name and alias with `mlharness registry versions NAME`",
         ) from exc
     created_s = float(found.creation_timestamp or 0) / 1000
     return ModelVersionInfo(name, str(found.version), alias, str(found.run_id or ""), created_s)
