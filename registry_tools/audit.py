@@ -18,10 +18,17 @@ import getpass
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass as plain_dataclass
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Literal
 
+from pydantic import ConfigDict
+from pydantic.dataclasses import dataclass
+
+from harness.kernel.errors import StoredStateError
+from harness.schemas.stored import parse_tag, parse_tag_data
+from harness.schemas.validation import one_line
 from registry_tools.errors import RegistryError
 from registry_tools.gates import GateResult
 
@@ -30,6 +37,7 @@ __all__ = [
     "PREFIX",
     "Action",
     "AuditRecord",
+    "AuditRecordError",
     "Replay",
     "current_user",
     "last_seq",
@@ -73,9 +81,15 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
+class AuditRecordError(StoredStateError, RegistryError):
+    """An audit tag that is not a record mlharness writes (exit 2, one line naming the
+    model and the tag, every problem at once)."""
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class AuditRecord:
-    """One change of one alias."""
+    """One change of one alias (written and read through this schema: a pydantic dataclass
+    with unknown keys refused)."""
 
     seq: int
     alias: str
@@ -104,27 +118,15 @@ class AuditRecord:
         }
 
     @classmethod
-    def from_json(cls, text: str) -> AuditRecord:
-        """Decode a record; raises ``RegistryError`` on anything that is not one."""
+    def from_json(
+        cls, text: str, *, model: str = "(model)", key: str = f"{PREFIX}.audit"
+    ) -> AuditRecord:
+        """Decode the record stored under tag ``key`` of registered model ``model``; raises
+        ``AuditRecordError`` (a ``RegistryError``, exit 2) listing every problem."""
         try:
-            data = json.loads(text)
-            action = data["action"]
-            if action not in ACTIONS:
-                raise ValueError(f"unknown action {action!r}")
-            evaluation = data.get("evaluation")
-            return cls(
-                seq=int(data["seq"]),
-                alias=str(data["alias"]),
-                action=action,
-                version=_opt_str(data.get("version")),
-                previous=_opt_str(data.get("previous")),
-                time=str(data["time"]),
-                user=str(data["user"]),
-                gates=tuple(GateResult.from_dict(g) for g in data.get("gates") or []),
-                evaluation={str(k): str(v) for k, v in evaluation.items()} if evaluation else None,
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise RegistryError(f"corrupt audit record {text[:80]!r}: {exc}") from exc
+            return parse_tag(cls, text, owner=f"registered model {model!r}", tag=key)
+        except StoredStateError as exc:
+            raise AuditRecordError(exc.owner, exc.tag, exc.problems) from exc
 
     def version_tags(self) -> dict[str, str]:
         """The readable tags written on the version that now holds the alias."""
@@ -142,34 +144,37 @@ class AuditRecord:
     @classmethod
     def from_version_tags(cls, alias: str, version: str, tags: Mapping[str, str]) -> AuditRecord:
         """Decode the readable version tags back into a record (evaluation ids not kept)."""
+        where = f"{PREFIX}.{alias}.*"
+        owner = f"version {version}"
         try:
-            action = tags[version_key(alias, "action")]
-            if action not in ACTIONS:
-                raise ValueError(f"unknown action {action!r}")
             gates = json.loads(tags.get(version_key(alias, "gates"), "[]"))
-            return cls(
-                seq=int(tags[version_key(alias, "seq")]),
-                alias=alias,
-                action=action,
-                version=version,
-                previous=tags.get(version_key(alias, "previous")) or None,
-                time=tags[version_key(alias, "time")],
-                user=tags[version_key(alias, "user")],
-                gates=tuple(GateResult.from_dict(g) for g in gates),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RegistryError(f"no readable audit tags for alias {alias!r}: {exc}") from exc
+        except ValueError as exc:
+            problem = f"{version_key(alias, 'gates')}: not JSON: {one_line(exc)}"
+            raise AuditRecordError(owner, where, [problem]) from exc
+        data = {
+            "seq": tags.get(version_key(alias, "seq")),
+            "alias": alias,
+            "action": tags.get(version_key(alias, "action")),
+            "version": version,
+            "previous": tags.get(version_key(alias, "previous")) or None,
+            "time": tags.get(version_key(alias, "time")),
+            "user": tags.get(version_key(alias, "user")),
+            "gates": gates,
+        }
+        try:
+            return parse_tag_data(cls, data, owner=owner, tag=where)
+        except StoredStateError as exc:
+            raise AuditRecordError(exc.owner, exc.tag, exc.problems) from exc
 
 
-def _opt_str(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def trail(alias: str, model_tags: Mapping[str, str]) -> list[AuditRecord]:
-    """Every record of ``alias`` stored on the registered model, oldest first."""
+def trail(
+    alias: str, model_tags: Mapping[str, str], *, model: str = "(model)"
+) -> list[AuditRecord]:
+    """Every record of ``alias`` stored on registered model ``model``, oldest first; a
+    corrupt one is an ``AuditRecordError`` naming the model and the tag."""
     prefix = f"{PREFIX}.audit.{alias}."
     keys = sorted(k for k in model_tags if k.startswith(prefix) and k[len(prefix) :].isdigit())
-    return [AuditRecord.from_json(model_tags[k]) for k in keys]
+    return [AuditRecord.from_json(model_tags[k], model=model, key=k) for k in keys]
 
 
 def last_seq(alias: str, model_tags: Mapping[str, str]) -> int:
@@ -177,7 +182,7 @@ def last_seq(alias: str, model_tags: Mapping[str, str]) -> int:
     return int(value) if value.isdigit() else 0
 
 
-@dataclass(frozen=True)
+@plain_dataclass(frozen=True)
 class Replay:
     """What the trail says: the holder now and the holders to roll back to (last = next)."""
 

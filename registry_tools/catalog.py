@@ -85,7 +85,7 @@ def show(
         {k.split(".")[2] for k in model.tags if k.startswith(f"{audit.PREFIX}.audit.")}
     )
     records = sorted(
-        (r for alias in aliases for r in audit.trail(alias, model.tags)),
+        (r for alias in aliases for r in audit.trail(alias, model.tags, model=name)),
         key=lambda r: (r.alias, r.seq),
     )
     notes = (target.note,) if target is not None else ()

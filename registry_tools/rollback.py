@@ -41,7 +41,7 @@ def plan_rollback(registry: Registry, name: str, alias: str) -> tuple[str | None
     model = registry.get_model(name)
     current = model.aliases.get(alias)
     current = None if current is None else str(current)
-    records = audit.trail(alias, model.tags)
+    records = audit.trail(alias, model.tags, model=name)
     if not records:
         raise RegistryError(
             f"alias {alias!r} of {name!r} has no audit trail to roll back",

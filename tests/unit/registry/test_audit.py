@@ -62,8 +62,18 @@ def test_version_tags_round_trip_without_evaluation_ids() -> None:
     "text", ["not json", "{}", '{"seq":1,"alias":"a","action":"steal","time":"t","user":"u"}']
 )
 def test_corrupt_record_is_a_registry_error(text: str) -> None:
-    with pytest.raises(RegistryError, match="corrupt audit record"):
-        AuditRecord.from_json(text)
+    with pytest.raises(RegistryError, match=r"mlharness\.audit\.champion\.000001") as caught:
+        AuditRecord.from_json(text, model="rf", key="mlharness.audit.champion.000001")
+    assert "registered model 'rf'" in caught.value.one_line()
+
+
+def test_a_corrupt_record_lists_every_problem_at_once() -> None:
+    text = '{"seq":"x","alias":"a","action":"steal","time":"t","user":"u","colour":1}'
+    with pytest.raises(RegistryError) as caught:
+        AuditRecord.from_json(text, model="rf", key="k")
+    line = caught.value.one_line()
+    assert all(word in line for word in ("seq", "action", "colour", "version", "previous"))
+    assert "\n" not in line
 
 
 def test_trail_reads_only_its_alias_in_seq_order() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harness.kernel.errors import StoredStateError
 from harness.sweep.definition import SweepDefinition, TrialRecord, trial_tag
 from harness.sweep.operations import _cluster_problem
 from harness.sweep.optimize import Optimizer
@@ -72,14 +73,14 @@ def test_definition_and_trial_records_round_trip_through_tags() -> None:
     definition = SweepDefinition(
         project="/p", entry_point="main", space=[("x", "1,2")], strategy="grid", trials=2, seed=1
     )
-    assert SweepDefinition.from_json(definition.to_json()) == definition
-    with pytest.raises(ValueError):
-        SweepDefinition.from_json('{"schema": 99}')
+    assert SweepDefinition.from_tag(definition.to_json(), run_id="p") == definition
+    with pytest.raises(StoredStateError, match=r"run p: tag mlharness\.sweep\.definition"):
+        SweepDefinition.from_tag('{"schema": 99}', run_id="p")
     record = TrialRecord(3, {"x": "2"}, "FAILED", run_id="r", error="boom " * 200)
-    back = TrialRecord.from_tag(record.to_tag())
+    back = TrialRecord.from_tag(record.to_tag(), run_id="p", tag=trial_tag(3))
     assert back.index == 3 and back.status == "FAILED" and len(back.error or "") == 500
     tags = {trial_tag(3): record.to_tag(), "mlharness.sweep.trial.x": "{}", "other": "1"}
-    assert list(TrialRecord.all_from_tags(tags)) == [3]
+    assert list(TrialRecord.all_from_tags(tags, run_id="p")) == [3]
     assert not TrialRecord(0, {}, "KILLED").done and TrialRecord(0, {}, "PRUNED").done
 
 
