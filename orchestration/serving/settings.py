@@ -2,14 +2,27 @@
 
 With ``--workers N`` uvicorn starts N processes that each build the app from this record,
 so it round-trips through JSON (``to_json`` / ``from_json``) in an environment variable.
+
+The record is checked through one pydantic model (``extra="forbid"``) built from it: the
+bounds of the options a pipeline config also sets (port, workers, batching, queue, request
+size) are ``harness.schemas.pipeline_config.ServingConfig``'s own, not re-coded here, and
+``from_json`` refuses a key it does not know instead of dropping it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import asdict, dataclass, fields
+import typing
+from dataclasses import asdict, dataclass
+from typing import Any
 
-from harness.kernel.errors import ParamError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
+
+from harness.kernel.errors import ConfigError, ParamError
+from harness.schemas.pipeline_config import ServingConfig
+from harness.schemas.validation import one_line, problems_of
 
 __all__ = [
     "CONFIG_ENV",
@@ -49,22 +62,13 @@ class ServeConfig:
             parse_model_uri(self.model_uri)
         except ParamError as exc:
             found += exc.problems
-        if not 1 <= self.port <= 65535:
-            found.append(f"--port: {self.port} is not a TCP port (1-65535)")
-        checks = [
-            ("--workers", self.workers, 1),
-            ("--max-batch-rows", self.max_batch_rows, 1),
-            ("--max-queue-rows", self.max_queue_rows, 1),
-            ("--max-request-bytes", self.max_request_bytes, 1),
-            ("--drift-window-rows", self.drift_window_rows, 1),
-        ]
-        found += [f"{flag}: {value} is below {low}" for flag, value, low in checks if value < low]
-        floats = [
-            ("--max-batch-delay-ms", self.max_batch_delay_ms, 0.0),
-            ("--reload-interval", self.reload_interval, 0.0),
-            ("--drift-interval", self.drift_interval, 0.0),
-        ]
-        found += [f"{flag}: {value} is negative" for flag, value, low in floats if value < low]
+        try:
+            _settings_model().model_validate(asdict(self))
+        except ValidationError as exc:
+            for error in exc.errors():
+                name = str(error["loc"][0]) if error["loc"] else ""
+                flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+                found.append(f"{flag}: {error['input']!r}: {one_line(error['msg'])}")
         return found
 
     def check(self) -> None:
@@ -78,9 +82,60 @@ class ServeConfig:
 
     @classmethod
     def from_json(cls, text: str) -> ServeConfig:
-        data = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """The record written by ``to_json``; anything else (an unknown key, a value out of
+        bounds) is a ``ConfigError`` naming the variable it came from."""
+        try:
+            checked = _settings_model().model_validate_json(text)
+        except ValidationError as exc:
+            raise ConfigError(CONFIG_ENV, problems_of(exc)) from exc
+        return cls(**checked.model_dump())
+
+
+# The option each field comes from, where it is not ``--field-name``.
+_FLAGS = {"model_uri": "MODEL"}
+# Fields a pipeline config's ``serving`` section also sets: their bounds are ServingConfig's.
+_SHARED = (
+    "port",
+    "workers",
+    "max_batch_rows",
+    "max_batch_delay_ms",
+    "max_queue_rows",
+    "max_request_bytes",
+)
+# Bounds of the options only ``mlharness serve`` has (0 s reload interval: never reload).
+_OWN: dict[str, FieldInfo] = {
+    "reload_interval": Field(ge=0),
+    "drift_window_rows": Field(ge=1),
+    "drift_interval": Field(ge=0),
+}
+_MODEL: type[BaseModel] | None = None
+
+
+def _settings_model() -> type[BaseModel]:
+    """The pydantic model of :class:`ServeConfig` (built once, from its fields)."""
+    global _MODEL
+    if _MODEL is None:
+        hints = typing.get_type_hints(ServeConfig)
+        fields: dict[str, Any] = {}
+        for item in dataclasses.fields(ServeConfig):
+            default = ... if item.default is dataclasses.MISSING else item.default
+            if item.name in _SHARED:
+                shared = ServingConfig.model_fields[item.name]
+                fields[item.name] = (
+                    hints[item.name],
+                    FieldInfo.merge_field_infos(shared, default=default),
+                )
+            elif item.name in _OWN:
+                own = _OWN[item.name]
+                fields[item.name] = (
+                    hints[item.name],
+                    FieldInfo.merge_field_infos(own, default=default),
+                )
+            else:
+                fields[item.name] = (hints[item.name], default)
+        _MODEL = create_model("ServeSettings", __config__=ConfigDict(extra="forbid"), **fields)
+    assert _MODEL is not None
+    return _MODEL
 
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -33,6 +34,21 @@ def test_every_bad_option_is_reported_at_once() -> None:
 def test_config_round_trips_through_json() -> None:
     config = ServeConfig("models:/rf@a", port=9000, workers=3, metrics=False)
     assert ServeConfig.from_json(config.to_json()) == config
+
+
+def test_the_bounds_are_the_pipeline_configs_and_unknown_keys_are_refused() -> None:
+    from harness.kernel.errors import ConfigError
+    from harness.schemas.pipeline_config import ServingConfig
+
+    # port's bound comes from ServingConfig (le=65535), not from code of its own here.
+    assert any("--port" in p for p in ServeConfig("models:/rf@a", port=70000).problems())
+    upper = next(m for m in ServingConfig.model_fields["port"].metadata if hasattr(m, "le"))
+    assert upper.le == 65535
+    data = json.loads(ServeConfig("models:/rf@a", port=9000).to_json())
+    with pytest.raises(ConfigError, match="batch_rows"):
+        ServeConfig.from_json(json.dumps({**data, "batch_rows": 8}))
+    with pytest.raises(ConfigError, match="workers"):
+        ServeConfig.from_json(json.dumps({**data, "workers": 0}))
 
 
 def test_collectors_are_the_catalogue() -> None:
