@@ -30,10 +30,11 @@ from monitoring.stack.settings import (
 from monitoring.stack.slo import ALERTS_GROUP, RULES_GROUP, budget_tests, slo_rules
 
 __all__ = [
-    "DRIFT_ALERTS",
+    "BATCH_DRIFT_ALERTS",
     "HEARTBEAT_RECEIVER",
     "IMAGES",
     "NETWORK",
+    "ONLINE_DRIFT_ALERTS",
     "RECEIVER_PREFIX",
     "RUNBOOK_BASE",
     "StackContext",
@@ -45,9 +46,10 @@ NETWORK = "mlharness"
 RECEIVER_PREFIX = "mlharness"
 HEARTBEAT_RECEIVER = f"{RECEIVER_PREFIX}-heartbeat"
 RUNBOOK_BASE = "README.md"
-# Inhibited while the scoring server (whose inputs they judge) or the Pushgateway (which
-# holds the batch gauges) is down: their silence or staleness is explained by the outage.
-DRIFT_ALERTS = ("FeatureDrift", "DatasetDrift", "DriftCheckStale", "DriftMetricsAbsent")
+# Drift alerts an outage explains: the online ones while the scoring server (whose inputs
+# they judge) is down, the batch ones while the Pushgateway (which holds their gauges) is.
+ONLINE_DRIFT_ALERTS = ("FeatureDrift", "DriftMetricsAbsent")
+BATCH_DRIFT_ALERTS = ("DatasetDrift", "DriftCheckStale", "DriftMetricsAbsent")
 IMAGES = {
     "prometheus": "prom/prometheus:v2.42.0",
     "alertmanager": "prom/alertmanager:v0.25.0",
@@ -232,10 +234,17 @@ def _inhibitions() -> list[dict[str, object]]:
             "equal": ["pipeline", "service"],
         },
         {
-            "comment": "While the scoring server or the Pushgateway is down, drift alerts "
-            "judge missing or stale data: silence them.",
-            "source": ['alertname="EndpointDown"', 'service=~"scoring|pushgateway"'],
-            "target": [f'alertname=~"{"|".join(DRIFT_ALERTS)}"'],
+            "comment": "While the scoring server is down, the online drift alerts judge "
+            "missing inputs: silence them.",
+            "source": ['alertname="EndpointDown"', 'service="scoring"'],
+            "target": [f'alertname=~"{"|".join(ONLINE_DRIFT_ALERTS)}"', 'source!="batch"'],
+            "equal": ["pipeline"],
+        },
+        {
+            "comment": "While the Pushgateway is down, the batch drift alerts judge stale or "
+            "missing gauges: silence them.",
+            "source": ['alertname="EndpointDown"', 'service="pushgateway"'],
+            "target": [f'alertname=~"{"|".join(BATCH_DRIFT_ALERTS)}"', 'source!="online"'],
             "equal": ["pipeline"],
         },
     ]

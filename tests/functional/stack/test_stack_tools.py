@@ -68,7 +68,7 @@ def test_prometheus_rules_and_their_generated_tests_pass_promtool(stack: Path) -
 def test_alertmanager_routes_each_severity_to_its_receiver(stack: Path) -> None:
     checked = run("amtool", "check-config", "alertmanager.yml", cwd=stack)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "2 inhibit rules" in checked.stdout
+    assert "3 inhibit rules" in checked.stdout
     for severity in ("critical", "warning", "info"):
         routed = run(
             "amtool", "config", "routes", "test", "--config.file=alertmanager.yml",
@@ -88,15 +88,18 @@ def test_alertmanager_routes_each_severity_to_its_receiver(stack: Path) -> None:
     )  # fmt: skip
     assert heartbeat.returncode == 0, heartbeat.stdout + heartbeat.stderr
     am = yaml.safe_load((stack / "alertmanager.yml").read_text())
-    by_severity, drift = am["inhibit_rules"]
+    by_severity, online, batch = am["inhibit_rules"]
     assert by_severity["source_matchers"] == ['severity="critical"']
     assert by_severity["target_matchers"] == ['severity="warning"']
-    assert drift["source_matchers"] == [
-        'alertname="EndpointDown"',
-        'service=~"scoring|pushgateway"',
+    assert online["source_matchers"] == ['alertname="EndpointDown"', 'service="scoring"']
+    assert online["target_matchers"] == [
+        'alertname=~"FeatureDrift|DriftMetricsAbsent"',
+        'source!="batch"',
     ]
-    assert drift["target_matchers"] == [
-        'alertname=~"FeatureDrift|DatasetDrift|DriftCheckStale|DriftMetricsAbsent"'
+    assert batch["source_matchers"] == ['alertname="EndpointDown"', 'service="pushgateway"']
+    assert batch["target_matchers"] == [
+        'alertname=~"DatasetDrift|DriftCheckStale|DriftMetricsAbsent"',
+        'source!="online"',
     ]
 
 
