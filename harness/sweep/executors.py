@@ -38,14 +38,14 @@ from harness.sweep.definition import (
 )
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from harness.store.mlflow_boundary import Client
 
 __all__ = ["DaskPool", "LocalPool", "TrialPool", "TrialTask", "find_attempt_run", "run_trial"]
 
 WATCH_INTERVAL_S = 0.5
 _MLFLOW_LOG_LINE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARNING|DEBUG) ")
 _ACTIVE = threading.Event()  # a trial is running in this worker process
-_CLIENTS: dict[str, MlflowClient] = {}
+_CLIENTS: dict[str, Client] = {}
 _CLIENTS_LOCK = threading.Lock()
 
 
@@ -93,7 +93,7 @@ def _output_to(path: str) -> Iterator[None]:
             os.close(saved[1])
 
 
-def find_attempt_run(client: MlflowClient, experiment_id: str, attempt: str) -> Any | None:
+def find_attempt_run(client: Client, experiment_id: str, attempt: str) -> Any | None:
     """The run a trial attempt created (found by its attempt tag), or None yet."""
     runs = client.search_runs(
         [experiment_id], filter_string=f"tags.`{TAG_ATTEMPT}` = '{attempt}'", max_results=1
@@ -170,7 +170,7 @@ class _Watcher(threading.Thread):
         self.join(timeout=10)
 
 
-def _client(uri: str) -> MlflowClient:
+def _client(uri: str) -> Client:
     """This worker's client for ``uri`` (opened once: a sqlalchemy store's schema check
     costs about a second, and a worker runs many trials)."""
     from harness.store import mlflow_boundary
@@ -181,7 +181,7 @@ def _client(uri: str) -> MlflowClient:
         return _CLIENTS[uri]
 
 
-def _retire_orphans(client: MlflowClient, task: TrialTask) -> None:
+def _retire_orphans(client: Client, task: TrialTask) -> None:
     """Mark earlier attempts at this trial still RUNNING as KILLED: their worker died
     (a Dask retry, or a resumed sweep), so one trial never leaves two live runs."""
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
@@ -211,7 +211,7 @@ def _last_output_line(path: str) -> str | None:
     return None
 
 
-def _metrics_of(client: MlflowClient, run_id: str) -> dict[str, float]:
+def _metrics_of(client: Client, run_id: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in client.get_run(run_id).data.metrics.items()}
 
 
@@ -307,7 +307,7 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
 
 
 def _settle(
-    client: MlflowClient, run_id: str, status: TrialStatus, stop: str | None
+    client: Client, run_id: str, status: TrialStatus, stop: str | None
 ) -> TrialStatus:
     """The final status of a trial that did not finish, made true in the store."""
     if stop == "pruned":

@@ -43,7 +43,8 @@ from harness.sweep.space import Space, Strategy, parse_space
 
 if TYPE_CHECKING:
     import optuna
-    from mlflow import MlflowClient
+
+    from harness.store.mlflow_boundary import Client
 
 __all__ = ["SweepProgress", "SweepRequest", "SweepResult", "sweep"]
 
@@ -292,7 +293,7 @@ class _Sweep:
 
     definition: SweepDefinition
     space: Space
-    client: MlflowClient
+    client: Client
     uri: str
     parent_run_id: str
     experiment_id: str
@@ -524,7 +525,7 @@ class _Sweep:
 
 
 def _create_parent(
-    client: MlflowClient, definition: SweepDefinition, experiment_id: str, run_name: str | None
+    client: Client, definition: SweepDefinition, experiment_id: str, run_name: str | None
 ) -> str:
     import getpass
     import json
@@ -553,7 +554,7 @@ def _create_parent(
 
 
 def _reopen(
-    client: MlflowClient, run_id: str
+    client: Client, run_id: str
 ) -> tuple[SweepDefinition, str, dict[int, TrialRecord]]:
     """The stored definition and the finished trials of a sweep to resume."""
     run = client.get_run(run_id)
@@ -568,7 +569,7 @@ def _reopen(
     return definition, str(run.info.experiment_id), records
 
 
-def _adopt_children(client: MlflowClient, sweep_state: _Sweep, names: list[str]) -> None:
+def _adopt_children(client: Client, sweep_state: _Sweep, names: list[str]) -> None:
     """Finished children the interrupted sweep had no time to record become its trials."""
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
@@ -602,7 +603,7 @@ def _adopt_children(client: MlflowClient, sweep_state: _Sweep, names: list[str])
             sweep_state.todo.remove(index)
 
 
-def _metrics(client: MlflowClient, run_id: str) -> dict[str, float]:
+def _metrics(client: Client, run_id: str) -> dict[str, float]:
     return {str(k): float(v) for k, v in client.get_run(run_id).data.metrics.items()}
 
 

@@ -49,7 +49,7 @@ from orchestration.serving.reload import Reloader
 from orchestration.serving.settings import CONFIG_ENV, ServeConfig, parse_model_uri
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from harness.store.mlflow_boundary import Client
 
 __all__ = [
     "ServerState",
@@ -82,7 +82,7 @@ class ServerState:
 
     config: ServeConfig
     slot: ModelSlot
-    client: MlflowClient
+    client: Client
     metrics: ServerMetrics | None
     batcher: Batcher
     reloader: Reloader | None = None

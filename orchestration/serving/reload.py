@@ -27,7 +27,7 @@ from orchestration.serving.model_slot import (
 )
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
+    from harness.store.mlflow_boundary import Client
 
 __all__ = ["ReloadOutcome", "Reloader"]
 
@@ -49,7 +49,7 @@ class Reloader:
     def __init__(
         self,
         slot: ModelSlot,
-        client: MlflowClient,
+        client: Client,
         *,
         interval_s: float,
         on_switch: Callable[[LoadedModel, LoadedModel], None],
