@@ -306,9 +306,7 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
     )
 
 
-def _settle(
-    client: Client, run_id: str, status: TrialStatus, stop: str | None
-) -> TrialStatus:
+def _settle(client: Client, run_id: str, status: TrialStatus, stop: str | None) -> TrialStatus:
     """The final status of a trial that did not finish, made true in the store."""
     if stop == "pruned":
         client.set_terminated(run_id, "KILLED")

@@ -553,9 +553,7 @@ def _create_parent(
     return run_id
 
 
-def _reopen(
-    client: Client, run_id: str
-) -> tuple[SweepDefinition, str, dict[int, TrialRecord]]:
+def _reopen(client: Client, run_id: str) -> tuple[SweepDefinition, str, dict[int, TrialRecord]]:
     """The stored definition and the finished trials of a sweep to resume."""
     run = client.get_run(run_id)
     text = run.data.tags.get(TAG_DEFINITION)
