@@ -9,6 +9,7 @@ ends, however it ends, and SIGTERM is turned into the same clean exit as Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -19,18 +20,25 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
+from typing import Any, TypeVar
 
 from harness.kernel.errors import ExternalServiceError
 
+_T = TypeVar("_T")
+
 __all__ = [
     "Finished",
+    "NotReady",
     "Started",
     "Supervisor",
     "free_port",
     "group_alive",
+    "http_ok",
     "stop_group",
     "supervised",
+    "wait_for_http",
     "wait_http_ok",
+    "wait_until",
 ]
 
 
@@ -220,21 +228,67 @@ def supervised(log_dir: Path) -> Iterator[Supervisor]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def wait_http_ok(url: str, entry: Started, timeout_s: float) -> None:
-    """Poll ``url`` until it answers 200; fail with the process's log if it dies first."""
+class NotReady(ExternalServiceError):
+    """What :func:`wait_until` waited for did not happen: its deadline passed, or the
+    process that was to bring it about exited first (exit 5, as any service that fails)."""
+
+
+def wait_until(
+    what: str,
+    condition: Callable[[], _T],
+    timeout_s: float,
+    *,
+    interval_s: float = 0.25,
+    watch: Started | subprocess.Popen[Any] | None = None,
+) -> _T:
+    """Call ``condition`` every ``interval_s`` until it returns something truthy, and
+    return that. ``what`` names the awaited event for the error ("http://h/ping to answer").
+    With ``watch``, a process that exits first fails at once, with the end of its log,
+    instead of at the deadline. The one polling loop of the project: servers' readiness in
+    the demo, ``mlharness up`` and the tests' server fixtures all wait through it."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if entry.process.poll() is not None:
-            raise ExternalServiceError(
-                f"{entry.name} exited with code {entry.process.returncode} before {url} "
-                f"answered; its log ends:\n{entry.log_tail()}"
+    while True:
+        process = watch.process if isinstance(watch, Started) else watch
+        if process is not None and process.poll() is not None:
+            name = watch.name if isinstance(watch, Started) else f"process {process.pid}"
+            tail = f"; its log ends:\n{watch.log_tail()}" if isinstance(watch, Started) else ""
+            raise NotReady(
+                f"{name} exited with code {process.returncode} while waiting for {what}{tail}"
             )
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.25)
-    raise ExternalServiceError(
-        f"{entry.name} did not answer {url} within {timeout_s:.0f} s; log: {entry.log_file}"
+        last = condition()
+        if last:
+            return last
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval_s)
+    seen = "" if last is None or last is False else f" (last: {last!r})"
+    log = f"; log: {watch.log_file}" if isinstance(watch, Started) else ""
+    raise NotReady(f"waited {timeout_s:.0f} s for {what}{seen}{log}")
+
+
+def http_ok(url: str, timeout_s: float = 2.0) -> bool:
+    """Whether ``GET url`` answers 200 now (a refused connection or an error status: no)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return bool(response.status == 200)
+    except (OSError, http.client.HTTPException):  # URLError and HTTPError are OSErrors
+        return False
+
+
+def wait_for_http(
+    url: str,
+    timeout_s: float,
+    *,
+    watch: Started | subprocess.Popen[Any] | None = None,
+    interval_s: float = 0.25,
+) -> None:
+    """Wait until ``GET url`` answers 200 (see :func:`wait_until`)."""
+    wait_until(
+        f"{url} to answer", lambda: http_ok(url), timeout_s, interval_s=interval_s, watch=watch
     )
+
+
+def wait_http_ok(url: str, entry: Started, timeout_s: float) -> None:
+    """The demo's spelling of ``wait_for_http(url, timeout_s, watch=entry)``; goes once the
+    demo's steps call :func:`wait_for_http`."""
+    wait_for_http(url, timeout_s, watch=entry)

@@ -11,13 +11,12 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.processes import free_port, wait_until
 from tests.support.paths import VENV_BIN
-from tests.support.servers import free_port
 
 
 @dataclass
@@ -66,12 +65,13 @@ def _start(command: list[str], log: Path, env: Mapping[str, str]) -> subprocess.
 def _workers_up(address: str, count: int, timeout: float) -> None:
     from distributed import Client
 
-    deadline = time.monotonic() + timeout
     with Client(address, timeout=f"{int(timeout)}s", set_as_default=False) as client:
-        while len(client.scheduler_info()["workers"]) < count:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {len(client.scheduler_info()['workers'])} worker(s) up")
-            time.sleep(0.2)
+        wait_until(
+            f"{count} Dask worker(s)",
+            lambda: len(client.scheduler_info()["workers"]) >= count,
+            timeout,
+            interval_s=0.2,
+        )
 
 
 @contextlib.contextmanager

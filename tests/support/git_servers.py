@@ -11,14 +11,13 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from tests.support.servers import free_port
+from orchestration.processes import free_port, wait_until
+from tests.support.servers import http_server
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "test",
@@ -65,16 +64,9 @@ def commit_change(repo: Path, relative: str, text: str, message: str = "change")
     return git(repo, "rev-parse", "HEAD")
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 @contextmanager
@@ -98,7 +90,13 @@ def git_daemon(base_path: Path) -> Iterator[str]:
         start_new_session=True,
     )
     try:
-        _wait_for_port(port, process)
+        wait_until(
+            f"git daemon on 127.0.0.1:{port}",
+            lambda: _listening(port),
+            15.0,
+            interval_s=0.05,
+            watch=process,
+        )
         yield f"git://127.0.0.1:{port}"
     finally:
         _stop(process)
@@ -175,12 +173,5 @@ def _http_backend_handler(base_path: Path) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def smart_http(base_path: Path) -> Iterator[str]:
     """Serve every repository under ``base_path`` at ``http://127.0.0.1:PORT/<name>``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _http_backend_handler(base_path))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with http_server(_http_backend_handler(base_path)) as url:
+        yield url

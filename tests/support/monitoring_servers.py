@@ -13,16 +13,15 @@ import json
 import os
 import subprocess
 import threading
-import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from orchestration.processes import stop_group
+from orchestration import processes
+from orchestration.processes import Started, free_port, stop_group, wait_for_http
 from tests.support.paths import VENV_BIN
-from tests.support.servers import free_port
 
 __all__ = [
     "Receiver",
@@ -61,14 +60,6 @@ class Server:
         return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
 
 
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def _start(
     name: str,
     command: Sequence[str],
@@ -89,15 +80,12 @@ def _start(
             start_new_session=True,
         )
     server = Server(name, f"http://127.0.0.1:{port}", process, log_file)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited early:\n{server.log_tail()}")
-        if _http_ok(server.url + ready_path):
-            return server
-        time.sleep(0.2)
-    server.stop()
-    raise TimeoutError(f"{name} not ready in {timeout:.0f} s:\n{server.log_tail()}")
+    try:
+        wait_for_http(server.url + ready_path, timeout, watch=Started(name, process, log_file))
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def start_prometheus(config: Path, workdir: Path, port: int | None = None) -> Server:
@@ -243,14 +231,12 @@ def get_json(url: str) -> dict[str, object]:
     return data
 
 
-def wait_until(what: str, condition: object, timeout: float, interval: float = 0.5) -> None:
-    """Poll ``condition()`` until truthy; a generous deadline, never a timed assert."""
-    assert callable(condition)
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return
-        time.sleep(interval)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s (last: {last!r})")
+def wait_until(
+    what: str, condition: Callable[[], object], timeout: float, interval: float = 0.5
+) -> None:
+    """``orchestration.processes.wait_until`` for a test: a generous deadline, never a timed
+    assert; a miss is an ``AssertionError`` (a failed test, not an error)."""
+    try:
+        processes.wait_until(what, condition, timeout, interval_s=interval)
+    except processes.NotReady as exc:
+        raise AssertionError(exc.one_line()) from None

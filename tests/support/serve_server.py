@@ -16,16 +16,13 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from orchestration.processes import stop_group
+from orchestration.processes import Started, free_port, stop_group, wait_for_http
 from tests.support.paths import MLFLOW, MLHARNESS, REPO, VENV_BIN
-from tests.support.servers import free_port
 
 MODEL = "rf"
 FEATURE = "mean_radius"
@@ -185,18 +182,14 @@ def _start(
             start_new_session=True,
         )
     server = Server(url, process, log_file)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{command[:3]} exited early:\n{server.log()}")
-        try:
-            with urllib.request.urlopen(f"{url}/ping", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    server.stop()
-    raise TimeoutError(f"{command[:3]} did not answer /ping in {timeout:.0f} s:\n{server.log()}")
+    try:
+        wait_for_http(
+            f"{url}/ping", timeout, watch=Started(" ".join(command[:3]), process, log_file)
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def _env(store_uri: str) -> dict[str, str]:

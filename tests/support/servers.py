@@ -13,26 +13,33 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
-import urllib.request
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from orchestration.processes import stop_group
+from orchestration.processes import Started, free_port, stop_group, wait_for_http
 from tests.support.paths import VENV_BIN
 
+
+@contextlib.contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` served by a thread on a free 127.0.0.1 port; yields the base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pg_bin(tool: str) -> str:
@@ -183,20 +190,14 @@ def start_mlflow_server(backend_uri: str, workdir: Path, timeout: float = 180.0)
             start_new_session=True,
         )
     server = MlflowServer(f"http://127.0.0.1:{port}", process, artifacts, log_file)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"mlflow server exited early:\n{server.log_tail()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.5)
-    server.stop()
-    raise TimeoutError(
-        f"mlflow server did not answer /health in {timeout:.0f} s:\n{server.log_tail()}"
-    )
+    try:
+        wait_for_http(
+            f"{server.url}/health", timeout, watch=Started("mlflow server", process, log_file)
+        )
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 @contextlib.contextmanager
