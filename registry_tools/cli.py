@@ -2,8 +2,9 @@
 
 Mounted lazily by ``harness/app.py`` as ``registry_tools.cli:app``. Every command takes
 ``--tracking-uri`` and ``--json``; every command that changes state takes ``--dry-run``.
-Each command parses its options, calls one operation (``versions.register``,
-``promote.promote``, ...), and renders the typed result (``render``, or ``--json``).
+Each command parses its options, calls one function of ``registry_tools.operations`` (which
+binds the operation to the store at ``--tracking-uri``), and renders the typed result
+(``render``, or ``--json``).
 Errors are raised as mlharness errors and turned into ``error: ...`` and an exit code by
 the root app.
 """
@@ -12,14 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import typer
 
 from registry_tools import render
-
-if TYPE_CHECKING:
-    from harness.store.registry import Registry
 
 __all__ = ["app"]
 
@@ -48,12 +46,6 @@ Stage = Annotated[
 ]
 
 
-def _registry(tracking_uri: str | None) -> Registry:
-    from harness.store.registry import Registry
-
-    return Registry(tracking_uri)
-
-
 def _notes(notes: Iterable[str]) -> None:
     for note in notes:
         render.console(stderr=True).print(note, style="yellow")
@@ -80,19 +72,18 @@ def register(
 ) -> None:
     """Register a model version (idempotent) and wait until it is READY."""
     from harness.kernel.assignments import parse_assignments
-    from registry_tools import versions
+    from registry_tools import operations
 
-    tags = parse_assignments(tag or [], option="--tag")
-    result = versions.register(
-        _registry(tracking_uri),
+    result = operations.register(
         source,
         name,
-        tags=tags,
+        tags=parse_assignments(tag or [], option="--tag"),
         description=description,
         alias=alias,
         stage=stage,
-        dry_run=dry_run,
         timeout_s=timeout,
+        dry_run=dry_run,
+        tracking_uri=tracking_uri,
     )
     _notes(result.notes)
     if json_out:
@@ -104,9 +95,9 @@ def register(
 @app.command("list")
 def list_command(tracking_uri: TrackingUri = None, json_out: JsonOut = False) -> None:
     """List registered models with their versions and aliases."""
-    from registry_tools import catalog
+    from registry_tools import operations
 
-    models = catalog.list_models(_registry(tracking_uri))
+    models = operations.list_models(tracking_uri=tracking_uri)
     if json_out:
         render.print_json([m.to_dict() for m in models])
     else:
@@ -124,9 +115,9 @@ def show(
     json_out: JsonOut = False,
 ) -> None:
     """Show versions with aliases, tags, run metrics/params and manifest lineage."""
-    from registry_tools import catalog
+    from registry_tools import operations
 
-    view = catalog.show(_registry(tracking_uri), name, version, stage)
+    view = operations.show(name, version=version, stage=stage, tracking_uri=tracking_uri)
     _notes(view.notes)
     if json_out:
         render.print_json(view.to_dict())
@@ -147,10 +138,10 @@ def tag_set(
 ) -> None:
     """Set tags on a model version."""
     from harness.kernel.assignments import parse_assignments
-    from registry_tools import tags
+    from registry_tools import operations
 
     parsed = parse_assignments(pairs, option="tag")
-    change = tags.set_tags(_registry(tracking_uri), name, version, parsed, dry_run=dry_run)
+    change = operations.set_tags(name, version, parsed, dry_run=dry_run, tracking_uri=tracking_uri)
     _render(change.to_dict(), render.tag_lines(change), json_out)
 
 
@@ -164,9 +155,9 @@ def tag_rm(
     dry_run: DryRun = False,
 ) -> None:
     """Remove tags from a model version."""
-    from registry_tools import tags
+    from registry_tools import operations
 
-    change = tags.remove_tags(_registry(tracking_uri), name, version, keys, dry_run=dry_run)
+    change = operations.remove_tags(name, version, keys, dry_run=dry_run, tracking_uri=tracking_uri)
     _render(change.to_dict(), render.tag_lines(change), json_out)
 
 
@@ -183,9 +174,11 @@ def describe(
     dry_run: DryRun = False,
 ) -> None:
     """Set the description of a registered model or one of its versions."""
-    from registry_tools import tags
+    from registry_tools import operations
 
-    change = tags.describe(_registry(tracking_uri), name, version, text, dry_run=dry_run)
+    change = operations.describe(
+        name, text, version=version, dry_run=dry_run, tracking_uri=tracking_uri
+    )
     _render(change.to_dict(), render.tag_lines(change), json_out)
 
 
@@ -199,9 +192,9 @@ def alias_set(
     dry_run: DryRun = False,
 ) -> None:
     """Point ALIAS at VERSION (locked and written to the audit trail)."""
-    from registry_tools import aliases
+    from registry_tools import operations
 
-    change = aliases.set_alias(_registry(tracking_uri), name, alias, version, dry_run=dry_run)
+    change = operations.set_alias(name, alias, version, dry_run=dry_run, tracking_uri=tracking_uri)
     _render(change.to_dict(), render.alias_lines(change), json_out)
 
 
@@ -214,9 +207,9 @@ def alias_rm(
     dry_run: DryRun = False,
 ) -> None:
     """Remove ALIAS (written to the audit trail, so rollback can restore it)."""
-    from registry_tools import aliases
+    from registry_tools import operations
 
-    change = aliases.remove_alias(_registry(tracking_uri), name, alias, dry_run=dry_run)
+    change = operations.remove_alias(name, alias, dry_run=dry_run, tracking_uri=tracking_uri)
     _render(change.to_dict(), render.alias_lines(change), json_out)
 
 
@@ -268,9 +261,9 @@ def promote(
     dry_run: DryRun = False,
 ) -> None:
     """Move an alias to a candidate if every gate passes; audited, race-safe."""
-    from registry_tools import promote as promotion
+    from registry_tools import operations
 
-    request = promotion.PromotionRequest(
+    request = operations.PromotionRequest(
         name=name,
         to_alias=to,
         gates=list(gate),
@@ -282,7 +275,7 @@ def promote(
         stage=stage,
         model_type=model_type,
     )
-    result = promotion.promote(_registry(tracking_uri), request, dry_run=dry_run)
+    result = operations.promote(request, dry_run=dry_run, tracking_uri=tracking_uri)
     _notes(result.notes)
     if json_out:
         render.print_json(result.to_dict())
@@ -305,8 +298,10 @@ def rollback(
     dry_run: DryRun = False,
 ) -> None:
     """Move an alias back to its previous holder, as recorded in the audit trail."""
-    from registry_tools.rollback import rollback as roll_back
+    from registry_tools import operations
 
-    result = roll_back(_registry(tracking_uri), name, alias, stage=stage, dry_run=dry_run)
+    result = operations.rollback(
+        name, alias=alias, stage=stage, dry_run=dry_run, tracking_uri=tracking_uri
+    )
     _notes(result.notes)
     _render(result.to_dict(), render.rollback_lines(result), json_out)

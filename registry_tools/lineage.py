@@ -1,24 +1,33 @@
 """Where a version came from: its source run (metrics, params, datasets, git commit) and,
 when the run was launched by ``mlharness run``, the manifest's commit and data digests.
 
-The manifest is read as plain JSON from the run artifact ``mlharness/manifest.json`` (the
-shared contract); runs launched without the harness simply have no manifest section, and
-their commit is the one MLflow recorded (tag ``mlflow.source.git.commit``).
+The manifest is the run artifact ``mlharness/manifest.json`` (the shared contract), read
+through ``RunManifest`` and checked against the run's digest tag like ``replay`` does: an
+edited, malformed or newer manifest is one line naming the run and the tag (exit 2). Runs
+launched without the harness simply have no manifest section, and their commit is the one
+MLflow recorded (tag ``mlflow.source.git.commit``).
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from harness.schemas.manifest import ARTIFACT_DIR, ARTIFACT_PATH, TAG_DIGEST
+from harness.kernel.errors import SpecError, StoredStateError
+from harness.schemas import manifest
+from harness.schemas.manifest import ARTIFACT_PATH, TAG_DIGEST, RunManifest
 from harness.store.registry import Registry
+from harness.store.tracking import Tracking
 from registry_tools.errors import RegistryError
 from registry_tools.versions import VersionInfo
 
-__all__ = ["GIT_COMMIT_TAG", "Lineage", "ManifestSummary", "lineage", "run_metrics"]
+__all__ = [
+    "GIT_COMMIT_TAG",
+    "Lineage",
+    "LineageError",
+    "ManifestSummary",
+    "lineage",
+    "run_metrics",
+]
 
 GIT_COMMIT_TAG = "mlflow.source.git.commit"  # what ``mlflow run`` records from a git checkout
 
@@ -31,7 +40,7 @@ class ManifestSummary:
     commit: str | None
     dirty: bool | None
     tree_digest: str | None
-    inputs: dict[str, str]  # param name -> content digest
+    inputs: dict[str, str | None]  # param name -> content digest (None: a remote URI)
     digest: str | None  # the run's mlharness.manifest_digest tag
     cache_key: str | None
 
@@ -87,35 +96,33 @@ def lineage(registry: Registry, info: VersionInfo) -> Lineage:
     )
 
 
+class LineageError(StoredStateError, RegistryError):
+    """A run's manifest (or its digest tag) is not one mlharness wrote: malformed, from a
+    newer mlharness, or edited after the run. Exit 2, one line naming the run and the tag."""
+
+
 def _manifest(registry: Registry, run_id: str, tags: dict[str, str]) -> ManifestSummary | None:
-    if ARTIFACT_PATH not in registry.list_artifacts(run_id, ARTIFACT_DIR):
+    """The manifest of a run launched by ``mlharness run`` (None for any other run), read
+    through ``RunManifest`` and checked against the run's digest tag."""
+    store = Tracking(registry.tracking_uri, client=registry.client)
+    content = store.read_artifact(run_id, ARTIFACT_PATH)
+    if content is None:
         return None
-    with tempfile.TemporaryDirectory() as tmp:
-        local = registry.download_artifact(run_id, ARTIFACT_PATH, tmp)
-        try:
-            data: object = json.loads(Path(local).read_text())
-        except (OSError, ValueError):
-            return None  # unreadable manifest: show the run without it
-    if not isinstance(data, dict):
-        return None
-    source = _section(data, "source")
-    inputs = _section(data, "inputs")
-    dirty = source.get("dirty")
+    where = f"run {run_id}"
+    try:
+        checked = RunManifest.model_validate(
+            manifest.check(manifest.loads(content, where=where), tags.get(TAG_DIGEST), where=where)
+        )
+    except SpecError as exc:
+        problems = getattr(exc, "problems", None) or [exc.message.removeprefix(f"{where}: ")]
+        raise LineageError(where, f"{TAG_DIGEST} ({ARTIFACT_PATH})", problems) from exc
+    source = checked.source
     return ManifestSummary(
-        source_uri=_text(source.get("uri")),
-        commit=_text(source.get("commit")),
-        dirty=dirty if isinstance(dirty, bool) else None,
-        tree_digest=_text(source.get("tree_digest")),
-        inputs={str(k): str(_section(inputs, str(k)).get("digest")) for k in inputs},
+        source_uri=source.uri or None,
+        commit=source.commit or None,
+        dirty=source.dirty,
+        tree_digest=source.tree_digest or None,
+        inputs={name: entry.digest for name, entry in checked.inputs.items()},
         digest=tags.get(TAG_DIGEST),
-        cache_key=_text(data.get("cache_key")),
+        cache_key=checked.cache_key or None,
     )
-
-
-def _section(data: dict[object, object], key: str) -> dict[object, object]:
-    value = data.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or value == "" else str(value)

@@ -151,8 +151,8 @@ def lineage_table(row: Lineage) -> Table:
         table.add_row("manifest digest", m.digest or "-")
         table.add_row("source uri", m.source_uri or "-")
         table.add_row("tree digest", m.tree_digest or "-")
-        for key, text in sorted(m.inputs.items()):
-            table.add_row(f"input {key}", text)
+        for key, digest in sorted(m.inputs.items()):
+            table.add_row(f"input {key}", digest or "- (not digested: remote)")
     for key, text in sorted(v.tags.items()):
         table.add_row(f"tag {key}", text)
     return table

@@ -372,9 +372,9 @@ def newest_batch(config: PipelineConfig, base_dir: str) -> Path | None:
 
 
 def _mlharness(args: list[str], uri: str | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    if uri:
-        env["MLFLOW_TRACKING_URI"] = uri
+    from harness.store.mlflow_boundary import child_env
+
+    env = child_env(uri)  # the store (when named) and MLflow's retry/output policy
     command = [sys.executable, "-m", "harness.app", *args]
     print("$ mlharness " + " ".join(args))
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -390,15 +390,14 @@ def _reference_profile(config: PipelineConfig, base_dir: str, uri: str | None) -
     import mlflow
 
     from harness.store import mlflow_boundary
+    from harness.store.registry import Registry
     from monitoring.model_data import PROFILE_TAG  # where `monitor profile --model` logs it
 
     model_uri = f"models:/{config.model.name}@{config.promotion.alias}"
     where = Path(tempfile.mkdtemp(prefix="mlharness-drift-"))
     resolved = mlflow_boundary.connect(uri)
-    with mlflow_boundary.converted(resolved, f"read {model_uri}"):
-        client = mlflow_boundary.client(resolved)
-        version = client.get_model_version_by_alias(config.model.name, config.promotion.alias)
-        logged = (version.tags or {}).get(PROFILE_TAG)
+    version = Registry(resolved).version_by_alias(config.model.name, config.promotion.alias)
+    logged = (version.tags or {}).get(PROFILE_TAG)
     if logged:
         folder = logged.rsplit("/", 1)[0]
         with mlflow_boundary.converted(resolved, f"download {folder}"):
