@@ -127,3 +127,130 @@ def test_a_corrupt_sweep_tag_is_one_line_naming_run_and_tag(
     for name, result in _each(calls, tracking_uri, tmp_path).items():
         _, _, tag, problem = SWEEP_CASES[name]
         _one_line_exit_2(result, parents[name], tag, problem)
+
+
+def test_a_corrupt_audit_tag_is_one_line_naming_model_and_tag(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    client = MlflowClient(tracking_uri)
+    tag = "mlharness.audit.champion.000001"
+    records = {
+        "not-json": "{not json",
+        "foreign": json.dumps(
+            {
+                "seq": 1,
+                "alias": "champion",
+                "action": "promote",
+                "version": "1",
+                "previous": None,
+                "time": "t",
+                "user": "u",
+                "gates": [],
+                "evaluation": None,
+                "signed_by": "someone else",
+            }
+        ),
+        "wrong-types": json.dumps({"seq": "first", "alias": "champion", "action": "steal"}),
+    }
+    for name, text in records.items():
+        client.create_registered_model(f"audit-{name}", tags={tag: text})
+    calls = {
+        f"show-{name}": ["registry", "show", f"audit-{name}", "--tracking-uri", tracking_uri]
+        for name in records
+    }
+    calls["rollback"] = ["registry", "rollback", "audit-not-json", "--alias", "champion"]
+    calls["rollback"] += ["--tracking-uri", tracking_uri]
+    results = _each(calls, tracking_uri, tmp_path)
+    for call, result in results.items():
+        model = "not-json" if call == "rollback" else call.removeprefix("show-")
+        _one_line_exit_2(result, f"'audit-{model}'", tag)
+    # every problem at once
+    wrong = results["show-wrong-types"].stderr
+    assert all(word in wrong for word in ("seq", "action", "version", "time", "user")), wrong
+
+
+def _manifest(**change: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "schema_version": 1,
+        "source": {
+            "uri": "/src",
+            "commit": None,
+            "subdir": "",
+            "version": None,
+            "dirty": False,
+            "diff_digest": None,
+        },
+        "run_spec": {
+            "entry_point": "main",
+            "parameters": {"data": "s3://bucket/x.csv"},
+            "env_manager": "local",
+            "experiment_name": None,
+            "run_name": None,
+        },
+        "environment": {
+            "python": "3.11.7",
+            "platform": "linux",
+            "env_manager": "local",
+            "lock_digest": "l",
+            "pip_freeze": [],
+            "variables": {},
+        },
+        "inputs": {"data": {"value": "s3://bucket/x.csv", "digest": None}},
+        "outputs": {},
+        "metrics": {"accuracy": 0.9},
+        "seeds": {},
+        "timings": {"started": "a", "finished": "b", "duration_s": 1.0},
+        "cache_key": "k",
+    }
+    doc.update(change)
+    return doc
+
+
+def test_a_corrupt_manifest_or_digest_tag_is_one_line_naming_run_and_tag(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    from harness.schemas.manifest import digest
+
+    client = MlflowClient(tracking_uri)
+    good = _manifest()
+    cases: dict[str, tuple[str, str | None, str]] = {
+        # manifest text, digest tag, a word of the problem
+        "edited": (json.dumps(_manifest(metrics={"accuracy": 0.99})), digest(good), "edited"),
+        "not-json": ("{not json", "abc", "not JSON"),
+        "foreign": (json.dumps(_manifest(signed_by="x")), digest(good), "signed_by"),
+        "no-tag": (json.dumps(good), None, "mlharness.manifest_digest"),
+    }
+    runs: dict[str, str] = {}
+    for name, (text, tag, _) in cases.items():
+        run_id = str(client.create_run("0").info.run_id)
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text(text)
+        client.log_artifact(run_id, str(tmp_path / name / "manifest.json"), "mlharness")
+        if tag is not None:
+            client.set_tag(run_id, "mlharness.manifest_digest", tag)
+        client.set_terminated(run_id)
+        client.create_registered_model(f"lineage-{name}")
+        client.create_model_version(f"lineage-{name}", f"runs:/{run_id}/model", run_id=run_id)
+        runs[name] = run_id
+    # An intact manifest shows, with the remote input's digest as missing, not "None".
+    intact = str(client.create_run("0").info.run_id)
+    (tmp_path / "intact").mkdir()
+    (tmp_path / "intact" / "manifest.json").write_text(json.dumps(good))
+    client.log_artifact(intact, str(tmp_path / "intact" / "manifest.json"), "mlharness")
+    client.set_tag(intact, "mlharness.manifest_digest", digest(good))
+    client.create_registered_model("lineage-intact")
+    client.create_model_version("lineage-intact", f"runs:/{intact}/model", run_id=intact)
+
+    calls = {
+        name: ["registry", "show", f"lineage-{name}", "--tracking-uri", tracking_uri]
+        for name in [*cases, "intact"]
+    }
+    calls["intact-json"] = [*calls["intact"], "--json"]
+    results = _each(calls, tracking_uri, tmp_path)
+    for name, (_, _, problem) in cases.items():
+        _one_line_exit_2(results[name], f"run {runs[name]}", "mlharness.manifest_digest", problem)
+    assert results["intact"].returncode == 0, results["intact"].output
+    assert "None" not in results["intact"].stdout
+    shown = json.loads(results["intact-json"].stdout)
+    text = json.dumps(shown)
+    assert '"data": null' in text and '"None"' not in text, text
