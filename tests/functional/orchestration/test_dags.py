@@ -113,9 +113,14 @@ def test_train_dag_runs_every_task_and_promotes(trained: Stack) -> None:
     assert "mlharness.manifest_digest" in run.data.tags, sorted(run.data.tags)
     evaluation = client.search_runs([run.info.experiment_id], "tags.`mlharness.step` = 'evaluate'")
     assert len(evaluation) == 1 and evaluation[0].info.status == "FINISHED"
-    # MLflow 3 lineage: ${steps.train.model_uri} is the logged model's URI, models:/m-<id>.
-    assert champion.model_id and champion.model_id.startswith("m-")
-    assert evaluation[0].data.params["model_uri"] == f"models:/{champion.model_id}"
+    # MLflow 3 lineage: ${steps.train.model_uri} is the logged model's URI, models:/m-<id>,
+    # and the version is registered from it. (MLflow 3.17's SQL registry does not store a
+    # version's model_id column, so read back it is None; the source carries the id.)
+    assert champion.source.startswith("models:/m-"), champion.source
+    assert client.get_logged_model(champion.source.removeprefix("models:/")).source_run_id == (
+        run.info.run_id
+    )
+    assert evaluation[0].data.params["model_uri"] == champion.source
     # XCom carries run ids, versions and URIs: small documents, never data.
     assert max(trained.xcom_sizes("rf_train")) < 2000
 
