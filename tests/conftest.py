@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.stores import fresh_store_uri
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
@@ -23,8 +25,9 @@ if "MLHARNESS_CACHE_DIR" not in os.environ:
 
 @pytest.fixture
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh sqlite tracking store for this test, also set for in-process MLflow calls."""
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    """A fresh sqlite tracking store for this test, also set for in-process MLflow calls
+    (a copy of a migrated empty store: see tests/support/stores.py)."""
+    uri = fresh_store_uri(tmp_path / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_NAME", raising=False)
     monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)

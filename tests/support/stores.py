@@ -1,0 +1,99 @@
+"""Fresh sqlite tracking stores without paying for MLflow's migrations every time.
+
+The first process that opens a new ``sqlite:///`` store runs MLflow's whole alembic history
+(~60 migrations: 2-4 s, more on a loaded machine), and the suite makes hundreds of fresh
+stores. An empty store MLflow has just migrated is the same file whoever copies it, so the
+first caller in a test run builds one (in a subprocess, with MLflow's own client, under a
+file lock shared by the xdist workers) and every fresh store is a copy of it.
+
+The one thing a new store records about the process that made it is the ``Default``
+experiment's artifact location (``<cwd>/mlruns/0``); a copy gets ``<artifacts>/0``, by
+default ``mlruns/`` beside the database, which is what MLflow writes for a store created
+from the directory it lives in (the ``tracking_uri`` fixture's case).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["fresh_store", "fresh_store_uri"]
+
+_MAKE_TEMPLATE = """
+import sys
+from mlflow.tracking import MlflowClient
+client = MlflowClient("sqlite:///" + sys.argv[1])
+client.search_experiments()
+client.search_registered_models()
+"""
+
+
+def _mlflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("mlflow")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _template() -> Path:
+    """The migrated empty store of this MLflow version, made once per machine and version
+    (atomically: a half-made template is never seen)."""
+    root = Path(tempfile.gettempdir()) / "mlharness-test-stores"
+    root.mkdir(exist_ok=True)
+    template = root / f"mlflow-{_mlflow_version()}.db"
+    if template.exists():
+        return template
+    with _locked(root / f"{template.name}.lock"):
+        if template.exists():
+            return template
+        partial = root / f"{template.name}.{os.getpid()}.partial"
+        partial.unlink(missing_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        subprocess.run(
+            [sys.executable, "-c", _MAKE_TEMPLATE, str(partial)],
+            cwd=root,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        os.replace(partial, template)
+    return template
+
+
+def fresh_store(database: Path, artifacts: Path | None = None) -> Path:
+    """Write a new, empty, migrated MLflow sqlite store at ``database`` (which must not
+    exist yet) whose Default experiment keeps its artifacts under ``artifacts``."""
+    if database.exists():
+        raise FileExistsError(f"{database} exists: a fresh store goes to a new path")
+    database.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_template(), database)
+    location = (artifacts or database.parent / "mlruns").resolve() / "0"
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+            (str(location),),
+        )
+    return database
+
+
+def fresh_store_uri(database: Path, artifacts: Path | None = None) -> str:
+    """``sqlite:///`` URI of :func:`fresh_store` ``(database, artifacts)``."""
+    return f"sqlite:///{fresh_store(database, artifacts)}"
