@@ -44,8 +44,10 @@ demo-packages:
 debian-packages:
 	@bash .ci/install-debian-packages
 
-# --dist loadgroup honours xdist_group marks; with pytest 9.2 + xdist 3.8 they are ignored
-# (it then behaves as --dist load), so tests that share costly state use file locks instead.
+# --dist loadgroup is taken over by tests/conftest.py's scheduler (tests/support/scheduling.py):
+# one test module per worker (its fixtures built once), longest first by tests/durations.json
+# (refresh: python -m tests.support.scheduling JUNIT_XML). xdist_group marks are not read
+# (pytest 9.2 ignores the node ids xdist 3.8 rewrites): shared costly state uses file locks.
 test: setup debian-packages
 	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup --durations=30 $(PYTEST_ARGS)
 

@@ -8,9 +8,11 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.support.scheduling import LongestFirstScheduling, order_items
 from tests.support.stores import fresh_store_uri
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -38,3 +40,16 @@ def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     mlflow.set_tracking_uri(uri)
     yield uri
     mlflow.set_tracking_uri(None)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest units of work first (tests/support/scheduling.py)."""
+    order_items(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadgroup`` (what ``make test`` passes): one module per worker, longest first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return LongestFirstScheduling(config, log)
