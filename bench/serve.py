@@ -53,8 +53,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +60,8 @@ from typing import Any
 
 sys.path.append(str(Path(__file__).resolve().parent))
 from common import BENCH, BIN, REPO, Session, alternate, verdict
+
+from orchestration.processes import NotReady, wait_for_http
 
 MODEL = "rf-bench"
 MLSERVER_VENV = BENCH / ".venv-mlserver"
@@ -295,19 +295,12 @@ def start(
             start_new_session=True,
         )
     server = Server(name, url, body, process, log)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{name} exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(ready, timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
-            pass
-        time.sleep(0.5)
-    server.stop()
-    raise SystemExit(f"{name} did not come up:\n{log.read_text()[-3000:]}")
+    try:
+        wait_for_http(ready, 300, watch=process, interval_s=0.5)
+    except NotReady as exc:
+        server.stop()
+        raise SystemExit(f"{name}: {exc.message}\n{log.read_text()[-3000:]}") from None
+    return server
 
 
 def mlserver_dir(workdir: Path, name: str, batching: bool) -> tuple[Path, int]:

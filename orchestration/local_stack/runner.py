@@ -25,7 +25,7 @@ from orchestration.local_stack.clients import AirflowApi, alias_version
 from orchestration.local_stack.health import ProbeContext, probe
 from orchestration.local_stack.layout import StackPaths, write_secret
 from orchestration.local_stack.postgres import ensure_databases, prepare_cluster
-from orchestration.processes import Started, Supervisor
+from orchestration.processes import Started, Supervisor, wait_until
 from orchestration.services import AIRFLOW_HOSTNAME_ENV, Completed, Service, Topology
 
 __all__ = ["DEFERRED", "Instance", "Runner", "RunnerSettings"]
@@ -275,20 +275,22 @@ class Runner:
             self.settings.admin_user,
             self.settings.secrets["AIRFLOW_ADMIN_PASSWORD"],
         )
-        deadline = time.monotonic() + _DAGS_DEADLINE_S
         waiting = list(self.settings.dag_ids)
         processor = self.of("airflow-dag-processor")[0]
-        while waiting:
+
+        def loaded() -> bool:
+            nonlocal waiting
             with contextlib.suppress(OSError):  # the api-server is busy: ask again
                 waiting = [d for d in waiting if not api.dag_loaded(d)]
-            if not waiting:
-                break
-            if time.monotonic() > deadline:
-                raise ExternalServiceError(
-                    f"airflow-dag-processor did not load {', '.join(waiting)} within "
-                    f"{_DAGS_DEADLINE_S:.0f} s; log: {processor.log_file}"
-                )
-            time.sleep(1.0)
+            return not waiting
+
+        wait_until(
+            f"airflow-dag-processor to load {', '.join(waiting)}",
+            loaded,
+            _DAGS_DEADLINE_S,
+            interval_s=1.0,
+            watch=processor.started,
+        )
         self.say(f"dags: {', '.join(self.settings.dag_ids)} loaded and unpaused")
 
     # -- watching -----------------------------------------------------------------------
