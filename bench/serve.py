@@ -58,10 +58,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# the project's packages first: once bench/ is on sys.path, bench/harness.py shadows harness
+from orchestration.processes import NotReady, wait_for_http
+
 sys.path.append(str(Path(__file__).resolve().parent))
 from common import BENCH, BIN, REPO, Session, alternate, verdict
-
-from orchestration.processes import NotReady, wait_for_http
 
 MODEL = "rf-bench"
 MLSERVER_VENV = BENCH / ".venv-mlserver"
