@@ -22,10 +22,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tests.functional.harness.helpers import mlharness
+from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult
+from tests.support.monitoring_data import frame, write
 from tests.support.paths import TEMPLATES
-from tests.unit.monitoring.data import frame, write
 
 pytestmark = pytest.mark.functional
 

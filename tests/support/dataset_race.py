@@ -34,7 +34,7 @@ from mlflow.exceptions import MlflowException
 
 from tests.support.paths import PROJECTS
 
-__all__ = ["HELPER", "Outcome", "RaceResult", "load_helper", "race"]
+__all__ = ["HELPER", "Outcome", "RaceResult", "check_race", "load_helper", "race"]
 
 # The helper every project and the template carry (identical copies, checked by a unit test).
 HELPER = PROJECTS / "rf" / "rf_project" / "concurrent_logging.py"
@@ -173,3 +173,21 @@ def race(tracking_uri: str, postgres_url: str | None = None) -> RaceResult:
     finally:
         mlflow.set_tracking_uri(previous_uri)
     return RaceResult(experiment_id, outcomes)
+
+
+def check_race(result: RaceResult, tracking_uri: str, violation: str) -> None:
+    """The control arm collided (the race happened) and the helper arm did not fail."""
+    control = sorted(result.arm("control"), key=lambda o: o.error_code or "")
+    assert [o.error_code for o in control] == [None, "BAD_REQUEST"], control
+    assert violation in control[1].message, control[1].message
+    helper = result.arm("helper")
+    assert [o.error_code for o in helper] == [None, None], helper
+    client = MlflowClient(tracking_uri)
+    digests = {_logged_digest(client, outcome) for outcome in helper}
+    assert len(digests) == 1 and None not in digests, digests
+
+
+def _logged_digest(client: MlflowClient, outcome: Outcome) -> str | None:
+    inputs = client.get_run(outcome.run_id).inputs.dataset_inputs
+    found = [item.dataset.digest for item in inputs if item.dataset.name == outcome.dataset]
+    return found[0] if len(found) == 1 else None

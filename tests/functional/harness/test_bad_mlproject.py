@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.harness.helpers import TINY, mlharness
+from tests.support.harness_cli import TINY, mlharness
 
 pytestmark = pytest.mark.functional
 

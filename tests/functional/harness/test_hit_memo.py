@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.functional.harness.helpers import TINY, mlharness
+from tests.support.harness_cli import TINY, mlharness
 from tests.support.mlflow_cli import cli_env
 
 pytestmark = pytest.mark.functional

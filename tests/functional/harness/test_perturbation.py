@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.functional.harness.helpers import TINY, json_of, mlharness
 from tests.support.git_servers import make_repo
+from tests.support.harness_cli import TINY, json_of, mlharness
 from tests.support.paths import PROJECTS
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]

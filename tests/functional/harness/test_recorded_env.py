@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.harness.helpers import TINY, json_of, manifest_of, mlharness
 from tests.support.git_servers import make_repo
+from tests.support.harness_cli import TINY, json_of, manifest_of, mlharness
 from tests.support.mlflow_cli import CliResult, cli_env
 from tests.support.paths import PROJECTS, VENV_BIN
 

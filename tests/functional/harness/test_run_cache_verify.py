@@ -8,8 +8,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.schemas.manifest import digest
-from tests.functional.harness.helpers import all_runs, json_of, manifest_of, mlharness
 from tests.support.git_servers import commit_change, make_repo
+from tests.support.harness_cli import all_runs, json_of, manifest_of, mlharness
 from tests.support.paths import PROJECTS
 
 pytestmark = pytest.mark.functional

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.harness.helpers import TINY, json_of, manifest_of, mlharness
+from tests.support.harness_cli import TINY, json_of, manifest_of, mlharness
 from tests.support.mlflow_cli import CliResult
 
 pytestmark = pytest.mark.functional

@@ -11,8 +11,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.schemas.manifest import digest
-from tests.functional.harness.helpers import TINY, all_runs, json_of, manifest_of, mlharness
 from tests.support.git_servers import make_repo
+from tests.support.harness_cli import TINY, all_runs, json_of, manifest_of, mlharness
 from tests.support.mlflow_cli import cli_env
 from tests.support.paths import MLHARNESS
 

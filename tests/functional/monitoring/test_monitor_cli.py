@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.harness.helpers import mlharness
+from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult, mlflow_run
+from tests.support.monitoring_data import frame, write
 from tests.support.paths import PROJECTS
-from tests.unit.monitoring.data import frame, write
 
 pytestmark = pytest.mark.functional
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.orchestration.support import AIRFLOW, airflow_env
+from tests.support.airflow import AIRFLOW, airflow_env
 
 
 @pytest.fixture(scope="session")

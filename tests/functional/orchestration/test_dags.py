@@ -21,7 +21,7 @@ import pytest
 from mlflow import MlflowClient
 
 from harness.schemas.pipeline_config import PipelineConfig
-from tests.unit.orchestration.support import AIRFLOW, airflow_env, example, render_to, write_config
+from tests.support.airflow import AIRFLOW, airflow_env, example, render_to, write_config
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 

@@ -11,32 +11,13 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from mlflow.tracking import MlflowClient
 
-from tests.support.dataset_race import Outcome, RaceResult, race
+from tests.support.dataset_race import check_race, race
 
 pytestmark = pytest.mark.functional
 SQLITE_VIOLATION = (
     "UNIQUE constraint failed: datasets.experiment_id, datasets.name, datasets.digest"
 )
-
-
-def check_race(result: RaceResult, tracking_uri: str, violation: str) -> None:
-    """The control arm collided (the race happened) and the helper arm did not fail."""
-    control = sorted(result.arm("control"), key=lambda o: o.error_code or "")
-    assert [o.error_code for o in control] == [None, "BAD_REQUEST"], control
-    assert violation in control[1].message, control[1].message
-    helper = result.arm("helper")
-    assert [o.error_code for o in helper] == [None, None], helper
-    client = MlflowClient(tracking_uri)
-    digests = {_logged_digest(client, outcome) for outcome in helper}
-    assert len(digests) == 1 and None not in digests, digests
-
-
-def _logged_digest(client: MlflowClient, outcome: Outcome) -> str | None:
-    inputs = client.get_run(outcome.run_id).inputs.dataset_inputs
-    found = [item.dataset.digest for item in inputs if item.dataset.name == outcome.dataset]
-    return found[0] if len(found) == 1 else None
 
 
 def test_runs_logging_one_new_dataset_at_once_all_succeed_through_the_helper(

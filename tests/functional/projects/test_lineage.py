@@ -11,7 +11,7 @@ import pytest
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from tests.functional.harness.helpers import json_of, manifest_of, mlharness
+from tests.support.harness_cli import json_of, manifest_of, mlharness
 from tests.support.mlflow_cli import mlflow_run
 from tests.support.paths import PROJECTS
 

@@ -20,7 +20,7 @@ import pytest
 
 from harness.store.registry import Registry
 from registry_tools import aliases, versions
-from tests.functional.harness.helpers import mlharness
+from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult, mlflow_run
 from tests.support.paths import PROJECTS
 

@@ -11,7 +11,6 @@ from mlflow import MlflowClient
 
 from harness.store.registry import Registry
 from registry_tools import versions
-from tests.functional.harness.helpers import mlharness
 from tests.functional.registry.conftest import (
     Regressors,
     Trained,
@@ -19,6 +18,7 @@ from tests.functional.registry.conftest import (
     registry_state,
     two_versions,
 )
+from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult
 from tests.support.servers import free_port
 

@@ -13,7 +13,7 @@ import yaml
 
 from monitoring.stack.lint import lint_stack
 from monitoring.stack.operations import write_stack
-from tests.functional.harness.helpers import mlharness
+from tests.support.harness_cli import mlharness
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.functional

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.functional.sweep.helpers import (
+from tests.support.mlflow_cli import cli_env
+from tests.support.paths import MLHARNESS
+from tests.support.sweeps import (
     STEPS,
     children_of,
     mlharness_sweep,
@@ -23,8 +25,6 @@ from tests.functional.sweep.helpers import (
     sweep_cmd,
     sweep_parents,
 )
-from tests.support.mlflow_cli import cli_env
-from tests.support.paths import MLHARNESS
 
 pytestmark = [pytest.mark.functional]
 LOCAL = ("--env-manager", "local")

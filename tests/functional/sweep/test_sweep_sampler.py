@@ -8,13 +8,15 @@ import json
 from pathlib import Path
 
 import optuna
+import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.sweep.definition import TAG_DEFINITION, SweepDefinition, TrialRecord, trial_tag
 from harness.sweep.optimize import SAMPLER_OPTIONS, Optimizer
 from harness.sweep.space import parse_space
-from tests.functional.sweep.helpers import STEPS, mlharness_sweep, result_of
+from tests.support.sweeps import STEPS, mlharness_sweep, result_of
 
+pytestmark = pytest.mark.functional
 LOCAL = ("--env-manager", "local")
 
 

@@ -1,5 +1,5 @@
 """Fixtures for the template tests."""
 
-from tests.unit.templates.support import cookiecutter_home
+from tests.support.templates import cookiecutter_home
 
 __all__ = ["cookiecutter_home"]

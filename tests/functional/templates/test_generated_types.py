@@ -10,7 +10,7 @@ import pytest
 
 from harness.scaffold.project_template import create_project
 from tests.support.paths import VENV_BIN
-from tests.unit.templates.support import FAMILIES, TASKS
+from tests.support.templates import FAMILIES, TASKS
 
 pytestmark = pytest.mark.functional
 

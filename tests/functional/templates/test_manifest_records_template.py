@@ -12,7 +12,7 @@ from mlflow.tracking import MlflowClient
 from harness.scaffold.project_template import create_project
 from tests.support.mlflow_cli import cli_env
 from tests.support.paths import MLHARNESS
-from tests.unit.templates.support import COOKIECUTTER_JSON
+from tests.support.templates import COOKIECUTTER_JSON
 
 pytestmark = pytest.mark.functional
 

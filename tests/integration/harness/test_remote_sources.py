@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.functional.harness.helpers import TINY, all_runs, json_of, manifest_of, mlharness
 from tests.support.git_servers import (
     commit_change,
     free_port,
@@ -17,6 +16,7 @@ from tests.support.git_servers import (
     make_repo,
     smart_http,
 )
+from tests.support.harness_cli import TINY, all_runs, json_of, manifest_of, mlharness
 
 pytestmark = pytest.mark.integration
 LOCAL = ["--env-manager", "local"]

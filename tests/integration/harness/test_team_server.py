@@ -9,8 +9,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.schemas.manifest import digest
-from tests.functional.harness.helpers import TINY, json_of, mlharness
 from tests.support.git_servers import make_repo
+from tests.support.harness_cli import TINY, json_of, mlharness
 from tests.support.servers import MlflowServer
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from monitoring.drift import run_drift
 from monitoring.policy import make_policy
 from monitoring.profile import build_profile
 from monitoring.report_html import write_html
-from tests.unit.monitoring.data import frame
+from tests.support.monitoring_data import frame
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -19,11 +19,11 @@ import pytest
 from harness.kernel.errors import ExternalServiceError
 from monitoring.metric_names import BATCH_DRIFT_METRICS
 from monitoring.operations import DriftOptions, DriftOutputs, build_reference_profile, check_drift
-from tests.functional.harness.helpers import mlharness
+from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult
+from tests.support.monitoring_data import frame, write
 from tests.support.monitoring_servers import Server, start_pushgateway
 from tests.support.servers import free_port
-from tests.unit.monitoring.data import frame, write
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.functional.projects.test_dataset_race import check_race
-from tests.support.dataset_race import race
+from tests.support.dataset_race import check_race, race
 from tests.support.servers import MlflowServer
 
 pytestmark = pytest.mark.integration

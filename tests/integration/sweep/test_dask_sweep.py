@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.functional.sweep.helpers import STEPS, sweep_cmd
 from tests.support.dask_cluster import dask_cluster
 from tests.support.mlflow_cli import cli_env
 from tests.support.servers import MlflowServer
+from tests.support.sweeps import STEPS, sweep_cmd
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -14,7 +14,7 @@ from monitoring.chunks import TableSource, open_source
 from monitoring.drift import run_drift
 from monitoring.policy import make_policy
 from monitoring.profile import build_profile, load_profile, save_profile
-from tests.unit.monitoring.data import frame, write
+from tests.support.monitoring_data import frame, write
 
 
 @pytest.fixture(scope="module")

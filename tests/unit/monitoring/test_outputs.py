@@ -19,7 +19,7 @@ from monitoring.policy import make_policy
 from monitoring.profile import build_profile, load_profile, save_profile
 from monitoring.report_html import render
 from monitoring.schemas import ProfileHeader
-from tests.unit.monitoring.data import frame
+from tests.support.monitoring_data import frame
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from harness.config.operations import check_file, cron_problem, secret_problems
-from harness.schemas.pipeline_config import PipelineConfig
-from tests.support.paths import MLHARNESS, TEMPLATES
-from tests.unit.orchestration.support import EXAMPLE, example, write_config
-
-
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [MLHARNESS, *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
+from tests.support.airflow import EXAMPLE, example, write_config
+from tests.support.paths import TEMPLATES
 
 
 def test_the_example_and_the_project_template_configs_pass(tmp_path: Path) -> None:
@@ -35,49 +26,6 @@ def test_the_example_and_the_project_template_configs_pass(tmp_path: Path) -> No
     config = tmp_path / "pipeline.yaml"
     config.write_text(template.replace("{{ cookiecutter.project_slug }}", "p"))
     assert check_file(config).ok, check_file(config).problems
-
-
-def test_every_problem_is_reported_at_once_with_key_paths(tmp_path: Path) -> None:
-    data = example(
-        colour="blue",
-        schedule="61 * * * *",
-        tracking_uri="postgresql://u:pw@h/db",
-        **{"monitoring.drift.schedule": "@fortnightly", "monitoring.alerts.api_token": "abc"},
-    )
-    data["steps"][0]["params"] = {"max_depth2": 3, "n_estimators": [1, 2]}
-    data["steps"][0]["depends_on"] = ["evaluate"]
-    data["steps"][1]["entry_point"] = "evalute"
-    data["steps"][1]["depends_on"] = ["trian"]
-    config = write_config(tmp_path, data)
-
-    done = _cli("config", "check", str(config), cwd=tmp_path)
-    assert done.returncode == 2, done.stdout + done.stderr
-    lines = [line.strip() for line in done.stderr.splitlines()[1:]]
-    expected = {
-        "colour: Extra inputs are not permitted",
-        "monitoring.alerts.api_token: Extra inputs are not permitted",
-        # A value of the wrong type is one line, not one per branch of the union.
-        "steps[0].params.n_estimators: expected a string, number or boolean, got list",
-        "steps[0].params.max_depth2: unknown parameter (did you mean 'max_depth'?)",
-        "steps[1].entry_point: unknown entry point 'evalute' (did you mean 'evaluate'?)",
-        "steps[1].depends_on[0]: unknown step 'trian' (did you mean 'train'?)",
-        "schedule: '61 * * * *' is not a valid cron expression (5 fields: min hour day month dow)",
-    }
-    assert expected <= set(lines), done.stderr
-    assert sum("n_estimators" in line for line in lines) == 1
-    assert any(line.startswith("tracking_uri: URL holds a literal password") for line in lines)
-    assert any(line.startswith("monitoring.alerts.api_token: literal secret") for line in lines)
-    assert any(
-        line.startswith("monitoring.drift.schedule: unknown schedule preset") for line in lines
-    )
-    assert "train -> evaluate -> train" in done.stderr or "evaluate -> train -> evaluate" in (
-        done.stderr
-    )
-
-    as_json = _cli("config", "check", str(config), "--json", cwd=tmp_path)
-    assert as_json.returncode == 2
-    document = json.loads(as_json.stdout)
-    assert document["ok"] is False and set(expected) <= set(document["problems"])
 
 
 def test_param_types_missing_params_and_references(tmp_path: Path) -> None:
@@ -142,17 +90,6 @@ def test_literal_secrets_are_refused(value: dict[str, object], literal: bool) ->
 )
 def test_schedules_are_presets_or_cron(expression: str, ok: bool) -> None:
     assert (cron_problem(expression) is None) is ok
-
-
-def test_schema_is_the_models_json_schema(tmp_path: Path) -> None:
-    done = _cli("config", "schema", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    schema = json.loads(done.stdout)
-    assert schema == json.loads(json.dumps(PipelineConfig.model_json_schema()))
-    assert schema["additionalProperties"] is False
-    assert {"name", "project", "steps", "model"} <= set(schema["required"])
-    # Serving and monitoring sections are part of the one schema.
-    assert {"serving", "monitoring", "promotion", "sensor"} <= set(schema["properties"])
 
 
 def test_bad_yaml_and_a_missing_file_are_one_problem_each(tmp_path: Path) -> None:

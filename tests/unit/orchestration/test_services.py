@@ -124,7 +124,7 @@ def test_local_servers_bind_loopback_only() -> None:
 
 
 def test_the_rendered_compose_file_is_the_table(tmp_path: Path) -> None:
-    from tests.unit.orchestration.support import EXAMPLE, render_to
+    from tests.support.airflow import EXAMPLE, render_to
 
     render_to(EXAMPLE, tmp_path, "celery")
     rendered = yaml.safe_load((tmp_path / "docker-compose.yaml").read_text())["services"]

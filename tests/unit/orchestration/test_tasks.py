@@ -11,7 +11,7 @@ from harness.config.operations import StepRef, param_text, step_refs
 from harness.kernel.errors import ConfigError
 from harness.schemas.pipeline_config import PipelineConfig
 from orchestration.pipelines import tasks
-from tests.unit.orchestration.support import example
+from tests.support.airflow import example
 
 
 def _config(**changes: object) -> PipelineConfig:
@@ -100,7 +100,7 @@ def test_notify_summarises_a_run_that_was_not_promoted(capsys: pytest.CaptureFix
 def test_a_git_project_is_not_replaced_by_the_mounted_project(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.unit.orchestration.support import render_to, write_config
+    from tests.support.airflow import render_to, write_config
 
     data = example(project={"git": "https://example.invalid/repo.git#projects/rf", "version": "v1"})
     output = tmp_path / "out"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
@@ -11,7 +10,6 @@ from harness.kernel.errors import ParamError
 from monitoring.metric_names import SERVER_METRICS
 from orchestration.serving.metrics import ServerMetrics
 from orchestration.serving.settings import ServeConfig, parse_model_uri
-from tests.support.paths import MLHARNESS
 
 
 def test_model_uris() -> None:
@@ -60,16 +58,3 @@ def test_collectors_are_the_catalogue() -> None:
         assert families[base].type == spec.kind, spec.name
         assert families[base].documentation == spec.help, spec.name
     assert len(families) == len(SERVER_METRICS)
-
-
-def test_bad_options_exit_2_in_one_line() -> None:
-    done = subprocess.run(
-        [MLHARNESS, "serve", "models:/rf", "--port", "0", "--workers", "0", "--dry-run"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 2, done.stderr
-    assert done.stderr.startswith("error: invalid parameters:")
-    assert "--workers" in done.stderr and "--port" in done.stderr
-    assert "Traceback" not in done.stderr

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from tests.support.paths import VENV_BIN
-from tests.unit.templates.support import TEMPLATE
+from tests.support.templates import TEMPLATE
 
 COOKIECUTTER = str(VENV_BIN / "cookiecutter")
 

@@ -17,7 +17,7 @@ import yaml
 
 from harness.scaffold.project_template import create_project
 from tests.support.paths import VENV_BIN
-from tests.unit.templates.support import (
+from tests.support.templates import (
     AIRFLOW_EXPRESSIONS,
     ALL_OPTIONS,
     COOKIECUTTER_JSON,

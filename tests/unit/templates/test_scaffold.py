@@ -19,7 +19,7 @@ from harness.scaffold.project_template import (
     parse_assignments,
 )
 from tests.support.paths import REPO
-from tests.unit.templates.support import COOKIECUTTER_JSON, TEMPLATE, project_files
+from tests.support.templates import COOKIECUTTER_JSON, TEMPLATE, project_files
 
 
 def test_parse_assignments_splits_on_the_first_equals_sign() -> None:

@@ -10,7 +10,7 @@ import pytest
 from harness.kernel.errors import ExitCode, ExternalServiceError, SourceError
 from harness.scaffold.project_template import create_project
 from tests.support.git_servers import free_port, git, git_daemon, make_repo
-from tests.unit.templates.support import TEMPLATE
+from tests.support.templates import TEMPLATE
 
 pytestmark = pytest.mark.integration
 

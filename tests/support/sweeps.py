@@ -11,9 +11,9 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import CliResult, cli_env
-from tests.support.paths import MLHARNESS
+from tests.support.paths import MLHARNESS, REPO
 
-STEPS = Path(__file__).parent / "steps"
+STEPS = REPO / "tests" / "functional" / "sweep" / "steps"
 
 
 def sweep_cmd(*args: str, tracking_uri: str) -> list[str]:

@@ -11,9 +11,9 @@ from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import CliResult, cli_env
-from tests.support.paths import MLHARNESS
+from tests.support.paths import MLHARNESS, REPO
 
-TINY = Path(__file__).parent / "tiny"
+TINY = REPO / "tests" / "functional" / "harness" / "tiny"
 
 
 def mlharness(
