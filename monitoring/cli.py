@@ -158,10 +158,10 @@ def drift_command(
 ) -> None:
     """Compare a batch with a reference profile; exit 4 when the data set drifted."""
     from monitoring.operations import DriftOptions, DriftOutputs, check_drift
-    from monitoring.stats_numeric import prefetch_scipy_stats, wait_for_prefetch
+    from monitoring.scipy_functions import prefetch, wait_for_prefetch
 
-    if not dry_run:  # scipy.stats loads while the profile is read and the batch counted
-        prefetch_scipy_stats()
+    if not dry_run:  # scipy's functions load while the profile is read and the batch counted
+        prefetch()
     try:
         with _ProgressBar() as progress:
             outcome = check_drift(

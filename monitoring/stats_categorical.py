@@ -1,7 +1,8 @@
 """Categorical drift statistics on category counts: chi-square, Jensen-Shannon, shifts.
 
 Counts are tiny next to the data, so the tests themselves are scipy's own
-(``scipy.stats.chisquare``, ``scipy.spatial.distance.jensenshannon``) on the union of
+(``scipy.stats.chisquare``, ``scipy.spatial.distance.jensenshannon``, reached through
+``scipy_functions`` without importing ``scipy.stats``, bit for bit the same) on the union of
 reference and current categories. Expected frequencies are the reference shares scaled
 to the current size; a category never seen in the reference has expected frequency 0,
 so when it occurs the chi-square statistic is infinite and its p-value 0 (scipy's answer,
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from monitoring import scipy_functions
 
 __all__ = [
     "REPORTED_CATEGORIES",
@@ -89,24 +92,14 @@ def chi_square(ref_counts: np.ndarray, cur_counts: np.ndarray) -> tuple[float, f
     """scipy's chi-square of current counts against reference shares scaled to them."""
     if len(ref_counts) < 2:
         return 0.0, 1.0
-    from monitoring.stats_numeric import wait_for_prefetch
-
-    wait_for_prefetch()
-    from scipy.stats import chisquare  # ~0.7 s to import: only when a test runs
-
     expected = ref_counts * (cur_counts.sum() / ref_counts.sum())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = chisquare(cur_counts, expected)
-    return float(result.statistic), float(result.pvalue)
+    return scipy_functions.chi_square(cur_counts, expected)  # = scipy.stats.chisquare
 
 
 def js_distance(ref_counts: np.ndarray, cur_counts: np.ndarray) -> float:
     """scipy's Jensen-Shannon distance (natural log) between the two share vectors."""
-    from monitoring.stats_numeric import wait_for_prefetch
-
-    wait_for_prefetch()
-    from scipy.spatial.distance import jensenshannon
-
-    value = float(jensenshannon(ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()))
+    value = scipy_functions.jensen_shannon(  # = scipy.spatial.distance.jensenshannon
+        ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()
+    )
     # sqrt of a rounding-negative sum for identical distributions: the distance is 0.
     return 0.0 if math.isnan(value) else value

@@ -12,19 +12,19 @@ intervals where it crosses need the actual values inside them, collected in a se
 pass (``select_crossing``). Memory is O(reference support + one chunk).
 
 The p-value uses scipy's own code path (exact for samples up to 10,000, the Smirnov
-asymptotic ``kstwo`` otherwise), so it equals ``ks_2samp(..., method="auto")``.
+asymptotic ``kstwo`` otherwise), so it equals ``ks_2samp(..., method="auto")``; the
+asymptotic one is reached without importing ``scipy.stats`` (``scipy_functions``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
-import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+
+from monitoring import scipy_functions
 
 __all__ = [
     "KS_EXACT_MAX_N",
@@ -38,11 +38,9 @@ __all__ = [
     "ks_pvalue",
     "ks_pvalue_is_slow",
     "ks_statistic",
-    "prefetch_scipy_stats",
     "psi",
     "quantile_edges",
     "select_crossing",
-    "wait_for_prefetch",
     "wasserstein",
 ]
 
@@ -249,35 +247,6 @@ SLOW_PVALUE_NOTE = (
 )
 
 
-_PREFETCH: list[threading.Thread] = []
-
-
-def prefetch_scipy_stats() -> None:
-    """Start importing ``scipy.stats`` on a background thread (once).
-
-    The KS p-values need it, and it costs about 0.7 s of a whole ``monitor drift`` process
-    (mostly its docstring processing): started before the profile is read and the batch is
-    counted, it overlaps that work instead of following it. ``ks_pvalue`` joins the thread
-    before importing, so no two threads ever import scipy at the same time.
-    """
-    if _PREFETCH or "scipy.stats" in sys.modules:
-        return
-    thread = threading.Thread(target=_import_scipy_stats, name="scipy-prefetch", daemon=True)
-    _PREFETCH.append(thread)
-    thread.start()
-
-
-def wait_for_prefetch() -> None:
-    """Block until a started prefetch has finished (before any import of scipy)."""
-    for thread in _PREFETCH:
-        thread.join()
-
-
-def _import_scipy_stats() -> None:
-    with contextlib.suppress(Exception):  # an import error shows where scipy is used
-        import scipy.stats  # noqa: F401
-
-
 def ks_pvalue_is_slow(d: float, n1: int, n2: int) -> bool:
     """True when ks_2samp's p-value would go through scipy's O(n) smirnov branch."""
     if max(n1, n2) <= KS_EXACT_MAX_N or not 0 < d < 0.5:
@@ -294,12 +263,12 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     Uses scipy's own exact routine for small samples and ``kstwo`` otherwise, exactly as
     ``ks_2samp(method="auto")`` does; the exact routine rounds ``d`` to the lattice.
     """
-    wait_for_prefetch()
-    from scipy.stats import _stats_py
-
     mode = "exact" if max(n1, n2) <= KS_EXACT_MAX_N else "asymp"
     prob = -math.inf
     if mode == "exact":
+        scipy_functions.wait_for_prefetch()
+        from scipy.stats import _stats_py  # small samples only: imports weigh least there
+
         g = math.gcd(n1, n2)
         success, d, prob = _stats_py._attempt_exact_2kssamp(n1, n2, g, d, "two-sided")
         if not success:
@@ -307,9 +276,7 @@ def ks_pvalue(d: float, n1: int, n2: int) -> tuple[float, float]:
     if mode == "asymp":
         big, small = sorted([float(n1), float(n2)], reverse=True)
         en = big * small / (big + small)
-        from scipy.stats import distributions  # scipy.stats takes ~1 s to import
-
-        prob = distributions.kstwo.sf(d, np.round(en))
+        prob = scipy_functions.kstwo_sf(d, np.round(en))  # = scipy.stats.kstwo.sf
     return float(d), float(np.clip(prob, 0, 1))
 
 
