@@ -349,13 +349,32 @@ class TrialPool:
         raise NotImplementedError
 
 
+_SQL_SCHEMES = {"sqlite", "postgresql", "mysql", "mssql"}
+
+
+def _store_preload(tracking_uri: str | None) -> list[str]:
+    """MLflow's SQL store module when the trials' store is a database (the option, else
+    ``MLFLOW_TRACKING_URI``, else MLflow's default sqlite ``mlflow.db``): importing it
+    (sqlalchemy, alembic, MLflow's ORM models) costs ~2 s of CPU, which every worker paid
+    again on its first trial; preloaded, the forkserver pays it once for all of them."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+    scheme = uri.partition(":")[0].partition("+")[0].lower() if "://" in uri else ""
+    return ["mlflow.store.tracking.sqlalchemy_store"] if scheme in _SQL_SCHEMES else []
+
+
 class LocalPool(TrialPool):
     """``--jobs N`` worker processes on this machine (forkserver: mlflow imported once)."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, tracking_uri: str | None = None) -> None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(
-            ["harness.sweep.executors", "harness.run.operations", "mlflow", "mlflow.projects"]
+            [
+                "harness.sweep.executors",
+                "harness.run.operations",
+                "mlflow",
+                "mlflow.projects",
+                *_store_preload(tracking_uri),
+            ]
         )
         self.capacity = jobs
         self._executor: Executor = ProcessPoolExecutor(

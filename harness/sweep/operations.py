@@ -629,9 +629,12 @@ class _Pools:
     """The executor, started on the first trial that is not answered from the cache (a
     cluster is connected up front: an unreachable one must fail before the parent exists)."""
 
-    def __init__(self, definition: SweepDefinition, jobs: int | None) -> None:
+    def __init__(
+        self, definition: SweepDefinition, jobs: int | None, tracking_uri: str | None
+    ) -> None:
         self._pool: TrialPool | None = None
         self._jobs = jobs or definition.jobs
+        self._tracking_uri = tracking_uri
         self.capacity = self._jobs
         if definition.cluster:
             self._pool = DaskPool(definition.cluster, DASK_RETRIES, jobs)
@@ -639,7 +642,7 @@ class _Pools:
 
     def get(self) -> TrialPool:
         if self._pool is None:
-            self._pool = LocalPool(self._jobs)
+            self._pool = LocalPool(self._jobs, self._tracking_uri)
         return self._pool
 
     def warm(self) -> None:
@@ -685,7 +688,7 @@ def sweep(
                     return cached
                 if not request.cluster:
                     # Start the workers while this process validates (both import mlflow).
-                    pools = _Pools(drafted[0], request.jobs)
+                    pools = _Pools(drafted[0], request.jobs, request.tracking_uri)
                     pools.warm()
             definition, space = _define(request, drafted)
             parent_run_id = None
@@ -695,7 +698,7 @@ def sweep(
         uri = mlflow_boundary.connect(request.tracking_uri)
         client = mlflow_boundary.client(uri)
         if pools is None:
-            pools = _Pools(definition, request.jobs)
+            pools = _Pools(definition, request.jobs, request.tracking_uri)
         with mlflow_boundary.converted(uri, "start the sweep"):
             if parent_run_id is None:
                 store = Tracking(uri, client=client)

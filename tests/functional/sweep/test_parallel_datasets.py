@@ -12,6 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.sweep.operations import SweepRequest, sweep
+from tests.support.stores import fresh_store_uri
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 PROJECT = Path(__file__).parent / "datasets"
@@ -25,7 +26,9 @@ def test_ten_parallel_sweeps_on_fresh_stores_lose_no_trial(
     monkeypatch.chdir(tmp_path)  # the runs' artifacts (mlruns/) land here
     failures: dict[int, list[str | None]] = {}
     for number in range(SWEEPS):
-        uri = f"sqlite:///{tmp_path / f'store-{number}.db'}"
+        # a new, empty store (a copy of an empty migrated one: MLflow's ~60 migrations are
+        # not what this test is about, and cost seconds a store)
+        uri = fresh_store_uri(tmp_path / f"store-{number}.db", tmp_path / "mlruns")
         result = sweep(
             SweepRequest(
                 project=str(PROJECT),
