@@ -14,12 +14,17 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.run import comparison, launch, perturbation, replay, run_memo, source, spec
-from harness.schemas import manifest
-from harness.store import mlflow_api, mlflow_boundary
-from harness.store.tracking import Tracking
+from harness.run import run_memo
+
+if TYPE_CHECKING:
+    from harness.run import comparison, launch, perturbation
+    from harness.schemas import manifest
+
+# A cached ``mlharness run`` is answered by ``run_memo`` alone: every other module of the
+# run room (MLflow, YAML, the schemas...) is imported by the operation that needs it, so
+# that answer costs an interpreter, typer and the memo (bench/harness.py: <= 0.25 s).
 
 __all__ = [
     "ReplayRequest",
@@ -82,6 +87,8 @@ class RunResult:
 
     @property
     def manifest_digest(self) -> str | None:
+        from harness.schemas import manifest
+
         return manifest.digest(self.manifest) if self.manifest else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +135,9 @@ def run(request: RunRequest) -> RunResult:
 
 def _run_full(request: RunRequest, probe: run_memo.Probe | None) -> RunResult:
     """The authoritative path: MLflow parses and launches; a FINISHED end is memoised."""
+    from harness.run import launch, source, spec
+    from harness.store import mlflow_boundary
+
     with source.checkout(
         request.project, request.version, require_clean=request.require_clean
     ) as resolved:
@@ -166,6 +176,8 @@ def _run_full(request: RunRequest, probe: run_memo.Probe | None) -> RunResult:
 def _remember(
     probe: run_memo.Probe, uri: str, planned: launch.Plan, run_id: str, env_manager: str
 ) -> None:
+    from harness.store import mlflow_api
+
     inputs = {}
     for name, entry in planned.inputs.items():
         local = mlflow_api.local_path_or_none(str(entry["value"]))
@@ -205,6 +217,11 @@ class Shown:
 def show(request: ShowRequest) -> Shown:
     """Read the manifest of ``request.run_id``; unlike replay it is shown even when edited
     (``digest_matches`` says so), because looking at a bad manifest is how one finds out."""
+    from harness.run import launch
+    from harness.schemas import manifest
+    from harness.store import mlflow_boundary
+    from harness.store.tracking import Tracking
+
     uri = mlflow_boundary.connect(request.tracking_uri)
     raw, tag = launch.fetch_manifest(Tracking(uri), request.run_id)
     doc = raw if isinstance(raw, dict) else {}
@@ -264,6 +281,9 @@ def replay_run(request: ReplayRequest) -> ReplayResult:
     Raises ``SpecError``/``SourceError`` (exit 2) for a refused manifest or lost code,
     ``RunFailed`` (exit 1) when the replay ends FAILED or KILLED.
     """
+    from harness.run import replay
+    from harness.store import mlflow_boundary
+
     uri = mlflow_boundary.connect(request.tracking_uri)
     original = replay.load_checked(request.run_id, uri)
     if request.dry_run:
@@ -324,10 +344,14 @@ class VerifyResult:
         """Nothing differs (beyond tolerances); with perturbations: nothing divergent."""
         if self.perturbation is not None:
             return self.perturbation.reproducible
+        from harness.run import comparison
+
         return comparison.identical(self.rows)
 
     @property
     def differing(self) -> int:
+        from harness.run import comparison
+
         return sum(row.status == comparison.DIFFERS for row in self.rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -359,6 +383,9 @@ def verify(request: VerifyRequest) -> VerifyResult:
     """Load and check the manifest, refuse tolerances for unknown metrics (before anything
     runs), replay, compare. A difference is a result, not an error: the CLI maps
     ``identical`` False to exit 1."""
+    from harness.run import comparison, replay
+    from harness.store import mlflow_boundary
+
     uri = mlflow_boundary.connect(request.tracking_uri)
     original = replay.load_checked(request.run_id, uri)
     rtols = dict(request.rtols)
@@ -393,6 +420,9 @@ def _verify_perturbed(
     request: VerifyRequest, uri: str, original: manifest.Manifest, rtols: dict[str, float]
 ) -> VerifyResult:
     """One replay per perturbation, then the reproducibility table."""
+    from harness.run import perturbation, replay
+    from harness.store import mlflow_api
+
     inputs = {
         name: local
         for name, entry in original["inputs"].items()

@@ -13,11 +13,11 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 
-from harness.run.comparison import DIFFERS, SAME, Row
-from harness.run.perturbation import DIVERGENT, IDENTICAL, PerturbationReport
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # comparison and perturbation (YAML) load only for verify's tables:
+    # a cached run's one line must not pay for them
+    from harness.run.comparison import Row
     from harness.run.operations import ReplayResult, RunResult, Shown, VerifyResult
+    from harness.run.perturbation import PerturbationReport
 
 __all__ = [
     "diff_table",
@@ -28,7 +28,13 @@ __all__ = [
     "verify_report",
 ]
 
-_STATUS_STYLE = {SAME: "green", DIFFERS: "bold red", IDENTICAL: "green", DIVERGENT: "bold red"}
+
+def _status_style(status: str) -> str:
+    from harness.run.comparison import DIFFERS, SAME
+    from harness.run.perturbation import DIVERGENT, IDENTICAL
+
+    styles = {SAME: "green", DIFFERS: "bold red", IDENTICAL: "green", DIVERGENT: "bold red"}
+    return styles.get(status, "yellow")
 
 
 def _pairs(title: str, values: dict[str, Any]) -> Table:
@@ -96,6 +102,8 @@ def verify_report(console: Console, result: VerifyResult) -> None:
     perturbations: the reproducibility table and its verdict)."""
     where = f" in recorded environment {result.recorded_env['path']}" if result.recorded_env else ""
     if result.perturbation is not None:
+        from harness.run.perturbation import DIVERGENT
+
         report = result.perturbation
         console.print(perturbation_table(report))
         for note in report.notes:
@@ -117,7 +125,7 @@ def perturbation_table(report: PerturbationReport) -> Table:
     for column in ("section", "name", "original", "status", "broken by"):
         table.add_column(column, overflow="fold")
     for row in report.rows:
-        style = _STATUS_STYLE.get(row.status, "yellow")
+        style = _status_style(row.status)
         table.add_row(
             row.section,
             row.name,
@@ -134,7 +142,7 @@ def diff_table(rows: list[Row]) -> Table:
     for column in ("section", "name", "original", "replay", "status"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        style = _STATUS_STYLE.get(row.status, "yellow")
+        style = _status_style(row.status)
         table.add_row(
             row.section,
             row.name,

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import sqlite3
-import urllib.request
 from typing import Any
 
 __all__ = [
@@ -91,6 +90,8 @@ def newest_sqlite_hit(db_path: str, tag: str, value: str) -> str | None:
 
 
 def _post(url: str, body: dict[str, Any]) -> Any:
+    import urllib.request  # REST stores only: a sqlite answer does not pay for http/email
+
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )

@@ -22,7 +22,7 @@ from tests.support.paths import MLHARNESS
 pytestmark = pytest.mark.functional
 
 TINY = Path(__file__).resolve().parents[1] / "harness" / "tiny"
-HEAVY = ("mlflow", "sqlalchemy", "pandas", "numpy")
+HEAVY = ("mlflow", "sqlalchemy", "pandas", "numpy", "yaml")
 # Runs the CLI in-process, then reports which heavy libraries it imported.
 _MAIN = f"""
 import sys
