@@ -214,7 +214,11 @@ def test_two_threads_register_into_two_stores_at_once(tmp_path: Path) -> None:
     for index, uri in enumerate(uris):
         with fluent_uri(uri), mlflow.start_run(experiment_id="0"):
             fitted = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
-            model_ids.append(mlflow.sklearn.log_model(fitted, name=f"m{index}").model_id)
+            # requirements stated: not inferred in a subprocess (~20 s a model when loaded)
+            logged = mlflow.sklearn.log_model(
+                fitted, name=f"m{index}", pip_requirements=["mlflow", "scikit-learn"]
+            )
+            model_ids.append(logged.model_id)
     registries = [Registry(uri) for uri in uris]
     barrier = threading.Barrier(2)
     outcomes: list[object] = [None, None]

@@ -49,7 +49,13 @@ def model_ids(mlflow_server: MlflowServer) -> Iterator[list[str]]:
         for index in range(4):
             with mlflow.start_run():
                 mlflow.log_metric("accuracy", 0.5 + index / 10)
-                info = mlflow.sklearn.log_model(DummyClassifier().fit(x, y), name="model")
+                # Requirements stated: MLflow would otherwise infer them in a subprocess that
+                # loads the model, ~20 s a model on a loaded machine (most of this setup).
+                info = mlflow.sklearn.log_model(
+                    DummyClassifier().fit(x, y),
+                    name="model",
+                    pip_requirements=["mlflow", "scikit-learn"],
+                )
                 ids.append(info.model_id)
         yield ids
     finally:
