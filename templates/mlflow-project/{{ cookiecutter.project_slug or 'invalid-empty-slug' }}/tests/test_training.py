@@ -44,6 +44,32 @@ def test_evaluate_reproduces_the_training_metrics(run_id: str, tmp_path: Path) -
         assert scores[name] == pytest.approx(logged[name], rel=1e-6)
 
 
+def test_evaluate_takes_the_logged_model_uri_and_logs_its_data_as_evaluation(
+    run_id: str, tmp_path: Path
+) -> None:
+    client = MlflowClient()
+    trained = client.get_run(run_id)
+    # MLflow 3 lineage: the model is handed on by its logged-model URI, models:/m-<id>.
+    (logged,) = client.search_logged_models(
+        experiment_ids=[trained.info.experiment_id],
+        filter_string=f"source_run_id = '{run_id}'",
+    )
+    csv = client.download_artifacts(run_id, "data/test.csv", str(tmp_path))
+    evaluate.main(["--model-uri", f"models:/{logged.model_id}", "--data", csv])
+    evaluation = mlflow.last_active_run()
+    assert evaluation is not None and evaluation.info.run_id != run_id
+    assert set(evaluation.data.metrics) == set(trained.data.metrics)
+    for name, value in trained.data.metrics.items():
+        assert evaluation.data.metrics[name] == pytest.approx(value, rel=1e-6)
+    contexts = [
+        tag.value
+        for item in evaluation.inputs.dataset_inputs
+        for tag in item.tags
+        if tag.key == "mlflow.data.context"
+    ]
+    assert contexts == ["evaluation"]
+
+
 def test_evaluate_refuses_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exc:
         evaluate.main(["--model-uri", "runs:/x/model", "--data", str(tmp_path / "none.csv")])
