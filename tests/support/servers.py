@@ -10,18 +10,21 @@ the fixtures always stop them.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from orchestration.processes import Started, free_port, stop_group, wait_for_http
+from orchestration.processes import Started, free_port, group_alive, stop_group, wait_for_http
 from tests.support.paths import VENV_BIN
 
 
@@ -137,18 +140,45 @@ def start_postgres() -> Postgres:
     return Postgres(port=port, data_dir=data_dir, root=root, log_file=log_file)
 
 
+@dataclass(frozen=True)
+class AdoptedProcess:
+    """The process group of a server another test process started (one server shared by
+    the xdist workers): its pid and command, and whether it still runs."""
+
+    pid: int
+    args: list[str]
+
+    def poll(self) -> int | None:
+        return None if group_alive(self.pid) else 0
+
+    def stop(self, grace_s: float) -> None:
+        """SIGTERM the group, SIGKILL what is left after ``grace_s`` (zombies, which its
+        exited starter can no longer reap, do not count: PID 1 reaps them)."""
+        for signum in (15, 9):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signum)
+            deadline = time.monotonic() + grace_s
+            while group_alive(self.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not group_alive(self.pid):
+                return
+
+
 @dataclass
 class MlflowServer:
     """A running ``mlflow server``; ``stop()`` ends its whole process group."""
 
     url: str
-    process: subprocess.Popen[bytes]
+    process: subprocess.Popen[bytes] | AdoptedProcess
     artifacts: Path
     log_file: Path
     extra: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
-        stop_group(self.process, 15)
+        if isinstance(self.process, AdoptedProcess):
+            self.process.stop(15)
+        else:
+            stop_group(self.process, 15)
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
@@ -212,3 +242,76 @@ def postgres_mlflow_server(workdir: Path) -> Iterator[tuple[Postgres, MlflowServ
             server.stop()
     finally:
         postgres.stop()
+
+
+@contextlib.contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def shared_postgres_mlflow_server(directory: Path) -> Iterator[MlflowServer]:
+    """:func:`postgres_mlflow_server` shared by the test processes that use ``directory``
+    (the xdist workers of one run): the first to ask starts PostgreSQL and the server, each
+    one registers as a user under a file lock, and the last to leave stops both. A server
+    start costs 10-20 s (most of it ``mlflow server``'s own start, not the migrations), once
+    a run instead of once a worker."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lock, record_file = directory / "server.lock", directory / "server.json"
+    with _flocked(lock):
+        if record_file.exists():
+            record = json.loads(record_file.read_text())
+            record["users"] += 1
+        else:
+            postgres = start_postgres()
+            try:
+                started = start_mlflow_server(postgres.url, directory / "server")
+            except BaseException:
+                postgres.stop()
+                raise
+            assert isinstance(started.process, subprocess.Popen)
+            record = {
+                "users": 1,
+                "postgres": {
+                    "port": postgres.port,
+                    "data_dir": str(postgres.data_dir),
+                    "root": str(postgres.root),
+                    "log_file": str(postgres.log_file),
+                },
+                "server": {
+                    "url": started.url,
+                    "pid": started.process.pid,
+                    "args": [str(arg) for arg in started.process.args],  # type: ignore[union-attr]
+                    "artifacts": str(started.artifacts),
+                    "log_file": str(started.log_file),
+                },
+            }
+        record_file.write_text(json.dumps(record))
+    pg = record["postgres"]
+    postgres = Postgres(pg["port"], Path(pg["data_dir"]), Path(pg["root"]), Path(pg["log_file"]))
+    info = record["server"]
+    server = MlflowServer(
+        info["url"],
+        AdoptedProcess(info["pid"], info["args"]),
+        Path(info["artifacts"]),
+        Path(info["log_file"]),
+    )
+    try:
+        yield server
+    finally:
+        with _flocked(lock):
+            record = json.loads(record_file.read_text())
+            record["users"] -= 1
+            if record["users"] > 0:
+                record_file.write_text(json.dumps(record))
+            else:
+                record_file.unlink()
+                try:
+                    server.stop()
+                finally:
+                    postgres.stop()
