@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,15 @@ from harness.sweep.definition import (
 if TYPE_CHECKING:
     from harness.store.mlflow_boundary import Client
 
-__all__ = ["DaskPool", "LocalPool", "TrialPool", "TrialTask", "find_attempt_run", "run_trial"]
+__all__ = [
+    "DaskPool",
+    "LocalPool",
+    "TrialPool",
+    "TrialTask",
+    "create_store",
+    "find_attempt_run",
+    "run_trial",
+]
 
 WATCH_INTERVAL_S = 0.5
 _MLFLOW_LOG_LINE = re.compile(r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} (INFO|WARNING|DEBUG) ")
@@ -332,6 +340,15 @@ def _warm() -> None:
     """A no-op task: makes the pool start a worker process."""
 
 
+def create_store(uri: str) -> None:
+    """Open ``uri`` once, which creates a new sqlite store's tables (MLflow's migrations:
+    seconds of work a new sweep would otherwise do before its first trial)."""
+    from harness.store import mlflow_boundary
+
+    with _output_to(os.devnull):  # MLflow's migration log lines are not the sweep's output
+        mlflow_boundary.client(uri)
+
+
 def _worker_init() -> None:
     os.environ.pop("MLFLOW_RUN_ID", None)
     signal.signal(signal.SIGINT, _on_sigint)
@@ -384,10 +401,14 @@ class LocalPool(TrialPool):
     def submit(self, task: TrialTask) -> Future[TrialRecord]:
         return self._executor.submit(run_trial, task)
 
-    def warm(self) -> None:
-        """Start every worker now: their start overlaps the sweep's own validation."""
-        for _ in range(self.capacity):
+    def warm(self, first: tuple[Callable[..., None], str] | None = None) -> Future[None] | None:
+        """Start every worker now: their start overlaps the sweep's own validation.
+        ``first`` (a function and its argument) is the first worker's first task; its
+        future is returned."""
+        future = self._executor.submit(first[0], first[1]) if first is not None else None
+        for _ in range(self.capacity - (first is not None)):
             self._executor.submit(_warm)
+        return future
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

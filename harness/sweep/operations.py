@@ -10,9 +10,11 @@ killed at any moment can be resumed from the store alone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
+import re
 import time
 import uuid
 from collections import deque
@@ -38,7 +40,14 @@ from harness.sweep.definition import (
     TrialRecord,
     trial_tag,
 )
-from harness.sweep.executors import DaskPool, LocalPool, TrialPool, TrialTask, find_attempt_run
+from harness.sweep.executors import (
+    DaskPool,
+    LocalPool,
+    TrialPool,
+    TrialTask,
+    create_store,
+    find_attempt_run,
+)
 from harness.sweep.space import Space, Strategy, parse_space
 
 if TYPE_CHECKING:
@@ -49,6 +58,8 @@ if TYPE_CHECKING:
 __all__ = ["SweepProgress", "SweepRequest", "SweepResult", "sweep"]
 
 POLL_S = 0.5
+# How long a sweep waits for a worker to create a new sqlite store before doing it itself.
+NEW_STORE_WAIT_S = 120.0
 STOP_GRACE_S = 90.0
 DASK_RETRIES = 2
 State = Literal["planned", "finished", "interrupted", "stopped"]
@@ -645,15 +656,77 @@ class _Pools:
             self._pool = LocalPool(self._jobs, self._tracking_uri)
         return self._pool
 
-    def warm(self) -> None:
-        """Start the local workers now (not at the first trial) and let them load."""
+    def warm(self) -> _NewStore | None:
+        """Start the local workers now (not at the first trial) and let them load; when the
+        store is a sqlite file that does not exist yet, the first worker creates it beside
+        (see :class:`_NewStore`)."""
         pool = self.get()
-        if isinstance(pool, LocalPool):
-            pool.warm()
+        if not isinstance(pool, LocalPool):
+            return None
+        new = _NewStore.planned(self._tracking_uri)
+        future = pool.warm((create_store, new.temp_uri) if new is not None else None)
+        if new is not None:
+            new.future = future
+        return new
 
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
+
+
+_SQLITE_FILE = re.compile(r"^sqlite:///(/[A-Za-z0-9/._+-]+)$")
+
+
+@dataclass
+class _NewStore:
+    """A new sqlite store, built by a worker under a temporary name while the sweep
+    validates, and moved into place only once the sweep is valid (``install``): MLflow's
+    table migrations (seconds) overlap the validation instead of following it, and a sweep
+    refused at validation leaves no store behind (``discard``).
+
+    Moved with ``os.link`` (never over a store that appeared meanwhile), then the temporary
+    name is removed; any failure leaves the sweep to create the store itself, as before.
+    """
+
+    path: Path
+    temp: Path
+    future: Future[None] | None = None
+
+    @property
+    def temp_uri(self) -> str:
+        return f"sqlite:///{self.temp}"
+
+    @classmethod
+    def planned(cls, tracking_uri: str | None) -> _NewStore | None:
+        from harness.store.mlflow_boundary import absolute_uri
+
+        raw = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        found = _SQLITE_FILE.match(absolute_uri(raw)) if raw else None
+        if found is None:
+            return None
+        path = Path(found.group(1))
+        if path.exists() or not path.parent.is_dir():
+            return None
+        return cls(path, path.with_name(f".{path.name}.mlharness-{uuid.uuid4().hex}.tmp"))
+
+    def install(self, timeout: float = NEW_STORE_WAIT_S) -> None:
+        try:
+            if self.future is not None:
+                self.future.result(timeout=timeout)
+                os.link(self.temp, self.path)
+        except Exception:  # the sweep's own connection creates (or reports) the store
+            pass
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the temporary store (after the worker is done with it, so no journal file
+        it writes later is left behind)."""
+        if self.future is not None and not self.future.cancel():
+            with contextlib.suppress(Exception):
+                self.future.result(timeout=NEW_STORE_WAIT_S)
+        for leftover in (self.temp, *self.temp.parent.glob(f"{self.temp.name}-*")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
 
 
 def sweep(
@@ -670,6 +743,7 @@ def sweep(
     clock = time.monotonic()
     records: dict[int, TrialRecord] = {}
     pools: _Pools | None = None
+    new_store: _NewStore | None = None
     try:
         if request.resume:
             uri = mlflow_boundary.connect(request.tracking_uri)
@@ -689,9 +763,11 @@ def sweep(
                 if not request.cluster:
                     # Start the workers while this process validates (both import mlflow).
                     pools = _Pools(drafted[0], request.jobs, request.tracking_uri)
-                    pools.warm()
+                    new_store = pools.warm()
             definition, space = _define(request, drafted)
             parent_run_id = None
+            if new_store is not None:
+                new_store.install()
         if request.dry_run:
             sets = _param_sets(definition, space)
             return SweepResult(definition, "planned", [], parent_run_id, plan=sets)
@@ -727,6 +803,8 @@ def sweep(
                 _adopt_children(client, state, space.names)
             state.execute()
     finally:
+        if new_store is not None:
+            new_store.discard()
         if pools is not None:
             pools.shutdown()
     with mlflow_boundary.converted(uri, "record the sweep"):
