@@ -23,6 +23,7 @@ from registry_tools import aliases, versions
 from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult, mlflow_run
 from tests.support.paths import PROJECTS
+from tests.support.stores import fresh_store_uri
 
 RF = PROJECTS / "rf"
 
@@ -62,7 +63,7 @@ def _train(workdir: Path) -> dict[str, str]:
     """Train both runs into a store in ``workdir``; returns their ids and the test CSV."""
     from mlflow import MlflowClient
 
-    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    uri = fresh_store_uri(workdir / "mlflow.db")
     weak = mlflow_run(RF, {"n_estimators": 3, "max_depth": 2}, tracking_uri=uri, cwd=workdir)
     assert weak.returncode == 0, weak.output[-3000:]
     weak_id = _only_new_run(uri, set())
@@ -180,6 +181,9 @@ def regressors(trained: Trained) -> Regressors:
                     model,
                     name="model",
                     signature=infer_signature(features, model.predict(features)),
+                    # stated, as the template does: MLflow would otherwise infer them in a
+                    # subprocess that loads the model (~20 s a model on a loaded machine)
+                    pip_requirements=["mlflow", "scikit-learn"],
                 )
             run_ids.append(run.info.run_id)
     return Regressors(run_ids[0], run_ids[1], csv)

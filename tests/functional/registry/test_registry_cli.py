@@ -21,6 +21,7 @@ from tests.functional.registry.conftest import (
 from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult
 from tests.support.servers import free_port
+from tests.support.stores import fresh_store_uri
 
 pytestmark = [pytest.mark.functional, pytest.mark.xdist_group("registry-functional")]
 
@@ -303,7 +304,7 @@ def test_tracking_uri_option_wins_over_the_environment(
 ) -> None:
     """MLFLOW_TRACKING_URI names an empty store; ``--tracking-uri`` the one with the model."""
     registry = two_versions(trained, model_name)
-    other = f"sqlite:///{tmp_path / 'other.db'}"
+    other = fresh_store_uri(tmp_path / "other.db")
     right = ["--tracking-uri", trained.tracking_uri]
 
     def cli(*args: str) -> CliResult:

@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import cli_env
 from tests.support.paths import MLHARNESS
+from tests.support.stores import fresh_store_uri
 from tests.support.sweeps import (
     STEPS,
     children_of,
@@ -275,7 +276,7 @@ def test_ctrl_c_leaves_a_sweep_that_resume_finishes_like_an_uninterrupted_one(
 ) -> None:
     args = (str(STEPS), "-P", "x=1,2,3", "-P", "steps=3", "--jobs", "2", "--metric", "score")
     reference = mlharness_sweep(
-        *args, *LOCAL, "--json", tracking_uri=f"sqlite:///{tmp_path / 'ref.db'}", cwd=tmp_path
+        *args, *LOCAL, "--json", tracking_uri=fresh_store_uri(tmp_path / "ref.db"), cwd=tmp_path
     )
     expected = summary(result_of(reference))
     env = cli_env(tracking_uri, {"STEPS_DELAY": "2"})
