@@ -11,6 +11,7 @@ whole group.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import shutil
@@ -21,8 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from orchestration.processes import Started, free_port, stop_group, wait_for_http
 from tests.support.paths import MLFLOW, MLHARNESS, REPO, VENV_BIN
+from tests.support.stores import fresh_store_uri
 
 MODEL = "rf"
 FEATURE = "mean_radius"
@@ -83,7 +87,7 @@ def make_store(root: Path | None = None, n_estimators: int = 20) -> Store:
     from monitoring.profile import build_profile, save_profile
 
     root = root or Path(tempfile.mkdtemp(prefix="mlharness-serve-store-"))
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = fresh_store_uri(root / "mlflow.db")
     saved_env = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
@@ -242,10 +246,32 @@ def start_mlflow(store: Store, model_uri: str, timeout: float = 240.0) -> Server
 _SHARED: list[Store] = []
 
 
-def shared_store() -> Store:
-    """One store per test process (functional and integration tests share it)."""
+def _built_once(shared: Path) -> Store:
+    """The store built once in ``shared`` (by the first process to get here, under a file
+    lock), as this process's own copy of its sqlite file: alias moves stay this process's,
+    and the artifacts (at absolute paths in the store) are shared and only read."""
+    shared.mkdir(parents=True, exist_ok=True)
+    record = shared / "store.json"
+    with (shared / "store.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not record.exists():
+                built = make_store(shared / "store")
+                record.write_text(json.dumps({"expected": built.expected}))
+            expected = json.loads(record.read_text())["expected"]
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    own = Path(tempfile.mkdtemp(prefix="mlharness-serve-store-"))
+    shutil.copyfile(shared / "store" / "mlflow.db", own / "mlflow.db")
+    return Store(own, f"sqlite:///{own / 'mlflow.db'}", _frame()[0], expected)
+
+
+def shared_store(shared: Path | None = None) -> Store:
+    """One store per test process (functional and integration tests share it). Given
+    ``shared``, a directory every xdist worker of the run sees, it is trained and logged
+    once per run instead of once per worker (``_built_once``)."""
     if not _SHARED:
-        store = make_store()
+        store = make_store() if shared is None else _built_once(shared)
         atexit.register(shutil.rmtree, store.root, ignore_errors=True)
         _SHARED.append(store)
     return _SHARED[0]
@@ -259,12 +285,18 @@ def promtool_check(text: str) -> str:
     return (done.stdout + done.stderr).decode().strip() if done.returncode else ""
 
 
-def store_for_the_session() -> Iterator[Store]:
-    """The shared store for a session fixture; the tracking URI is put back afterwards."""
+def store_for_the_session(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str
+) -> Iterator[Store]:
+    """The shared store for a session fixture (built once per run under xdist); the
+    tracking URI is put back afterwards."""
     import mlflow
 
     saved = os.environ.get("MLFLOW_TRACKING_URI")
-    yield shared_store()
+    shared = None
+    if worker_id != "master":
+        shared = tmp_path_factory.getbasetemp().parent / "serve-store-shared"
+    yield shared_store(shared)
     if saved is None:
         os.environ.pop("MLFLOW_TRACKING_URI", None)
     else:

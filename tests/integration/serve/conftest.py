@@ -17,8 +17,8 @@ from tests.support.serve_server import (
 
 
 @pytest.fixture(scope="session")
-def serve_store() -> Iterator[Store]:
-    yield from store_for_the_session()
+def serve_store(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Store]:
+    yield from store_for_the_session(tmp_path_factory, worker_id)
 
 
 @pytest.fixture(scope="session")
