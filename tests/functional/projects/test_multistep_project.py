@@ -7,6 +7,8 @@ input data are unchanged.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -17,6 +19,7 @@ from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import assert_failed_fast, mlflow_run
 from tests.support.paths import PROJECTS
+from tests.support.stores import fresh_store_uri
 
 pytestmark = pytest.mark.functional
 MULTISTEP = PROJECTS / "multistep"
@@ -81,11 +84,51 @@ def _step_runs(client: MlflowClient, pipeline: Run) -> dict[str, Run]:
     return {s: client.get_run(pipeline.data.tags[f"multistep.run_id.{s}"]) for s in STEPS}
 
 
-def test_step_entry_points_chain_and_main_reruns_only_changed_steps(
-    tracking_uri: str, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class Chain:
+    """The four step entry points launched one by one, then ``main`` over the same work
+    (every step reused), in one store shared by the module's pipeline tests."""
+
+    tracking_uri: str
+    workdir: Path
+    steps: dict[str, Run]
+    pipeline: Run
+    reused: set[str]
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    workdir = tmp_path_factory.mktemp("multistep")
+    uri = fresh_store_uri(workdir / "mlflow.db")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        for name in ("MLFLOW_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_ID", "MLFLOW_RUN_ID"):
+            patch.delenv(name, raising=False)
+        patch.chdir(workdir)
+        mlflow.set_tracking_uri(uri)
+        try:
+            ingest = _launch(uri, workdir, "ingest")
+            data_uri = f"runs:/{ingest.info.run_id}/data"
+            featurize = _launch(uri, workdir, "featurize", data_uri=data_uri, select_k=10)
+            features_uri = f"runs:/{featurize.info.run_id}/features"
+            train = _launch(uri, workdir, "train", features_uri=features_uri, **SMALL)
+            model_uri = f"runs:/{train.info.run_id}/model"
+            evaluate = _launch(
+                uri, workdir, "evaluate", model_uri=model_uri, features_uri=features_uri
+            )
+            steps = {"ingest": ingest, "featurize": featurize, "train": train}
+            steps["evaluate"] = evaluate
+            # The same work through `main`: every step is found by its key.
+            pipeline, reused = _pipeline(uri, workdir)
+            yield Chain(uri, workdir, steps, pipeline, reused)
+        finally:
+            mlflow.set_tracking_uri(None)
+
+
+def test_step_entry_points_chain_and_main_reruns_only_changed_steps(chain: Chain) -> None:
+    tracking_uri, tmp_path = chain.tracking_uri, chain.workdir
     client = MlflowClient(tracking_uri)
-    ingest = _launch(tracking_uri, tmp_path, "ingest")
+    ingest = chain.steps["ingest"]
     assert ingest.data.params == {"test_size": "0.25", "seed": "42"}
     assert ingest.data.metrics["n_train"] + ingest.data.metrics["n_test"] == 569
     data_uri = f"runs:/{ingest.info.run_id}/data"
@@ -94,13 +137,14 @@ def test_step_entry_points_chain_and_main_reruns_only_changed_steps(
         "data/test.csv",
     }
 
-    featurize = _launch(tracking_uri, tmp_path, "featurize", data_uri=data_uri, select_k=10)
+    featurize = chain.steps["featurize"]
+    assert featurize.data.params["data_uri"] == data_uri
     assert featurize.data.metrics["n_features"] == 10
     features_uri = f"runs:/{featurize.info.run_id}/features"
     selected = mlflow.artifacts.load_dict(f"runs:/{featurize.info.run_id}/featurizer/selected.json")
     assert len(selected["selected"]) == 10
 
-    train = _launch(tracking_uri, tmp_path, "train", features_uri=features_uri, **SMALL)
+    train = chain.steps["train"]
     assert train.data.params["features_uri"] == features_uri
     assert 0.9 < train.data.metrics["train_accuracy"] <= 1.0
     model_uri = f"runs:/{train.info.run_id}/model"
@@ -111,20 +155,18 @@ def test_step_entry_points_chain_and_main_reruns_only_changed_steps(
     predictions = mlflow.pyfunc.load_model(model_uri).predict(example)
     assert len(predictions) == len(example) and set(np.unique(predictions)) <= {0, 1}
 
-    evaluate = _launch(
-        tracking_uri, tmp_path, "evaluate", model_uri=model_uri, features_uri=features_uri
-    )
+    evaluate = chain.steps["evaluate"]
+    assert evaluate.data.params["model_uri"] == model_uri
     assert set(evaluate.data.metrics) >= EVAL_METRICS
     assert 0.9 < evaluate.data.metrics["accuracy"] <= 1.0
     evaluation = client.list_artifacts(evaluate.info.run_id, "evaluation")
     assert [a.path for a in evaluation] == ["evaluation/predictions.csv"]
 
-    standalone = {"ingest": ingest, "featurize": featurize, "train": train, "evaluate": evaluate}
-    assert all(KEY_TAG in run.data.tags for run in standalone.values())
+    assert all(KEY_TAG in run.data.tags for run in chain.steps.values())
     # The same work through `main`: every step is found by its key, nothing runs again.
-    pipeline, reused = _pipeline(tracking_uri, tmp_path)
-    assert reused == set(STEPS)
-    for step, run in standalone.items():
+    pipeline = chain.pipeline
+    assert chain.reused == set(STEPS)
+    for step, run in chain.steps.items():
         assert pipeline.data.tags[f"multistep.run_id.{step}"] == run.info.run_id
     assert pipeline.data.metrics == evaluate.data.metrics
     assert pipeline.data.params["select_k"] == "10"
@@ -141,12 +183,12 @@ def test_step_entry_points_chain_and_main_reruns_only_changed_steps(
     assert _step_runs(client, changed)["ingest"].data.metrics["n_test"] == 171
 
 
-def test_main_is_deterministic_and_reused_by_code_content_not_git(
-    tracking_uri: str, tmp_path: Path
-) -> None:
+def test_main_is_deterministic_and_reused_by_code_content_not_git(chain: Chain) -> None:
+    tracking_uri, tmp_path = chain.tracking_uri, chain.workdir
     client = MlflowClient(tracking_uri)
-    # Reuse is per experiment, so a second experiment recomputes every step from scratch.
-    first, _ = _pipeline(tracking_uri, tmp_path, experiment="first")
+    # Reuse is per experiment, so a second experiment recomputes every step from scratch;
+    # the first computation is the chain's (its steps launched one by one, then main).
+    first = chain.pipeline
     second, reused = _pipeline(tracking_uri, tmp_path, experiment="second")
     assert reused == set()
     assert first.data.metrics == second.data.metrics
