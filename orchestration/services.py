@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from monitoring.stack.golden_update import BLACKBOX_ENV, STACK_ENV
+
 __all__ = [
     "AIRFLOW_HOSTNAME_ENV",
     "COMPOSE_PORTS",
@@ -373,6 +375,9 @@ def airflow_environment(t: Topology) -> dict[str, str]:
             "airflow-home/passwords.json"
         )
         env["AIRFLOW__CORE__HOSTNAME_CALLABLE"] = HOSTNAME_CALLABLE
+        # The promote task rewrites this stack's golden probes and reloads its exporter.
+        env[STACK_ENV] = str(t.monitoring_dir)
+        env[BLACKBOX_ENV] = f"http://{t.address('blackbox')}"
         # Every service shares two cores here: the api-server can take longer than the
         # default 5 s to answer a task's first call (the task then fails before it ran).
         env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"] = "30"

@@ -33,6 +33,7 @@ from monitoring.stack.golden import (
 )
 
 __all__ = [
+    "BLACKBOX_ENV",
     "BLACKBOX_FILE",
     "STACK_ENV",
     "GoldenUpdate",
@@ -44,6 +45,9 @@ __all__ = [
 BLACKBOX_FILE = "blackbox.yml"
 # The rendered stack as the promote task's worker sees it (wins over the config's stack_dir).
 STACK_ENV = "MLHARNESS_MONITORING_STACK"
+# The blackbox exporter the worker reloads (wins over monitoring.blackbox_url): mlharness up
+# sets both, since its services listen on ports chosen at start.
+BLACKBOX_ENV = "MLHARNESS_BLACKBOX_URL"
 RELOAD_TIMEOUT_S = 10
 DEFAULT_TIMEOUT = "5s"
 
@@ -209,7 +213,8 @@ def refresh_golden_probes(
 ) -> GoldenUpdate | None:
     """After a promotion of ``version``: its answers into the stack's golden probes, the
     exporter reloaded. None when no golden requests or no stack directory are configured
-    (``monitoring.golden.stack_dir``, or ``MLHARNESS_MONITORING_STACK`` for the worker)."""
+    (``monitoring.golden.stack_dir``, or ``MLHARNESS_MONITORING_STACK`` for the worker; the
+    exporter reloaded is ``MLHARNESS_BLACKBOX_URL`` or ``monitoring.blackbox_url``)."""
     golden = config.monitoring.golden
     where = os.environ.get(STACK_ENV) or golden.stack_dir
     if not golden.enabled or not where:
@@ -217,4 +222,5 @@ def refresh_golden_probes(
     model_uri = f"models:/{config.model.name}/{version}"
     probes = promoted_answers(golden, model_uri, tracking_uri)
     stack = Path(where).expanduser().resolve()
-    return update_golden_probes(stack, probes, config.monitoring.blackbox_url)
+    blackbox_url = os.environ.get(BLACKBOX_ENV) or config.monitoring.blackbox_url
+    return update_golden_probes(stack, probes, blackbox_url)

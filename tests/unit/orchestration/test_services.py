@@ -51,6 +51,10 @@ LOCAL_ONLY = {
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC",
     "MLHARNESS_PUSHGATEWAY",
     "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT",
+    # up's golden probes: the promote task rewrites this stack's and reloads its exporter
+    # (a compose stack names its own with monitoring.golden.stack_dir / blackbox_url)
+    "MLHARNESS_MONITORING_STACK",
+    "MLHARNESS_BLACKBOX_URL",
 }
 COMPOSE_ONLY = {"MLHARNESS_PIPELINE_DIR", "MLHARNESS_PROJECT"}
 
