@@ -432,7 +432,6 @@ def _compare(
 
 def _write_outputs(plan: DriftPlan, result: DriftResult, outputs: DriftOutputs) -> DriftOutcome:
     from monitoring import report_json
-    from monitoring.metrics import DriftMetrics
 
     report = report_json.to_dict(result)
     written: list[Path] = []
@@ -442,10 +441,14 @@ def _write_outputs(plan: DriftPlan, result: DriftResult, outputs: DriftOutputs) 
         from monitoring.report_html import write_html
 
         written.append(write_html(result, outputs.html))
-    gauges = DriftMetrics()
-    gauges.update(result, plan.dataset)
-    gauges.mark_success(time.time())
-    if outputs.prometheus_textfile is not None:
+    gauges = None
+    if outputs.prometheus_textfile is not None or outputs.pushgateway:
+        from monitoring.metrics import DriftMetrics  # prometheus_client: only when asked for
+
+        gauges = DriftMetrics()
+        gauges.update(result, plan.dataset)
+        gauges.mark_success(time.time())
+    if gauges is not None and outputs.prometheus_textfile is not None:
         outputs.prometheus_textfile.parent.mkdir(parents=True, exist_ok=True)
         gauges.write_textfile(outputs.prometheus_textfile)
         written.append(outputs.prometheus_textfile)
@@ -460,7 +463,7 @@ def _write_outputs(plan: DriftPlan, result: DriftResult, outputs: DriftOutputs) 
             experiment=outputs.experiment,
             tracking_uri=outputs.tracking_uri,
         )
-    if outputs.pushgateway:
+    if gauges is not None and outputs.pushgateway:
         gauges.push(outputs.pushgateway, plan.dataset)
     return DriftOutcome(
         plan,
