@@ -22,6 +22,7 @@ from mlflow import MlflowClient
 
 from harness.schemas.pipeline_config import PipelineConfig
 from tests.support.airflow import AIRFLOW, airflow_env, example, render_to, write_config
+from tests.support.stores import fresh_store_uri
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 
@@ -83,7 +84,7 @@ def trained(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Sta
     work = tmp_path_factory.mktemp("pipeline")
     dags = work / "dags"
     dags.mkdir()
-    stack = Stack(airflow_home, dags, work, f"sqlite:///{work / 'mlflow.db'}")
+    stack = Stack(airflow_home, dags, work, fresh_store_uri(work / "mlflow.db"))
     config = write_config(work, _pipeline(**{"monitoring.drift.batches": "batches/*.csv"}))
     render_to(config, work / "stack")
     for dag in (work / "stack" / "dags").iterdir():
