@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -13,31 +15,62 @@ from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import assert_failed_fast, mlflow_run
 from tests.support.paths import PROJECTS
+from tests.support.stores import fresh_store_uri
 
 pytestmark = pytest.mark.functional
 TORCH_MLP = PROJECTS / "torch_mlp"
 FINAL = {"accuracy", "f1", "roc_auc", "log_loss"}
 PER_EPOCH = {"train_loss", "val_loss", "val_accuracy"}
+# lr typed as 1e-2: the project must not re-log it as 0.01 (MLflow refuses a changed param).
+PARAMS = {"epochs": 3, "hidden_units": 8, "lr": "1e-2", "batch_size": 64, "seed": 5}
 
 
-def _runs(client: MlflowClient) -> list[Run]:
+def _runs(client: MlflowClient, filter_string: str = "") -> list[Run]:
     experiments = [e.experiment_id for e in client.search_experiments()]
-    return list(client.search_runs(experiments, order_by=["attributes.start_time ASC"]))
+    return list(
+        client.search_runs(
+            experiments, filter_string=filter_string, order_by=["attributes.start_time ASC"]
+        )
+    )
 
 
 def _history(client: MlflowClient, run_id: str, name: str) -> list[tuple[int, float]]:
     return [(m.step, m.value) for m in client.get_metric_history(run_id, name)]
 
 
+@dataclass(frozen=True)
+class Trained:
+    """One ``main`` run, the only run of a store the module's tests share (the evaluate
+    and determinism checks add their runs to it)."""
+
+    tracking_uri: str
+    workdir: Path
+    run: Run
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
+    workdir = tmp_path_factory.mktemp("torch-mlp")
+    uri = fresh_store_uri(workdir / "mlflow.db")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        patch.chdir(workdir)
+        mlflow.set_tracking_uri(uri)
+        try:
+            result = mlflow_run(TORCH_MLP, PARAMS, tracking_uri=uri, cwd=workdir)
+            assert result.returncode == 0, result.output[-3000:]
+            (run,) = _runs(MlflowClient(uri))
+            yield Trained(uri, workdir, run)
+        finally:
+            mlflow.set_tracking_uri(None)
+
+
 def test_main_and_evaluate_log_params_metrics_and_a_loadable_model(
-    tracking_uri: str, tmp_path: Path
+    trained: Trained, tmp_path: Path
 ) -> None:
-    # lr typed as 1e-2: the project must not re-log it as 0.01 (MLflow refuses a changed param).
-    params = {"epochs": 3, "hidden_units": 8, "lr": "1e-2", "batch_size": 64, "seed": 5}
-    result = mlflow_run(TORCH_MLP, params, tracking_uri=tracking_uri, cwd=tmp_path)
-    assert result.returncode == 0, result.output[-3000:]
+    params, tracking_uri = PARAMS, trained.tracking_uri
     client = MlflowClient(tracking_uri)
-    (run,) = _runs(client)
+    run = trained.run
     run_id = run.info.run_id
     assert run.info.status == "FINISHED"
     assert {k: run.data.params[k] for k in params} == {k: str(v) for k, v in params.items()}
@@ -69,10 +102,10 @@ def test_main_and_evaluate_log_params_metrics_and_a_loadable_model(
         {"model_uri": model_uri, "data": csv},
         entry_point="evaluate",
         tracking_uri=tracking_uri,
-        cwd=tmp_path,
+        cwd=trained.workdir,
     )
     assert result.returncode == 0, result.output[-3000:]
-    evaluation = _runs(client)[-1]
+    (evaluation,) = _runs(client, "tags.`mlflow.project.entryPoint` = 'evaluate'")
     assert evaluation.info.run_id != run_id and evaluation.info.status == "FINISHED"
     assert evaluation.data.params["model_uri"] == model_uri
     (dataset,) = evaluation.inputs.dataset_inputs
@@ -81,13 +114,12 @@ def test_main_and_evaluate_log_params_metrics_and_a_loadable_model(
         assert evaluation.data.metrics[name] == pytest.approx(run.data.metrics[name], abs=1e-6)
 
 
-def test_same_params_give_identical_metrics(tracking_uri: str, tmp_path: Path) -> None:
-    params = {"epochs": 3, "hidden_units": 8, "batch_size": 16, "seed": 11}
-    for _ in range(2):
-        result = mlflow_run(TORCH_MLP, params, tracking_uri=tracking_uri, cwd=tmp_path)
-        assert result.returncode == 0, result.output[-3000:]
-    client = MlflowClient(tracking_uri)
-    first, second = _runs(client)
+def test_same_params_give_identical_metrics(trained: Trained) -> None:
+    result = mlflow_run(TORCH_MLP, PARAMS, tracking_uri=trained.tracking_uri, cwd=trained.workdir)
+    assert result.returncode == 0, result.output[-3000:]
+    client = MlflowClient(trained.tracking_uri)
+    first, second = _runs(client, "tags.`mlflow.project.entryPoint` = 'main'")
+    assert first.info.run_id == trained.run.info.run_id
     assert first.data.metrics == second.data.metrics
     for name in PER_EPOCH:
         history = _history(client, first.info.run_id, name)
