@@ -8,22 +8,20 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from tests.functional.harness.conftest import RecordedRf
 from tests.support.git_servers import make_repo
 from tests.support.harness_cli import TINY, json_of, mlharness
-from tests.support.paths import PROJECTS
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 LOCAL = ["--env-manager", "local"]
 
 
 def test_rf_is_identical_under_threads_hashseed_and_row_order(
-    tracking_uri: str, tmp_path: Path
+    recorded_rf: RecordedRf, tmp_path: Path
 ) -> None:
-    repo = tmp_path / "repo"
-    make_repo(repo, {"rf": PROJECTS / "rf"})
-    trained = mlharness("run", str(repo / "rf"), "-P", "n_estimators=5", *LOCAL, "--json",
-                        tracking_uri=tracking_uri, cwd=tmp_path)  # fmt: skip
-    run_id = json_of(trained)["run_id"]
+    # `mlharness run` of projects/rf (n_estimators=5, local) in a git repo: tests/functional/
+    # harness/conftest.py records it once per session; this test has its own store copy.
+    tracking_uri, repo, run_id = recorded_rf.tracking_uri, recorded_rf.repo, recorded_rf.run_id
 
     checked = mlharness("verify", run_id, "--perturb", "threads,hashseed,order", "--json",
                         tracking_uri=tracking_uri, cwd=tmp_path)  # fmt: skip

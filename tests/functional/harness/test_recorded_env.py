@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.harness.conftest import RecordedRf
 from tests.support.git_servers import make_repo
 from tests.support.harness_cli import TINY, json_of, manifest_of, mlharness
 from tests.support.mlflow_cli import CliResult, cli_env
-from tests.support.paths import PROJECTS, VENV_BIN
+from tests.support.paths import VENV_BIN
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 OTHER_JOBLIB = "joblib==1.5.3"
@@ -71,15 +72,11 @@ def _differing(report: dict[str, object]) -> set[tuple[str, str]]:
 
 
 def test_default_verify_sees_the_changed_environment_and_recorded_env_is_identical(
-    tracking_uri: str, tmp_path: Path
+    recorded_rf: RecordedRf, tmp_path: Path
 ) -> None:
-    repo = tmp_path / "repo"
-    make_repo(repo, {"rf": PROJECTS / "rf"})
-    recorded = mlharness(
-        "run", str(repo / "rf"), "-P", "n_estimators=5", "--env-manager", "local", "--json",
-        tracking_uri=tracking_uri, cwd=tmp_path,
-    )  # fmt: skip
-    run_id = json_of(recorded)["run_id"]
+    # `mlharness run` of projects/rf (n_estimators=5, local) in a git repo, in this venv:
+    # tests/functional/harness/conftest.py records it once per session (own store copy).
+    tracking_uri, run_id = recorded_rf.tracking_uri, recorded_rf.run_id
     original = manifest_of(tracking_uri, run_id, tmp_path / "m0")
     assert any(p.startswith("joblib==1.6") for p in original["environment"]["pip_freeze"])
 
