@@ -263,6 +263,29 @@ def _record(store: Tracking, planned: Plan, run_id: str, started: dt.datetime) -
     return doc
 
 
+def _children() -> set[int]:
+    import psutil
+
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def _stop_new_children(before: set[int], grace_s: float = 5.0) -> None:
+    """Stop what the interrupted launch started and left behind. MLflow's cancel terminates
+    the entry point's shell only; a shell that forked its command (rather than exec'ing it)
+    leaves the command running, holding our stdout and stderr. Processes this one had
+    before the launch are left alone."""
+    import psutil
+
+    left = [c for c in psutil.Process().children(recursive=True) if c.pid not in before]
+    for child in left:
+        with contextlib.suppress(psutil.Error):
+            child.terminate()
+    _, alive = psutil.wait_procs(left, timeout=grace_s)
+    for child in alive:
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+
+
 def execute(
     planned: Plan,
     tracking_uri: str,
@@ -285,10 +308,12 @@ def execute(
         run_id = _create_run(client, planned, experiment_id, replay_of, parent_run_id, extra_tags)
     started = _now()
     clock = time.monotonic()
+    before = _children()
     try:
         with _stdout_to_stderr(quiet_stdout):
             failure = _launch(planned, store, experiment_id, run_id)
     except KeyboardInterrupt:
+        _stop_new_children(before)
         with converted(tracking_uri):
             client.set_terminated(run_id, "KILLED")
             _record(store, planned, run_id, started)
