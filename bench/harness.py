@@ -220,7 +220,11 @@ def recorded_env_bench() -> int:
     """
     import platform as platform_module
 
-    # The harness package first: once bench/ is on sys.path, this file shadows it.
+    # The harness package first: with bench/ on sys.path (appended above, for common.py)
+    # Python's path finder would find this file as ``harness`` before the editable
+    # install's finder finds the package, so the repository goes first.
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
     from harness.run import environment, recorded_env
 
     sys.path.append(str(Path(__file__).resolve().parent))
