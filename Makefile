@@ -46,7 +46,8 @@ debian-packages:
 	@bash .ci/install-debian-packages
 
 # --dist loadgroup is taken over by tests/conftest.py's scheduler (tests/support/scheduling.py):
-# one test module per worker (its fixtures built once), longest first by tests/durations.json
+# one test module per worker (its fixtures built once; only a module over 1/8 of the suite is
+# spread), longest first by tests/durations.json
 # (refresh: python -m tests.support.scheduling JUNIT_XML). xdist_group marks are not read
 # (pytest 9.2 ignores the node ids xdist 3.8 rewrites): shared costly state uses file locks.
 test: setup debian-packages

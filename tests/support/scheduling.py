@@ -6,8 +6,9 @@ at the end while the other worker idles, and the tests of one module land on bot
 each of which then builds the module's costly fixtures. Here:
 
 - a test module is one unit of work (its module- and session-scoped fixtures are built once),
-  except a module whose recorded total exceeds ``SPLIT_ABOVE_S``, whose tests go one by one
-  (spread over both workers, since it would otherwise bound the whole run);
+  except a module longer than an eighth of the whole recorded suite (and than
+  ``SPLIT_FLOOR_S``), whose tests go one by one (spread over both workers, since it would
+  otherwise bound the whole run; such a module should not hold a costly module fixture);
 - units go out longest first (the greedy "longest processing time" rule, within 4/3 of the
   best possible schedule), their length read from ``tests/durations.json``, the per-test
   times of an earlier run (a new test counts ``UNKNOWN_S``).
@@ -42,7 +43,8 @@ __all__ = [
 
 TESTS = Path(__file__).resolve().parents[1]
 DURATIONS = TESTS / "durations.json"
-SPLIT_ABOVE_S = 300.0
+SPLIT_FLOOR_S = 300.0
+SPLIT_FRACTION = 8  # a module longer than 1/8 of the suite is split
 UNKNOWN_S = 2.0
 
 
@@ -72,7 +74,9 @@ def scope_of(nodeid: str) -> str:
     """The unit of work ``nodeid`` belongs to: its module, or itself in a module too long
     to run on one worker."""
     module = _module(nodeid)
-    return nodeid if _module_totals().get(module, 0.0) > SPLIT_ABOVE_S else module
+    totals = _module_totals()
+    split_above = max(SPLIT_FLOOR_S, sum(totals.values()) / SPLIT_FRACTION)
+    return nodeid if totals.get(module, 0.0) > split_above else module
 
 
 def order_items(items: list[pytest.Item]) -> None:
