@@ -25,6 +25,36 @@ if "MLHARNESS_CACHE_DIR" not in os.environ:
     atexit.register(shutil.rmtree, _cache, ignore_errors=True)
 
 
+# Variables that every later subprocess of this xdist worker would inherit: a module that
+# leaves one behind (mlflow.set_experiment exports MLFLOW_EXPERIMENT_ID) breaks the tests
+# that happen to run after it on the same worker, far from the cause.
+_INHERITED = (
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_REGISTRY_URI",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_RUN_ID",
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_leaves_mlflow_variables_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail the module that changes an inherited MLflow variable (and put it back), so the
+    error names the culprit instead of a later module on the same worker."""
+    before = {name: os.environ.get(name) for name in _INHERITED}
+    yield
+    after = {name: os.environ.get(name) for name in _INHERITED}
+    changed = {
+        name: (before[name], after[name]) for name in _INHERITED if before[name] != after[name]
+    }
+    for name, (value, _) in changed.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    assert not changed, f"{request.module.__name__} left MLflow variables changed: {changed}"
+
+
 @pytest.fixture
 def tracking_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh sqlite tracking store for this test, also set for in-process MLflow calls

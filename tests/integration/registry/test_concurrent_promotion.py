@@ -42,12 +42,15 @@ def model_ids(mlflow_server: MlflowServer) -> Iterator[list[str]]:
     from sklearn.dummy import DummyClassifier
 
     mlflow.set_tracking_uri(mlflow_server.url)
-    mlflow.set_experiment(f"registry-race-{uuid.uuid4().hex[:8]}")
+    # Not mlflow.set_experiment: it exports MLFLOW_EXPERIMENT_ID into this xdist worker.
+    experiment_id = mlflow.MlflowClient(mlflow_server.url).create_experiment(
+        f"registry-race-{uuid.uuid4().hex[:8]}"
+    )
     x, y = np.zeros((8, 2)), np.array([0, 1] * 4)
     ids = []
     try:
         for index in range(4):
-            with mlflow.start_run():
+            with mlflow.start_run(experiment_id=experiment_id):
                 mlflow.log_metric("accuracy", 0.5 + index / 10)
                 # Requirements stated: MLflow would otherwise infer them in a subprocess that
                 # loads the model, ~20 s a model on a loaded machine (most of this setup).

@@ -112,8 +112,10 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
     frame.assign(f0=frame.f0 + 3.0, f1=frame.f1 + 3.0).to_csv(drifted, index=False)
     mlflow.set_tracking_uri(uri)
     try:
-        mlflow.set_experiment("stack-e2e")
-        with mlflow.start_run() as run:
+        # Not mlflow.set_experiment: it exports MLFLOW_EXPERIMENT_ID into this xdist worker,
+        # and every later test's subprocess would look for this store's experiment.
+        experiment_id = MlflowClient(uri).create_experiment("stack-e2e")
+        with mlflow.start_run(experiment_id=experiment_id) as run:
             mlflow.log_artifact(str(reference), "data")
             info = mlflow.sklearn.log_model(
                 LogisticRegression().fit(frame, target),
