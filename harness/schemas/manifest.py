@@ -5,15 +5,27 @@ run tag ``mlharness.manifest_digest`` so a manifest edited by hand is detected. 
 from a newer schema is refused rather than half understood, and one that is not what
 :class:`RunManifest` declares is refused with every problem and its key path
 (``run_spec.parameters.alpha: Input should be a valid string``).
+
+``RunManifest.as_json_dict()`` gives back the very JSON it was validated from (the fields
+that were absent stay absent, a JSON ``1`` stays ``1``), so the digest of a manifest read
+back is the digest it was logged with.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, NonNegativeFloat
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
 
 from harness.kernel.atomic import write_text_atomic
 from harness.kernel.digests import path_digest, sha256_bytes
@@ -36,9 +48,14 @@ __all__ = [
     "TAG_CACHE_KEY",
     "TAG_DIGEST",
     "TAG_REPLAY_OF",
+    "EnvironmentSection",
+    "InputDigest",
     "Manifest",
     "ManifestError",
     "RunManifest",
+    "RunSpecSection",
+    "SourceSection",
+    "Timings",
     "canonical_json",
     "check",
     "digest",
@@ -66,8 +83,28 @@ class ManifestError(SpecError):
         )
 
 
+def _keep_json_int(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    """A number checked as a strict float, kept an ``int`` when the JSON held one: the
+    float validator would turn ``1`` into ``1.0``, another canonical text, another digest."""
+    checked = handler(value)
+    return value if type(value) is int else checked
+
+
+# A JSON number: validated as a (strict) float, written back exactly as it was read.
+JsonFloat = Annotated[float, WrapValidator(_keep_json_int), PlainSerializer(lambda v: v)]
+NonNegativeJsonFloat = Annotated[
+    float, Field(ge=0), WrapValidator(_keep_json_int), PlainSerializer(lambda v: v)
+]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    def as_json_dict(self) -> dict[str, Any]:
+        """The JSON this was validated from: the fields given (even as None), no defaults
+        of fields that were absent, numbers as they were. The one form that is written
+        and digested."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class SourceSection(_Section):
@@ -117,7 +154,7 @@ class InputDigest(_Section):
 class Timings(_Section):
     started: str
     finished: str
-    duration_s: NonNegativeFloat
+    duration_s: NonNegativeJsonFloat
 
 
 class RunManifest(_Section):
@@ -129,15 +166,20 @@ class RunManifest(_Section):
     environment: EnvironmentSection
     inputs: dict[str, InputDigest]
     outputs: dict[str, str]
-    metrics: dict[str, float]
+    metrics: dict[str, JsonFloat]
     seeds: dict[str, str]
     timings: Timings
     cache_key: str
 
 
-def digest(manifest: Manifest) -> str:
-    """Hex sha256 of the canonical JSON."""
-    return sha256_bytes(canonical_json(manifest).encode())
+def _json_of(manifest: RunManifest | Mapping[str, Any]) -> object:
+    return manifest.as_json_dict() if isinstance(manifest, RunManifest) else manifest
+
+
+def digest(manifest: RunManifest | Mapping[str, Any]) -> str:
+    """Hex sha256 of the canonical JSON of a manifest, or of the JSON as read from the
+    artifact (the digest is checked against what was logged, before it is trusted)."""
+    return sha256_bytes(canonical_json(_json_of(manifest)).encode())
 
 
 def seeds_of(parameters: dict[str, str]) -> dict[str, str]:
@@ -190,7 +232,7 @@ def check(manifest: object, expected_digest: str | None, *, where: str) -> Manif
 
     The schema version is looked at first (a newer manifest is refused as such, not as a
     list of unknown fields), then every problem against :class:`RunManifest` at once, then
-    the digest tag.
+    the digest tag (over the JSON as read).
     """
     if not isinstance(manifest, dict):
         raise ManifestError(where, ["(top level): not a JSON object"])

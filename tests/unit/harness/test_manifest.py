@@ -11,43 +11,12 @@ import pytest
 from harness.kernel.errors import SpecError
 from harness.run.environment import is_secret, recorded_variables
 from harness.schemas import manifest
+from harness.schemas.manifest import RunManifest
+from tests.support.manifests import manifest_json
 
 
 def _doc() -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "source": {
-            "uri": "/r",
-            "commit": "a" * 40,
-            "subdir": "rf",
-            "version": None,
-            "dirty": False,
-            "diff_digest": None,
-            "tree_digest": "d" * 64,
-            "template": None,
-        },
-        "run_spec": {
-            "entry_point": "main",
-            "parameters": {"alpha": "0.5"},
-            "env_manager": "local",
-            "experiment_name": None,
-            "run_name": None,
-        },
-        "environment": {
-            "python": "3.11.7",
-            "platform": "Linux",
-            "env_manager": "local",
-            "lock_digest": "e" * 64,
-            "pip_freeze": ["mlflow==3.17.2"],
-            "variables": {},
-        },
-        "inputs": {"data": {"value": "/d.csv", "digest": "f" * 64}},
-        "outputs": {"x.png": "b" * 64},
-        "metrics": {"acc": 0.5},
-        "seeds": {},
-        "timings": {"started": "t0", "finished": "t1", "duration_s": 1.5},
-        "cache_key": "c" * 64,
-    }
+    return manifest_json()
 
 
 def test_canonical_json_is_sorted_and_compact_and_key_order_free() -> None:
@@ -64,6 +33,73 @@ def test_canonical_json_is_sorted_and_compact_and_key_order_free() -> None:
 def test_check_accepts_an_untouched_manifest() -> None:
     doc = _doc()
     assert manifest.check(doc, manifest.digest(doc), where="run r") is doc
+
+
+def _with_every_optional_field() -> dict[str, Any]:
+    doc = _doc()
+    doc["source"]["template"] = {
+        "name": "sklearn",
+        "version": "1",
+        "answers": {"n": 3, "ratio": 0.25, "flag": True, "none": None, "list": [1, "a"]},
+    }
+    doc["run_spec"].update(experiment_name="e", run_name="r")
+    doc["environment"]["recorded_env"] = {"key": "py3.11.7-k", "path": "/e", "of_run": "r0"}
+    return doc
+
+
+def _without_the_optional_fields() -> dict[str, Any]:
+    """A manifest logged before ``tree_digest``, ``template`` and ``recorded_env`` existed."""
+    doc = _doc()
+    del doc["source"]["tree_digest"], doc["source"]["template"]
+    return doc
+
+
+def _with_integer_metrics() -> dict[str, Any]:
+    doc = _doc()
+    doc["metrics"] = {"n": 1, "one": 1.0, "big": 10**15, "zero": 0, "neg": -0.0, "acc": 0.5}
+    doc["timings"]["duration_s"] = 2
+    return doc
+
+
+@pytest.mark.parametrize(
+    "make", [_with_every_optional_field, _without_the_optional_fields, _with_integer_metrics]
+)
+def test_a_validated_manifest_gives_back_its_json_and_its_digest(make: Any) -> None:
+    """Old manifests still verify: the digest (tag) of the JSON as it was logged is the
+    digest of the RunManifest read back."""
+    logged = make()
+    tag = manifest.digest(logged)  # what the run was tagged with, before RunManifest existed
+    checked = RunManifest.model_validate(copy.deepcopy(logged))
+    assert manifest.canonical_json(checked.as_json_dict()) == manifest.canonical_json(logged)
+    assert manifest.digest(checked) == tag
+
+
+def test_absent_optional_fields_stay_absent_and_explicit_nones_stay_present() -> None:
+    old = RunManifest.model_validate(_without_the_optional_fields())
+    assert old.source.tree_digest is None and old.source.template is None
+    source = old.as_json_dict()["source"]
+    assert "tree_digest" not in source and "template" not in source
+    assert "recorded_env" not in old.as_json_dict()["environment"]
+    assert source["diff_digest"] is None and "diff_digest" in source
+    new = RunManifest.model_validate(_doc())
+    assert new.as_json_dict()["source"]["template"] is None
+
+
+def test_integer_metrics_keep_their_json_text() -> None:
+    checked = RunManifest.model_validate(_with_integer_metrics())
+    text = manifest.canonical_json(checked.as_json_dict())
+    assert '"n":1,' in text and '"one":1.0,' in text and '"zero":0}' in text
+    assert '"big":1000000000000000,' in text and '"neg":-0.0,' in text
+    assert '"duration_s":2,' in text
+    assert type(checked.metrics["n"]) is int and type(checked.metrics["one"]) is float
+
+
+def test_a_metric_that_is_not_a_number_is_refused() -> None:
+    for bad in (True, "1", None):
+        doc = _doc()
+        doc["metrics"]["acc"] = bad
+        with pytest.raises(manifest.ManifestError, match=r"metrics\.acc: Input should be"):
+            manifest.check(doc, manifest.digest(doc), where="run r")
 
 
 def test_check_refuses_an_edited_manifest() -> None:
