@@ -7,12 +7,15 @@ metrics must be equal too unless a relative tolerance is given for that metric.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.kernel.assignments import parse_typed_assignments
 from harness.kernel.errors import ParamError
+
+if TYPE_CHECKING:
+    from harness.schemas.manifest import RunManifest
 
 __all__ = [
     "DIFFERS",
@@ -59,9 +62,9 @@ def parse_rtols(pairs: Sequence[str]) -> dict[str, float]:
     )
 
 
-def check_rtol_names(rtols: dict[str, float], *manifests: dict[str, Any]) -> None:
+def check_rtol_names(rtols: dict[str, float], *manifests: RunManifest) -> None:
     """Refuse tolerances for metrics that none of the manifests has (before any replay)."""
-    known = {name for doc in manifests for name in doc.get("metrics", {})}
+    known = {name for doc in manifests for name in doc.metrics}
     unknown = sorted(set(rtols) - known)
     if unknown:
         raise ParamError(
@@ -74,7 +77,7 @@ def _row(section: str, name: str, a: Any, b: Any) -> Row:
     return Row(section, name, a, b, SAME if a == b else DIFFERS)
 
 
-def _rows(section: str, original: dict[str, Any], replay: dict[str, Any]) -> list[Row]:
+def _rows(section: str, original: Mapping[str, Any], replay: Mapping[str, Any]) -> list[Row]:
     return [
         _row(section, name, original.get(name), replay.get(name))
         for name in sorted(set(original) | set(replay))
@@ -91,33 +94,35 @@ def _metric_row(name: str, a: Any, b: Any, rtol: float | None) -> Row:
 
 
 def compare(
-    original: dict[str, Any], replay: dict[str, Any], rtols: dict[str, float] | None = None
+    original: RunManifest, replay: RunManifest, rtols: dict[str, float] | None = None
 ) -> list[Row]:
     """Every compared value of two manifests, original first."""
     rtols = rtols or {}
     check_rtol_names(rtols, original, replay)
-    src_a, src_b = original["source"], replay["source"]
+    src_a, src_b = original.source, replay.source
     rows = [
-        _row("source", key, src_a.get(key), src_b.get(key)) for key in ("commit", "tree_digest")
+        _row("source", "commit", src_a.commit, src_b.commit),
+        _row("source", "tree_digest", src_a.tree_digest, src_b.tree_digest),
     ]
-    spec_a, spec_b = original["run_spec"], replay["run_spec"]
-    rows.append(_row("run_spec", "entry_point", spec_a["entry_point"], spec_b["entry_point"]))
-    rows += _rows("params", spec_a["parameters"], spec_b["parameters"])
-    metrics_a, metrics_b = original["metrics"], replay["metrics"]
+    spec_a, spec_b = original.run_spec, replay.run_spec
+    rows.append(_row("run_spec", "entry_point", spec_a.entry_point, spec_b.entry_point))
+    rows += _rows("params", spec_a.parameters, spec_b.parameters)
+    metrics_a, metrics_b = original.metrics, replay.metrics
     rows += [
         _metric_row(name, metrics_a.get(name), metrics_b.get(name), rtols.get(name))
         for name in sorted(set(metrics_a) | set(metrics_b))
     ]
-    rows += _rows("outputs", original["outputs"], replay["outputs"])
+    rows += _rows("outputs", original.outputs, replay.outputs)
     rows += _rows(
         "inputs",
-        {k: v.get("digest") for k, v in original["inputs"].items()},
-        {k: v.get("digest") for k, v in replay["inputs"].items()},
+        {k: v.digest for k, v in original.inputs.items()},
+        {k: v.digest for k, v in replay.inputs.items()},
     )
-    env_a, env_b = original["environment"], replay["environment"]
+    env_a, env_b = original.environment, replay.environment
     rows += [
-        _row("environment", key, env_a.get(key), env_b.get(key))
-        for key in ("python", "platform", "lock_digest")
+        _row("environment", "python", env_a.python, env_b.python),
+        _row("environment", "platform", env_a.platform, env_b.platform),
+        _row("environment", "lock_digest", env_a.lock_digest, env_b.lock_digest),
     ]
     return rows
 

@@ -92,7 +92,7 @@ class Outcome:
     run_id: str
     status: str
     cached: bool
-    manifest: dict[str, Any] | None = None
+    manifest: manifest.RunManifest | None = None
     wall_s: float | None = None  # of a new run, launch to manifest
 
 
@@ -232,13 +232,19 @@ def _outputs(store: Tracking, run_id: str) -> dict[str, str]:
         return manifest.output_digests(store.download_run(run_id, tmp))
 
 
-def _record(store: Tracking, planned: Plan, run_id: str, started: dt.datetime) -> dict[str, Any]:
-    """Build the manifest of a finished run, log it and tag the run with its digest."""
+def _record(
+    store: Tracking, planned: Plan, run_id: str, started: dt.datetime
+) -> manifest.RunManifest:
+    """Build the manifest of a finished run, log it and tag the run with its digest.
+
+    A manifest that does not validate is a bug here, not bad input: pydantic's error is
+    raised as it is (and the run gets no manifest rather than one replay would refuse).
+    """
     finished = _now()
     client = store.client
     run = store.get_run(run_id)
     environment.complete_after_run(planned.environment, planned.source.project_dir)
-    doc: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "schema_version": manifest.SCHEMA_VERSION,
         "source": planned.source_section(),
         "run_spec": planned.run_spec_section(),
@@ -254,6 +260,7 @@ def _record(store: Tracking, planned: Plan, run_id: str, started: dt.datetime) -
         },
         "cache_key": planned.cache_key,
     }
+    doc = manifest.RunManifest.model_validate(fields)
     with tempfile.TemporaryDirectory(prefix="mlharness-manifest-") as tmp:
         target = Path(tmp) / "manifest.json"
         manifest.write(doc, target)

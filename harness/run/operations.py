@@ -73,7 +73,7 @@ class RunResult:
     status: str
     cached: bool
     cache_key: str | None
-    manifest: dict[str, Any] | None = None
+    manifest: manifest.RunManifest | None = None
     plan: dict[str, Any] | None = None
     wall_s: float | None = None
 
@@ -83,7 +83,7 @@ class RunResult:
 
     @property
     def metrics(self) -> dict[str, float]:
-        return dict((self.manifest or {}).get("metrics", {}))
+        return dict(self.manifest.metrics) if self.manifest else {}
 
     @property
     def manifest_digest(self) -> str | None:
@@ -101,7 +101,7 @@ class RunResult:
             "cached": self.cached,
             "cache_key": self.cache_key,
             "manifest_digest": self.manifest_digest,
-            "metrics": self.manifest["metrics"] if self.manifest else None,
+            "metrics": self.metrics if self.manifest else None,
         }
 
 
@@ -206,11 +206,13 @@ class ShowRequest:
 @dataclass(frozen=True)
 class Shown:
     """The manifest JSON exactly as logged (``raw``, for ``--json``), the same as a mapping
-    when it is one (``manifest``), and whether its digest equals the run's tag."""
+    when it is one (``manifest``), and whether its digest equals the run's tag. Unlike the
+    other operations' manifests it is not a ``RunManifest``: ``show`` prints a malformed or
+    newer one too."""
 
     run_id: str
     raw: object
-    manifest: manifest.Manifest
+    manifest: dict[str, Any]
     digest_matches: bool
 
 
@@ -248,8 +250,8 @@ class ReplayResult:
     ``recorded_env`` names the recorded environment it ran in, if any."""
 
     replay_of: str
-    source: dict[str, Any]
-    run_spec: dict[str, Any]
+    source: manifest.SourceSection
+    run_spec: manifest.RunSpecSection
     run_id: str | None = None
     status: str = "PLANNED"
     recorded_env: dict[str, str] | None = None
@@ -261,7 +263,11 @@ class ReplayResult:
     def to_dict(self) -> dict[str, Any]:
         """The ``--json`` form of ``mlharness replay``."""
         if self.dry_run:
-            return {"dry_run": True, "source": self.source, "run_spec": self.run_spec}
+            return {
+                "dry_run": True,
+                "source": self.source.as_json_dict(),
+                "run_spec": self.run_spec.as_json_dict(),
+            }
         return {
             "replay_of": self.replay_of,
             "run_id": self.run_id,
@@ -270,9 +276,16 @@ class ReplayResult:
         }
 
 
-def _recorded_env_of(doc: Mapping[str, Any] | None) -> dict[str, str] | None:
-    found = ((doc or {}).get("environment") or {}).get("recorded_env")
+def _recorded_env_of(doc: manifest.RunManifest | None) -> dict[str, str] | None:
+    found = doc.environment.recorded_env if doc is not None else None
     return dict(found) if found else None
+
+
+def _manifest_of(outcome: launch.Outcome) -> manifest.RunManifest:
+    """The manifest a replay recorded (launched with ``force``: never a cache hit)."""
+    if outcome.manifest is None:
+        raise RuntimeError(f"replay {outcome.run_id} recorded no manifest")
+    return outcome.manifest
 
 
 def replay_run(request: ReplayRequest) -> ReplayResult:
@@ -287,7 +300,7 @@ def replay_run(request: ReplayRequest) -> ReplayResult:
     uri = mlflow_boundary.connect(request.tracking_uri)
     original = replay.load_checked(request.run_id, uri)
     if request.dry_run:
-        return ReplayResult(request.run_id, original["source"], original["run_spec"])
+        return ReplayResult(request.run_id, original.source, original.run_spec)
     _, outcome = replay.replay(
         request.run_id,
         uri,
@@ -297,8 +310,8 @@ def replay_run(request: ReplayRequest) -> ReplayResult:
     )
     return ReplayResult(
         request.run_id,
-        original["source"],
-        original["run_spec"],
+        original.source,
+        original.run_spec,
         outcome.run_id,
         outcome.status,
         _recorded_env_of(outcome.manifest),
@@ -326,8 +339,8 @@ class VerifyResult:
     reproducibility table (``perturbation``) instead."""
 
     run_id: str
-    source: dict[str, Any]
-    run_spec: dict[str, Any]
+    source: manifest.SourceSection
+    run_spec: manifest.RunSpecSection
     rtols: dict[str, float]
     replay_run_id: str | None = None
     rows: list[comparison.Row] = field(default_factory=list)
@@ -359,8 +372,8 @@ class VerifyResult:
         if self.dry_run:
             return {
                 "dry_run": True,
-                "source": self.source,
-                "run_spec": self.run_spec,
+                "source": self.source.as_json_dict(),
+                "run_spec": self.run_spec.as_json_dict(),
                 "rtol": self.rtols,
                 "perturb": list(self.perturb),
             }
@@ -390,7 +403,7 @@ def verify(request: VerifyRequest) -> VerifyResult:
     original = replay.load_checked(request.run_id, uri)
     rtols = dict(request.rtols)
     planned = VerifyResult(
-        request.run_id, original["source"], original["run_spec"], rtols, perturb=request.perturb
+        request.run_id, original.source, original.run_spec, rtols, perturb=request.perturb
     )
     if request.dry_run:
         return planned
@@ -404,11 +417,11 @@ def verify(request: VerifyRequest) -> VerifyResult:
         original=original,
         in_recorded_env=request.recorded_env,
     )
-    rows = comparison.compare(original, outcome.manifest or {}, rtols)
+    rows = comparison.compare(original, _manifest_of(outcome), rtols)
     return VerifyResult(
         request.run_id,
-        original["source"],
-        original["run_spec"],
+        original.source,
+        original.run_spec,
         rtols,
         outcome.run_id,
         rows,
@@ -417,7 +430,7 @@ def verify(request: VerifyRequest) -> VerifyResult:
 
 
 def _verify_perturbed(
-    request: VerifyRequest, uri: str, original: manifest.Manifest, rtols: dict[str, float]
+    request: VerifyRequest, uri: str, original: manifest.RunManifest, rtols: dict[str, float]
 ) -> VerifyResult:
     """One replay per perturbation, then the reproducibility table."""
     from harness.run import perturbation, replay
@@ -425,20 +438,20 @@ def _verify_perturbed(
 
     inputs = {
         name: local
-        for name, entry in original["inputs"].items()
-        if (local := mlflow_api.local_path_or_none(str(entry["value"]))) is not None
+        for name, entry in original.inputs.items()
+        if (local := mlflow_api.local_path_or_none(entry.value)) is not None
     }
-    replays: dict[str, dict[str, Any]] = {}
+    replays: dict[str, manifest.RunManifest] = {}
     run_ids: dict[str, str] = {}
     recorded: dict[str, str] | None = None
     with tempfile.TemporaryDirectory(prefix="mlharness-perturb-") as tmp:
-        with replay.recorded_source(original["source"]) as resolved:
+        with replay.recorded_source(original.source) as resolved:
             planned, notes = perturbation.perturbations(
                 request.perturb,
                 project_dir=resolved.project_dir,
-                entry_point=str(original["run_spec"]["entry_point"]),
+                entry_point=original.run_spec.entry_point,
                 inputs=inputs,
-                recorded_variables=original["environment"].get("variables", {}),
+                recorded_variables=original.environment.variables,
                 workdir=Path(tmp),
             )
         for change in planned:
@@ -452,7 +465,7 @@ def _verify_perturbed(
                 params=change.params,
                 tags={perturbation.TAG_PERTURBATION: change.label},
             )
-            replays[change.label] = outcome.manifest or {}
+            replays[change.label] = _manifest_of(outcome)
             run_ids[change.label] = outcome.run_id
             recorded = recorded or _recorded_env_of(outcome.manifest)
     report = perturbation.PerturbationReport(
@@ -464,8 +477,8 @@ def _verify_perturbed(
     )
     return VerifyResult(
         request.run_id,
-        original["source"],
-        original["run_spec"],
+        original.source,
+        original.run_spec,
         rtols,
         recorded_env=recorded,
         perturbation=report,

@@ -26,11 +26,14 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from harness.kernel.errors import ParamError
+
+if TYPE_CHECKING:
+    from harness.schemas.manifest import RunManifest
 
 __all__ = [
     "DIVERGENT",
@@ -220,21 +223,23 @@ def _metric_status(original: Any, values: Mapping[str, Any], rtol: float | None)
 
 
 def compare(
-    original: Mapping[str, Any],
-    replays: Mapping[str, Mapping[str, Any]],
+    original: RunManifest,
+    replays: Mapping[str, RunManifest],
     rtols: Mapping[str, float] | None = None,
 ) -> list[ResultRow]:
     """One row per metric and artifact digest of the original and its perturbed replays
     (``replays``: perturbation label -> replay manifest)."""
     rtols = rtols or {}
     rows: list[ResultRow] = []
-    for section in ("metrics", "outputs"):
-        names = set(original.get(section, {}))
-        for doc in replays.values():
-            names |= set(doc.get(section, {}))
+    sections: list[tuple[str, Mapping[str, object], dict[str, Mapping[str, object]]]] = [
+        ("metrics", original.metrics, {label: doc.metrics for label, doc in replays.items()}),
+        ("outputs", original.outputs, {label: doc.outputs for label, doc in replays.items()}),
+    ]
+    for section, recorded, replayed in sections:
+        names = set(recorded).union(*replayed.values())
         for name in sorted(names):
-            first = original.get(section, {}).get(name)
-            values = {label: doc.get(section, {}).get(name) for label, doc in replays.items()}
+            first = recorded.get(name)
+            values = {label: found.get(name) for label, found in replayed.items()}
             status = _metric_status(
                 first, values, rtols.get(name) if section == "metrics" else None
             )

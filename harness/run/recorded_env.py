@@ -34,12 +34,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.kernel.atomic import write_text_atomic
 from harness.kernel.digests import sha256_bytes
 from harness.kernel.errors import MlharnessError
 from harness.run import environment
+
+if TYPE_CHECKING:
+    from harness.schemas.manifest import EnvironmentSection
 
 __all__ = [
     "ENV_MARKER",
@@ -278,29 +281,41 @@ def _build(target: Path, python: str, packages: list[str], local: Mapping[str, s
     )
 
 
+def _python_and_packages(
+    env: EnvironmentSection | Mapping[str, object],
+) -> tuple[str | None, list[str]]:
+    if not isinstance(env, Mapping):
+        return env.python, list(env.pip_freeze)
+    # A bare {"python", "pip_freeze"} mapping: bench/harness.py times a build of this venv.
+    version, packages = env.get("python"), env.get("pip_freeze")
+    return (
+        str(version) if version else None,
+        [str(p) for p in packages] if isinstance(packages, list) else [],
+    )
+
+
 def ensure(
-    env: Mapping[str, Any],
+    env: EnvironmentSection | Mapping[str, object],
     *,
     of_run: str,
     recorded_repo: str | None = None,
     checkout_root: Path | None = None,
 ) -> RecordedEnv:
-    """The environment the manifest section ``env`` describes: reused from the cache, or
-    built now. Raises ``RecordedEnvError`` (exit 2) naming the package or Python that
-    cannot be had."""
-    version = env.get("python")
-    packages = [str(p) for p in env.get("pip_freeze") or []]
+    """The environment the manifest section ``env`` describes (its ``python`` and
+    ``pip_freeze``): reused from the cache, or built now. Raises ``RecordedEnvError``
+    (exit 2) naming the package or Python that cannot be had."""
+    version, packages = _python_and_packages(env)
     if not version or not packages:
         raise RecordedEnvError(
             f"run {of_run} recorded no Python version or package list",
             hint="only runs whose manifest lists their packages can be replayed in them",
         )
     local = _local_sources(packages, recorded_repo, checkout_root)
-    key = environment_key(str(version), packages, local)
+    key = environment_key(version, packages, local)
     final = envs_dir() / key
     if (final / ENV_MARKER).is_file():
-        return RecordedEnv(key, final, str(version), cached=True, build_s=0.0)
-    python = find_python(str(version))
+        return RecordedEnv(key, final, version, cached=True, build_s=0.0)
+    python = find_python(version)
     final.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     staging = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=final.parent))
@@ -324,4 +339,4 @@ def ensure(
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return RecordedEnv(key, final, str(version), cached=False, build_s=build_s)
+    return RecordedEnv(key, final, version, cached=False, build_s=build_s)

@@ -30,33 +30,32 @@ __all__ = [
 ]
 
 
-def load_checked(run_id: str, tracking_uri: str) -> manifest.Manifest:
+def load_checked(run_id: str, tracking_uri: str) -> manifest.RunManifest:
     """The manifest of ``run_id``, refused if newer or edited."""
     raw, tag = fetch_manifest(Tracking(tracking_uri), run_id)
     return manifest.check(raw, tag, where=f"run {run_id}")
 
 
 @contextmanager
-def recorded_source(src: Mapping[str, object]) -> Iterator[source.ResolvedSource]:
+def recorded_source(src: manifest.SourceSection) -> Iterator[source.ResolvedSource]:
     """The project code a manifest's ``source`` section names, checked out again."""
-    uri, subdir = str(src["uri"]), str(src.get("subdir") or "")
-    commit = str(src["commit"]) if src.get("commit") else None
+    uri, subdir, commit = src.uri, src.subdir, src.commit or None
     if source.parse_remote(uri) is not None:
         with source.checkout(f"{uri}#{subdir}" if subdir else uri, commit) as resolved:
             yield resolved
         return
     root = Path(uri)
-    if src.get("dirty") or commit is None:
+    if src.dirty or commit is None:
         # Uncommitted code is not in any history: only the very same tree will do.
         project = root / subdir
         current = source.resolve_local(project, require_clean=False) if project.is_dir() else None
         same = current is not None and (
-            current.tree_digest == src.get("tree_digest")
-            and current.diff_digest == src.get("diff_digest")
+            current.tree_digest == src.tree_digest
+            and current.diff_digest == src.diff_digest
             and current.commit == commit
         )
         if current is None or not same:
-            state = "uncommitted changes" if src.get("dirty") else "code outside git"
+            state = "uncommitted changes" if src.dirty else "code outside git"
             raise SourceError(
                 f"the run used {state} in {project}, and that tree has changed since",
                 hint="only runs of committed code can be replayed after the tree moves on "
@@ -66,7 +65,7 @@ def recorded_source(src: Mapping[str, object]) -> Iterator[source.ResolvedSource
         return
     if not root.is_dir():
         raise SourceError(f"repository {root} of the run no longer exists")
-    with source.local_commit(root, subdir, str(commit)) as resolved:
+    with source.local_commit(root, subdir, commit) as resolved:
         yield resolved
 
 
@@ -95,18 +94,18 @@ def _checkout_root(resolved: source.ResolvedSource) -> Path:
 
 
 def _in_recorded_env(
-    planned: Plan, original: manifest.Manifest, built: recorded_env.RecordedEnv, run_id: str
+    planned: Plan, original: manifest.RunManifest, built: recorded_env.RecordedEnv, run_id: str
 ) -> None:
     """Point the plan at the recorded environment and describe that environment, with its
     lock digest computed the way the original's was (so the two compare)."""
     described = environment.describe_interpreter(built.python)
-    recorded = original["environment"]
-    if recorded["env_manager"] == "local":
+    recorded = original.environment
+    if recorded.env_manager == "local":
         packages = described.packages
         lock = environment.lock_digest(packages)
     else:
         packages = environment.freeze(built.python)
-        lock = environment.env_file_lock(planned.source.project_dir, recorded["env_manager"])
+        lock = environment.env_file_lock(planned.source.project_dir, recorded.env_manager)
     planned.environment = {
         "python": described.python,
         "platform": described.platform,
@@ -131,12 +130,12 @@ def replay(
     tracking_uri: str,
     *,
     quiet_stdout: bool = False,
-    original: manifest.Manifest | None = None,
+    original: manifest.RunManifest | None = None,
     in_recorded_env: bool = False,
     variables: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
     tags: Mapping[str, str] | None = None,
-) -> tuple[manifest.Manifest, Outcome]:
+) -> tuple[manifest.RunManifest, Outcome]:
     """Launch a new run from ``run_id``'s manifest (``original``, when already loaded and
     checked); returns (original manifest, outcome).
 
@@ -146,16 +145,16 @@ def replay(
     """
     if original is None:
         original = load_checked(run_id, tracking_uri)
-    run_spec = original["run_spec"]
-    recorded = dict(run_spec["parameters"])
+    run_spec = original.run_spec
+    recorded = dict(run_spec.parameters)
     recorded.update(params or {})
-    with recorded_source(original["source"]) as resolved:
+    with recorded_source(original.source) as resolved:
         built_env = None
         if in_recorded_env:
-            src = original["source"]
-            local_repo = None if source.parse_remote(str(src["uri"])) else str(src["uri"])
+            uri = original.source.uri
+            local_repo = None if source.parse_remote(uri) else uri
             built_env = recorded_env.ensure(
-                original["environment"],
+                original.environment,
                 of_run=run_id,
                 recorded_repo=local_repo,
                 checkout_root=_checkout_root(resolved),
@@ -163,11 +162,11 @@ def replay(
         with variables_set(variables):
             built = spec.build_run_spec(
                 resolved.project_dir,
-                str(run_spec["entry_point"]),
-                {str(k): str(v) for k, v in recorded.items()},
-                env_manager="local" if built_env else str(run_spec["env_manager"]),
-                experiment_name=run_spec.get("experiment_name"),
-                run_name=run_spec.get("run_name"),
+                run_spec.entry_point,
+                recorded,
+                env_manager="local" if built_env else run_spec.env_manager,
+                experiment_name=run_spec.experiment_name,
+                run_name=run_spec.run_name,
             )
             planned = plan(resolved, built)
             if built_env is not None:

@@ -6,9 +6,10 @@ from a newer schema is refused rather than half understood, and one that is not 
 :class:`RunManifest` declares is refused with every problem and its key path
 (``run_spec.parameters.alpha: Input should be a valid string``).
 
-``RunManifest.as_json_dict()`` gives back the very JSON it was validated from (the fields
-that were absent stay absent, a JSON ``1`` stays ``1``), so the digest of a manifest read
-back is the digest it was logged with.
+Operations pass and return the validated :class:`RunManifest`, never a dict; its
+``as_json_dict()`` gives back the very JSON it was validated from (the fields that were
+absent stay absent, a JSON ``1`` stays ``1``), so the digest of a manifest read back is the
+digest it was logged with.
 """
 
 from __future__ import annotations
@@ -50,7 +51,6 @@ __all__ = [
     "TAG_REPLAY_OF",
     "EnvironmentSection",
     "InputDigest",
-    "Manifest",
     "ManifestError",
     "RunManifest",
     "RunSpecSection",
@@ -68,8 +68,6 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 SEED_HINTS = ("seed", "random_state")
-
-Manifest = dict[str, Any]
 
 
 class ManifestError(SpecError):
@@ -210,10 +208,11 @@ def output_digests(directory: Path) -> dict[str, str]:
     }
 
 
-def write(manifest: Manifest, target: Path) -> None:
+def write(manifest: RunManifest, target: Path) -> None:
     """Write the manifest (readable indentation; the digest is over the canonical form)."""
     write_text_atomic(
-        target, json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        target,
+        json.dumps(manifest.as_json_dict(), sort_keys=True, indent=2, ensure_ascii=False) + "\n",
     )
 
 
@@ -226,9 +225,9 @@ def loads(text: str | bytes, *, where: str) -> object:
         raise ManifestError(where, [f"(top level): not JSON: {one_line(exc)}"]) from exc
 
 
-def check(manifest: object, expected_digest: str | None, *, where: str) -> Manifest:
+def check(manifest: object, expected_digest: str | None, *, where: str) -> RunManifest:
     """Refuse a manifest that is malformed, from a newer schema, or edited since it was
-    logged; returns it typed.
+    logged; returns it as a :class:`RunManifest`.
 
     The schema version is looked at first (a newer manifest is refused as such, not as a
     list of unknown fields), then every problem against :class:`RunManifest` at once, then
@@ -245,7 +244,7 @@ def check(manifest: object, expected_digest: str | None, *, where: str) -> Manif
             f"understands ({SCHEMA_VERSION})",
             hint="upgrade mlharness",
         )
-    validate(RunManifest, manifest, where, error=ManifestError)
+    checked = validate(RunManifest, manifest, where, error=ManifestError)
     if expected_digest is None:
         raise SpecError(
             f"{where}: the run has no {TAG_DIGEST} tag", hint="was it launched by mlharness run?"
@@ -257,4 +256,4 @@ def check(manifest: object, expected_digest: str | None, *, where: str) -> Manif
             f"content {actual[:12]}...): it was edited after the run",
             hint="replay only an untouched manifest",
         )
-    return manifest
+    return checked

@@ -271,7 +271,7 @@ def _run_trial(task: TrialTask, started: float) -> TrialRecord:
     try:
         result = run(request)
         run_id, cached = result.run_id, result.cached
-        metrics = result.metrics if result.manifest else {}
+        metrics = result.metrics
     except KeyboardInterrupt:
         status, error = "KILLED", "interrupted"
     except MlharnessError as exc:

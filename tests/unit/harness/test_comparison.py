@@ -10,21 +10,27 @@ import pytest
 from harness.kernel.assignments import AssignmentError
 from harness.kernel.errors import ParamError
 from harness.run.comparison import DIFFERS, SAME, WITHIN, compare, identical, parse_rtols
+from harness.schemas.manifest import RunManifest
+from tests.support.manifests import manifest_json, run_manifest
 
 
 def _doc() -> dict[str, Any]:
-    return {
-        "source": {"commit": "a" * 40, "tree_digest": "t"},
-        "run_spec": {"entry_point": "main", "parameters": {"n": "5"}},
-        "metrics": {"acc": 0.9, "loss": 0.3},
-        "outputs": {"plot.png": "d1"},
-        "inputs": {"data": {"value": "/x", "digest": "i1"}},
-        "environment": {"python": "3.11.7", "platform": "p", "lock_digest": "l"},
-    }
+    doc = manifest_json()
+    doc["source"]["tree_digest"] = "t"
+    doc["run_spec"]["parameters"] = {"n": "5"}
+    doc["metrics"] = {"acc": 0.9, "loss": 0.3}
+    doc["outputs"] = {"plot.png": "d1"}
+    doc["inputs"] = {"data": {"value": "/x", "digest": "i1"}}
+    doc["environment"].update(python="3.11.7", platform="p", lock_digest="l")
+    return doc
+
+
+def _original() -> RunManifest:
+    return run_manifest(_doc())
 
 
 def test_identical_manifests_compare_same() -> None:
-    rows = compare(_doc(), _doc())
+    rows = compare(_original(), _original())
     assert identical(rows) and {row.status for row in rows} == {SAME}
 
 
@@ -34,7 +40,11 @@ def test_each_kind_of_difference_is_found() -> None:
     other["outputs"]["plot.png"] = "d2"
     other["environment"]["lock_digest"] = "l2"
     other["inputs"]["data"]["digest"] = "i2"
-    differing = {(r.section, r.name) for r in compare(_doc(), other) if r.status == DIFFERS}
+    differing = {
+        (r.section, r.name)
+        for r in compare(_original(), run_manifest(other))
+        if r.status == DIFFERS
+    }
     assert differing == {
         ("metrics", "acc"),
         ("outputs", "plot.png"),
@@ -46,11 +56,12 @@ def test_each_kind_of_difference_is_found() -> None:
 def test_metric_tolerance_is_relative_and_per_metric() -> None:
     other = copy.deepcopy(_doc())
     other["metrics"]["acc"] = 0.9 * (1 + 1e-7)
-    assert not identical(compare(_doc(), other))
-    rows = compare(_doc(), other, {"acc": 1e-6})
+    replay = run_manifest(other)
+    assert not identical(compare(_original(), replay))
+    rows = compare(_original(), replay, {"acc": 1e-6})
     assert identical(rows)
     assert [r.status for r in rows if r.name == "acc"] == [WITHIN]
-    assert not identical(compare(_doc(), other, {"acc": 1e-8}))
+    assert not identical(compare(_original(), replay, {"acc": 1e-8}))
 
 
 def test_rtol_parsing_and_unknown_metric() -> None:
@@ -64,4 +75,4 @@ def test_rtol_parsing_and_unknown_metric() -> None:
         "--rtol 'z=inf': value 'inf' is not a number >= 0",
     ]
     with pytest.raises(ParamError, match="unknown metric 'nope'"):
-        compare(_doc(), _doc(), {"nope": 0.1})
+        compare(_original(), _original(), {"nope": 0.1})

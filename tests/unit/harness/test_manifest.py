@@ -30,9 +30,14 @@ def test_canonical_json_is_sorted_and_compact_and_key_order_free() -> None:
     assert manifest.digest(changed) != manifest.digest(doc)
 
 
-def test_check_accepts_an_untouched_manifest() -> None:
+def test_check_accepts_an_untouched_manifest_and_returns_it_typed() -> None:
     doc = _doc()
-    assert manifest.check(doc, manifest.digest(doc), where="run r") is doc
+    checked = manifest.check(doc, manifest.digest(doc), where="run r")
+    assert isinstance(checked, RunManifest)
+    assert checked.as_json_dict() == doc
+    assert checked.run_spec.parameters == {"alpha": "0.5"}
+    assert checked.environment.lock_digest == "e" * 64
+    assert checked.metrics == {"acc": 0.5}
 
 
 def _with_every_optional_field() -> dict[str, Any]:
@@ -64,14 +69,18 @@ def _with_integer_metrics() -> dict[str, Any]:
 @pytest.mark.parametrize(
     "make", [_with_every_optional_field, _without_the_optional_fields, _with_integer_metrics]
 )
-def test_a_validated_manifest_gives_back_its_json_and_its_digest(make: Any) -> None:
+def test_a_checked_manifest_gives_back_its_json_and_its_digest(make: Any, tmp_path: Path) -> None:
     """Old manifests still verify: the digest (tag) of the JSON as it was logged is the
-    digest of the RunManifest read back."""
+    digest of the RunManifest read back, and of the manifest written from it again."""
     logged = make()
     tag = manifest.digest(logged)  # what the run was tagged with, before RunManifest existed
-    checked = RunManifest.model_validate(copy.deepcopy(logged))
+    checked = manifest.check(copy.deepcopy(logged), tag, where="run r")
     assert manifest.canonical_json(checked.as_json_dict()) == manifest.canonical_json(logged)
     assert manifest.digest(checked) == tag
+    manifest.write(checked, tmp_path / "manifest.json")
+    again = manifest.loads((tmp_path / "manifest.json").read_bytes(), where="run r")
+    assert again == logged
+    assert manifest.digest(manifest.check(again, tag, where="run r")) == tag
 
 
 def test_absent_optional_fields_stay_absent_and_explicit_nones_stay_present() -> None:

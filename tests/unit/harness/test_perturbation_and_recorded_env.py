@@ -10,6 +10,14 @@ import pytest
 from harness.kernel.errors import ParamError
 from harness.run import perturbation, recorded_env
 from harness.run.perturbation import DIVERGENT, IDENTICAL, WITHIN
+from harness.schemas.manifest import RunManifest
+from tests.support.manifests import manifest_json, run_manifest
+
+
+def _manifest(metrics: dict[str, float], outputs: dict[str, str]) -> RunManifest:
+    doc = manifest_json()
+    doc["metrics"], doc["outputs"] = metrics, outputs
+    return run_manifest(doc)
 
 
 def test_parse_kinds_keeps_order_drops_repeats_and_refuses_unknown_names() -> None:
@@ -21,13 +29,10 @@ def test_parse_kinds_keeps_order_drops_repeats_and_refuses_unknown_names() -> No
 
 
 def test_each_value_is_labelled_with_what_broke_it() -> None:
-    original = {"metrics": {"a": 1.0, "b": 2.0, "c": 3.0}, "outputs": {"x.png": "d1"}}
+    original = _manifest({"a": 1.0, "b": 2.0, "c": 3.0}, {"x.png": "d1"})
     replays = {
-        "threads=1": {"metrics": {"a": 1.0, "b": 2.0, "c": 3.0}, "outputs": {"x.png": "d1"}},
-        "threads=8": {
-            "metrics": {"a": 1.0, "b": 2.0 * (1 + 1e-12), "c": 3.5},
-            "outputs": {"x.png": "d2"},
-        },
+        "threads=1": _manifest({"a": 1.0, "b": 2.0, "c": 3.0}, {"x.png": "d1"}),
+        "threads=8": _manifest({"a": 1.0, "b": 2.0 * (1 + 1e-12), "c": 3.5}, {"x.png": "d2"}),
     }
     rows = {row.name: row for row in perturbation.compare(original, replays, {"b": 1e-9})}
     assert (rows["a"].status, rows["a"].broken_by) == (IDENTICAL, [])
@@ -99,3 +104,14 @@ def test_uv_errors_name_the_recorded_package() -> None:
 def test_local_packages_become_direct_references() -> None:
     text = recorded_env._requirements(["a==1", "mine==0.1"], {"mine==0.1": "/src/mine"})
     assert text == "a==1\nmine @ file:///src/mine\n"
+
+
+def test_a_recorded_environment_needs_the_python_and_packages_of_the_section() -> None:
+    doc = manifest_json()
+    doc["environment"].update(python=None, pip_freeze=["a==1"])
+    without_python = run_manifest(doc).environment
+    with pytest.raises(recorded_env.RecordedEnvError, match="run r0 recorded no Python"):
+        recorded_env.ensure(without_python, of_run="r0")
+    # bench/harness.py passes a bare mapping of the two keys
+    with pytest.raises(recorded_env.RecordedEnvError, match="no Python version or package"):
+        recorded_env.ensure({"python": "3.11.7", "pip_freeze": []}, of_run="bench")
