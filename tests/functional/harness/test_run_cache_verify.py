@@ -95,7 +95,16 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     assert len(all_runs(tracking_uri)) == 3
 
 
-def test_bad_parameters_exit_2_and_write_nothing(tracking_uri: str, tmp_path: Path) -> None:
+def _unopened_store(tmp_path: Path) -> tuple[str, Path]:
+    """A store URI whose database does not exist yet (the ``tracking_uri`` fixture creates
+    one): a command that validates before it touches the store leaves it uncreated."""
+    database = tmp_path / "unopened" / "mlflow.db"
+    database.parent.mkdir()
+    return f"sqlite:///{database}", database
+
+
+def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path) -> None:
+    tracking_uri, database = _unopened_store(tmp_path)
     result = mlharness(
         "run",
         str(PROJECTS / "rf"),
@@ -113,17 +122,16 @@ def test_bad_parameters_exit_2_and_write_nothing(tracking_uri: str, tmp_path: Pa
     assert result.returncode == 2, result.output
     assert result.stderr.count("error:") == 1
     assert "did you mean 'n_estimators'?" in result.stderr and "test_size" in result.stderr
-    assert not (tmp_path / "mlflow.db").exists()
+    assert not database.exists()
     unknown = mlharness(
         "run", str(PROJECTS / "rf"), "-e", "trian", tracking_uri=tracking_uri, cwd=tmp_path
     )
     assert unknown.returncode == 2 and "unknown entry point 'trian'" in unknown.stderr
-    assert not (tmp_path / "mlflow.db").exists()
+    assert not database.exists()
 
 
-def test_dirty_tree_is_recorded_and_require_clean_refuses_it(
-    tracking_uri: str, tmp_path: Path
-) -> None:
+def test_dirty_tree_is_recorded_and_require_clean_refuses_it(tmp_path: Path) -> None:
+    tracking_uri, database = _unopened_store(tmp_path)
     repo = tmp_path / "repo"
     make_repo(repo, {"rf": PROJECTS / "rf"})
     (repo / "rf" / "scratch.txt").write_text("uncommitted")
@@ -142,4 +150,4 @@ def test_dirty_tree_is_recorded_and_require_clean_refuses_it(
     )
     planned = json_of(plan)
     assert planned["source"]["dirty"] is True and len(planned["source"]["diff_digest"]) == 64
-    assert not (tmp_path / "mlflow.db").exists()
+    assert not database.exists()
