@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["fresh_store", "fresh_store_uri"]
+__all__ = ["fresh_store", "fresh_store_uri", "unopened_store"]
 
 _MAKE_TEMPLATE = """
 import sys
@@ -97,3 +97,12 @@ def fresh_store(database: Path, artifacts: Path | None = None) -> Path:
 def fresh_store_uri(database: Path, artifacts: Path | None = None) -> str:
     """``sqlite:///`` URI of :func:`fresh_store` ``(database, artifacts)``."""
     return f"sqlite:///{fresh_store(database, artifacts)}"
+
+
+def unopened_store(directory: Path) -> tuple[str, Path]:
+    """A ``sqlite:///`` URI whose database does not exist yet, and that database's path: a
+    command that refuses its input before it touches the store leaves it uncreated (the
+    ``tracking_uri`` fixture's store exists before the test starts, so it cannot show that)."""
+    database = directory / "unopened" / "mlflow.db"
+    database.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{database}", database

@@ -11,6 +11,7 @@ from harness.schemas.manifest import digest
 from tests.support.git_servers import commit_change, make_repo
 from tests.support.harness_cli import all_runs, json_of, manifest_of, mlharness
 from tests.support.paths import PROJECTS
+from tests.support.stores import unopened_store
 
 pytestmark = pytest.mark.functional
 SMALL = ["-P", "n_estimators=5", "--env-manager", "local"]
@@ -95,16 +96,8 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     assert len(all_runs(tracking_uri)) == 3
 
 
-def _unopened_store(tmp_path: Path) -> tuple[str, Path]:
-    """A store URI whose database does not exist yet (the ``tracking_uri`` fixture creates
-    one): a command that validates before it touches the store leaves it uncreated."""
-    database = tmp_path / "unopened" / "mlflow.db"
-    database.parent.mkdir()
-    return f"sqlite:///{database}", database
-
-
 def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path) -> None:
-    tracking_uri, database = _unopened_store(tmp_path)
+    tracking_uri, database = unopened_store(tmp_path)
     result = mlharness(
         "run",
         str(PROJECTS / "rf"),
@@ -131,7 +124,7 @@ def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path) -> None:
 
 
 def test_dirty_tree_is_recorded_and_require_clean_refuses_it(tmp_path: Path) -> None:
-    tracking_uri, database = _unopened_store(tmp_path)
+    tracking_uri, database = unopened_store(tmp_path)
     repo = tmp_path / "repo"
     make_repo(repo, {"rf": PROJECTS / "rf"})
     (repo / "rf" / "scratch.txt").write_text("uncommitted")

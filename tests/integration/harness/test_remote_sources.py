@@ -17,6 +17,7 @@ from tests.support.git_servers import (
     smart_http,
 )
 from tests.support.harness_cli import TINY, all_runs, json_of, manifest_of, mlharness
+from tests.support.stores import unopened_store
 
 pytestmark = pytest.mark.integration
 LOCAL = ["--env-manager", "local"]
@@ -124,8 +125,9 @@ def test_run_by_branch_tag_and_commit_over_git_daemon_and_smart_http(
 
 
 def test_unknown_commit_and_unreachable_host_fail_clearly(
-    tracking_uri: str, tmp_path: Path, served: dict[str, str]
+    tmp_path: Path, served: dict[str, str]
 ) -> None:
+    tracking_uri, database = unopened_store(tmp_path)
     unknown = mlharness(
         "run",
         f"{served['http']}/proj.git#tiny",
@@ -167,4 +169,4 @@ def test_unknown_commit_and_unreachable_host_fail_clearly(
         )
         assert down.returncode == 5, down.output
         assert "cannot fetch" in down.stderr and "tok3n" not in down.output
-    assert not (tmp_path / "mlflow.db").exists()
+    assert not database.exists()
