@@ -32,6 +32,7 @@ from mlflow import MlflowClient
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.exceptions import MlflowException
 
+from harness.store.mlflow_boundary import fluent_uri
 from tests.support.paths import PROJECTS
 
 __all__ = ["HELPER", "Outcome", "RaceResult", "check_race", "load_helper", "race"]
@@ -147,31 +148,29 @@ def race(tracking_uri: str, postgres_url: str | None = None) -> RaceResult:
     }
     runs = [(arm, name) for arm, name in arms.items() for _ in range(RUNS_PER_ARM)]
     started, release = (threading.Barrier(len(runs) + 1) for _ in range(2))
-    previous_uri = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        with ThreadPoolExecutor(len(runs)) as pool:
-            futures = [
-                pool.submit(_log_at_barrier, experiment_id, arm, name, started, release)
-                for arm, name in runs
-            ]
-            try:
-                started.wait(BARRIER_TIMEOUT_S)
-                lock = (
-                    _postgres_insert_lock(postgres_url, len(runs))
-                    if postgres_url is not None
-                    else _sqlite_write_lock(tracking_uri)
-                )
-                with lock as hold:
-                    release.wait(BARRIER_TIMEOUT_S)
-                    hold()
-            except BaseException:
-                started.abort()
-                release.abort()
-                raise
-            outcomes = [future.result(BARRIER_TIMEOUT_S) for future in futures]
-    finally:
-        mlflow.set_tracking_uri(previous_uri)
+    # The harness's scoped block, not set_tracking_uri(previous): mlflow.get_tracking_uri()
+    # resolves the default (sqlite:///<cwd>/mlflow.db) and setting that back exports it as
+    # MLFLOW_TRACKING_URI into this worker for every later subprocess.
+    with fluent_uri(tracking_uri), ThreadPoolExecutor(len(runs)) as pool:
+        futures = [
+            pool.submit(_log_at_barrier, experiment_id, arm, name, started, release)
+            for arm, name in runs
+        ]
+        try:
+            started.wait(BARRIER_TIMEOUT_S)
+            lock = (
+                _postgres_insert_lock(postgres_url, len(runs))
+                if postgres_url is not None
+                else _sqlite_write_lock(tracking_uri)
+            )
+            with lock as hold:
+                release.wait(BARRIER_TIMEOUT_S)
+                hold()
+        except BaseException:
+            started.abort()
+            release.abort()
+            raise
+        outcomes = [future.result(BARRIER_TIMEOUT_S) for future in futures]
     return RaceResult(experiment_id, outcomes)
 
 
