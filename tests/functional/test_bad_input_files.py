@@ -23,6 +23,7 @@ import pyarrow as pa
 import pytest
 
 from tests.support.harness_cli import mlharness
+from tests.support.manifests import manifest_json
 from tests.support.mlflow_cli import CliResult
 from tests.support.monitoring_data import frame, write
 from tests.support.paths import TEMPLATES
@@ -291,41 +292,11 @@ def _make_files(root: Path) -> None:
 
 
 def _manifest_doc() -> dict[str, object]:
-    """A manifest whose only faults are two wrong types."""
-    return {
-        "schema_version": 1,
-        "source": {
-            "uri": "/nowhere",
-            "commit": "a" * 40,
-            "subdir": "",
-            "version": None,
-            "dirty": "no",
-            "diff_digest": None,
-            "tree_digest": "d" * 64,
-            "template": None,
-        },
-        "run_spec": {
-            "entry_point": "main",
-            "parameters": {"alpha": 0.5},
-            "env_manager": "local",
-            "experiment_name": None,
-            "run_name": None,
-        },
-        "environment": {
-            "python": "3.11.7",
-            "platform": "Linux",
-            "env_manager": "local",
-            "lock_digest": "e" * 64,
-            "pip_freeze": [],
-            "variables": {},
-        },
-        "inputs": {},
-        "outputs": {},
-        "metrics": {"acc": 0.5},
-        "seeds": {},
-        "timings": {"started": "t0", "finished": "t1", "duration_s": 1.0},
-        "cache_key": "c" * 64,
-    }
+    """A complete manifest whose only faults are two wrong types."""
+    doc = manifest_json()
+    doc["source"]["dirty"] = "no"
+    doc["run_spec"]["parameters"]["alpha"] = 0.5
+    return doc
 
 
 def _runs_with_bad_manifests(tracking_uri: str, scratch: Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Run manifests for the unit tests: a complete schema-1 manifest as its JSON, and the same
+"""Run manifests for the tests: a complete schema-1 manifest as its JSON, and the same
 validated into the ``RunManifest`` that operations pass around."""
 
 from __future__ import annotations
