@@ -218,20 +218,20 @@ def recorded_env_bench() -> int:
 
     Writes bench/results/harness-recorded-env.json, with the load before and after.
     """
-    import platform as platform_module
-
     # The harness package first: with bench/ on sys.path (appended above, for common.py)
     # Python's path finder would find this file as ``harness`` before the editable
     # install's finder finds the package, so the repository goes first.
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     from harness.run import environment, recorded_env
+    from harness.schemas.manifest import EnvironmentSection
 
     sys.path.append(str(Path(__file__).resolve().parent))
     from common import Session
 
     session = Session("harness-recorded-env")
-    section = {"python": platform_module.python_version(), "pip_freeze": environment.freeze()}
+    # This venv's section exactly as a local run's manifest records it.
+    section = EnvironmentSection.model_validate(environment.describe(REPO, "local"))
     rows: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="bench-recorded-env-") as tmp:
         saved = {k: os.environ.get(k) for k in ("MLHARNESS_CACHE_DIR", "UV_CACHE_DIR")}
@@ -249,13 +249,13 @@ def recorded_env_bench() -> int:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-    table = Table(title=f"recorded environment, {len(section['pip_freeze'])} packages (seconds)")
+    table = Table(title=f"recorded environment, {len(section.pip_freeze)} packages (seconds)")
     table.add_column("build")
     table.add_column("seconds")
     for label, seconds in rows.items():
         table.add_row(label, f"{seconds:.2f}")
     Console().print(table)
-    session.write({"packages": len(section["pip_freeze"]), "seconds": rows})
+    session.write({"packages": len(section.pip_freeze), "seconds": rows})
     return 0
 
 

@@ -281,21 +281,8 @@ def _build(target: Path, python: str, packages: list[str], local: Mapping[str, s
     )
 
 
-def _python_and_packages(
-    env: EnvironmentSection | Mapping[str, object],
-) -> tuple[str | None, list[str]]:
-    if not isinstance(env, Mapping):
-        return env.python, list(env.pip_freeze)
-    # A bare {"python", "pip_freeze"} mapping: bench/harness.py times a build of this venv.
-    version, packages = env.get("python"), env.get("pip_freeze")
-    return (
-        str(version) if version else None,
-        [str(p) for p in packages] if isinstance(packages, list) else [],
-    )
-
-
 def ensure(
-    env: EnvironmentSection | Mapping[str, object],
+    env: EnvironmentSection,
     *,
     of_run: str,
     recorded_repo: str | None = None,
@@ -304,7 +291,7 @@ def ensure(
     """The environment the manifest section ``env`` describes (its ``python`` and
     ``pip_freeze``): reused from the cache, or built now. Raises ``RecordedEnvError``
     (exit 2) naming the package or Python that cannot be had."""
-    version, packages = _python_and_packages(env)
+    version, packages = env.python, list(env.pip_freeze)
     if not version or not packages:
         raise RecordedEnvError(
             f"run {of_run} recorded no Python version or package list",
