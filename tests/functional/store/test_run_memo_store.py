@@ -3,8 +3,9 @@ importing MLflow, SQLAlchemy, pandas or numpy, on a store of the pinned MLflow; 
 whose schema revision the queries do not know, the memo does not answer and the full path
 (MLflow itself) decides.
 
-(pydantic is not in the list: typer 0.29 coerces every CLI option through pydantic, so
-every command imports it.)
+(pydantic is not in the list of the CLI's answer: typer 0.29 coerces every CLI option
+through pydantic, so every typer command imports it. ``harness.run.memo_cli`` answers the
+same arguments before typer is built, importing neither typer, pydantic nor rich.)
 """
 
 from __future__ import annotations
@@ -36,6 +37,16 @@ heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
 print("imported:", ",".join(heavy) or "-", file=sys.stderr)
 sys.exit(code)
 """
+FAST_HEAVY = (*HEAVY, "pydantic", "typer", "rich")
+# The typer-free reading of the same arguments (harness.run.memo_cli): not even typer,
+# pydantic or rich is imported for its answer.
+_FAST = f"""
+import sys
+from harness.run.memo_cli import cached_line
+print(cached_line(sys.argv[1:]))
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({FAST_HEAVY!r}))
+print("imported:", ",".join(heavy) or "-", file=sys.stderr)
+"""
 
 
 def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown_one(
@@ -64,6 +75,11 @@ def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown
     assert hit.returncode == 0, hit.stderr
     assert hit.stdout.strip() == f"cached: {run_id}"
     assert "mlharness-memo: hit" in hit.stderr and "imported: -" in hit.stderr, hit.stderr
+    fast = subprocess.run(
+        [sys.executable, "-c", _FAST, *args[1:]], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert fast.returncode == 0 and fast.stdout.strip() == f"cached: {run_id}", fast.stderr
+    assert "mlharness-memo: hit" in fast.stderr and "imported: -" in fast.stderr, fast.stderr
 
     with sqlite3.connect(db) as con:  # a store from another MLflow: the SQL does not apply
         con.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
