@@ -6,7 +6,10 @@ the file (and the key path where there is one), no traceback, and no output file
 MLproject has its own table (tests/functional/harness/test_bad_mlproject.py).
 
 The cases share one workspace and one tracking store (module fixtures) and run three at a
-time, so the whole table costs about as much as a dozen commands run one after the other.
+time. Each is its own process running the console script's ``main``, forked from one that has
+imported the CLI and MLflow once (``tests/support/store_cli_forks.py``); the whole table used
+to cost ~45 cold starts in the module fixture, which ``--durations`` books on the first case
+in order (``cookiecutter_empty``: 76 s).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tests.support.harness_cli import mlharness
 from tests.support.manifests import manifest_json
 from tests.support.mlflow_cli import CliResult
 from tests.support.monitoring_data import frame, write
 from tests.support.paths import TEMPLATES
+from tests.support.store_cli_forks import PRELOAD as STORE_PRELOAD
+from tests.support.store_cli_forks import Command, ForkedCli
+from tests.support.stores import fresh_store_uri
 
 pytestmark = pytest.mark.functional
 
@@ -35,6 +39,17 @@ GARBAGE = np.random.default_rng(7).integers(0, 256, 600, dtype=np.uint8).tobytes
 # MLflow's artifact download draws a progress bar on stderr; the error line is ours.
 QUIET_DOWNLOADS = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
 PARALLEL = 3
+# What the commands of the table import, once for all of them (each fork imports the rest).
+PRELOAD = (
+    *STORE_PRELOAD,
+    "harness.run.cli",
+    "harness.scaffold.cli",
+    "harness.config.cli",
+    "monitoring.cli",
+    "monitoring.operations",
+    "monitoring.profile",
+    "scipy.special",
+)
 
 
 @dataclass(frozen=True)
@@ -348,20 +363,22 @@ def _count_runs(tracking_uri: str) -> int:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
     root = tmp_path_factory.mktemp("bad-inputs")
-    tracking_uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
-    (root / "store").mkdir()
+    tracking_uri = fresh_store_uri(root / "store" / "mlflow.db")  # no migrations to run
     _make_files(root)
     run_ids = _runs_with_bad_manifests(tracking_uri, tmp_path_factory.mktemp("manifests"))
     cases = _cases(run_ids)
     before = _count_runs(tracking_uri)
 
-    def one(case: Case) -> CliResult:
-        return mlharness(
-            *case.args, tracking_uri=tracking_uri, cwd=root, timeout=300, env=dict(case.env)
-        )
+    def command(case: Case) -> Command:
+        args = [*case.args]
+        if args[0] == "replay":
+            args += ["--tracking-uri", tracking_uri]
+        return Command(args, root, tracking_uri=tracking_uri, env=dict(case.env), timeout=300)
 
-    with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
-        results = dict(zip(cases, pool.map(one, cases.values()), strict=True))
+    with ForkedCli(PRELOAD) as forks:
+        assert forks.import_output == ""  # a cold command prints nothing before its own line
+        done = forks.run_many([command(case) for case in cases.values()], jobs=PARALLEL)
+    results = dict(zip(cases, done, strict=True))
     return Workspace(root, tracking_uri, cases, results, before, _count_runs(tracking_uri))
 
 
