@@ -2,21 +2,22 @@
 or newer tag is one line naming the run (or model) and the tag, exit 2, never a traceback.
 
 Each store is set up with ``MlflowClient`` directly (the tags are what a hand edit, another
-tool or a newer mlharness would leave); the command is the real CLI in a subprocess.
+tool or a newer mlharness would leave); the command is the real CLI in its own process, a
+fork of one that imported the CLI and MLflow once for the module
+(``tests/support/store_cli_forks.py``), so a command costs what it does, not ~4.5 s of imports.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 
-from tests.support.mlflow_cli import CliResult, cli_env
-from tests.support.paths import MLHARNESS
+from tests.support.mlflow_cli import CliResult
+from tests.support.store_cli_forks import Command, ForkedCli
 
 pytestmark = pytest.mark.functional
 
@@ -41,17 +42,11 @@ GOOD_DEFINITION = {
 GOOD_TRIAL = {"index": 0, "params": {"x": "1"}, "status": "FINISHED", "run_id": "abc"}
 
 
-def _cli(*args: str, uri: str, cwd: Path) -> CliResult:
-    done = subprocess.run(
-        [MLHARNESS, *args],
-        cwd=cwd,
-        env=cli_env(uri),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    return CliResult(done.returncode, done.stdout, done.stderr)
+@pytest.fixture(scope="module")
+def forks() -> Iterator[ForkedCli]:
+    with ForkedCli() as zygote:
+        assert zygote.import_output == ""  # a cold command prints nothing before its line
+        yield zygote
 
 
 def _one_line_exit_2(result: CliResult, *needles: str) -> None:
@@ -103,15 +98,16 @@ SWEEP_CASES = {
 }
 
 
-def _each(calls: dict[str, list[str]], uri: str, cwd: Path) -> dict[str, CliResult]:
-    """Run the commands side by side (each imports mlflow: seconds of CPU apiece)."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(_cli, *args, uri=uri, cwd=cwd) for name, args in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
+def _each(
+    forks: ForkedCli, calls: dict[str, list[str]], uri: str, cwd: Path
+) -> dict[str, CliResult]:
+    """Run the commands three at a time, each in its own (forked) process."""
+    commands = [Command(args, cwd, tracking_uri=uri) for args in calls.values()]
+    return dict(zip(calls, forks.run_many(commands), strict=True))
 
 
 def test_a_corrupt_sweep_tag_is_one_line_naming_run_and_tag(
-    tracking_uri: str, tmp_path: Path
+    forks: ForkedCli, tracking_uri: str, tmp_path: Path
 ) -> None:
     client = MlflowClient(tracking_uri)
     parents: dict[str, str] = {}
@@ -124,13 +120,13 @@ def test_a_corrupt_sweep_tag_is_one_line_naming_run_and_tag(
         name: ["sweep", "--resume", parent, "--tracking-uri", tracking_uri]
         for name, parent in parents.items()
     }
-    for name, result in _each(calls, tracking_uri, tmp_path).items():
+    for name, result in _each(forks, calls, tracking_uri, tmp_path).items():
         _, _, tag, problem = SWEEP_CASES[name]
         _one_line_exit_2(result, parents[name], tag, problem)
 
 
 def test_a_corrupt_audit_tag_is_one_line_naming_model_and_tag(
-    tracking_uri: str, tmp_path: Path
+    forks: ForkedCli, tracking_uri: str, tmp_path: Path
 ) -> None:
     client = MlflowClient(tracking_uri)
     tag = "mlharness.audit.champion.000001"
@@ -160,7 +156,7 @@ def test_a_corrupt_audit_tag_is_one_line_naming_model_and_tag(
     }
     calls["rollback"] = ["registry", "rollback", "audit-not-json", "--alias", "champion"]
     calls["rollback"] += ["--tracking-uri", tracking_uri]
-    results = _each(calls, tracking_uri, tmp_path)
+    results = _each(forks, calls, tracking_uri, tmp_path)
     for call, result in results.items():
         model = "not-json" if call == "rollback" else call.removeprefix("show-")
         _one_line_exit_2(result, f"'audit-{model}'", tag)
@@ -207,7 +203,7 @@ def _manifest(**change: object) -> dict[str, object]:
 
 
 def test_a_corrupt_manifest_or_digest_tag_is_one_line_naming_run_and_tag(
-    tracking_uri: str, tmp_path: Path
+    forks: ForkedCli, tracking_uri: str, tmp_path: Path
 ) -> None:
     from harness.schemas.manifest import digest
 
@@ -246,7 +242,7 @@ def test_a_corrupt_manifest_or_digest_tag_is_one_line_naming_run_and_tag(
         for name in [*cases, "intact"]
     }
     calls["intact-json"] = [*calls["intact"], "--json"]
-    results = _each(calls, tracking_uri, tmp_path)
+    results = _each(forks, calls, tracking_uri, tmp_path)
     for name, (_, _, problem) in cases.items():
         _one_line_exit_2(results[name], f"run {runs[name]}", "mlharness.manifest_digest", problem)
     assert results["intact"].returncode == 0, results["intact"].output
