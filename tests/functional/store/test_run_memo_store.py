@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.mlflow_cli import cli_env
-from tests.support.paths import MLHARNESS
+from tests.support.store_cli_forks import Command, ForkedCli
+from tests.support.stores import fresh_store
 
 pytestmark = pytest.mark.functional
 
@@ -55,7 +56,7 @@ def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown
     work = tmp_path / "work"
     work.mkdir()
     (work / "data.txt").write_text("one\n")
-    db = work / "mlflow.db"
+    db = fresh_store(work / "mlflow.db")  # a copy of a migrated store, as MLflow makes it
     uri = f"sqlite:///{db}"
     env = cli_env(
         uri, {"MLHARNESS_CACHE_DIR": str(tmp_path / "cache"), "MLHARNESS_MEMO_DEBUG": "1"}
@@ -63,9 +64,10 @@ def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown
     args = ["run", str(TINY), "-P", "p=data.txt", "-P", "s=a", "--env-manager", "local"]
     args += ["--tracking-uri", uri]
 
-    first = subprocess.run(
-        [MLHARNESS, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
-    )
+    # The two full-path runs are forks of one process that imported MLflow once
+    # (store_cli_forks); the hit below must be a cold process: its imports are the point.
+    forks = ForkedCli()
+    first = forks.run(Command(args, work, full_env=env, timeout=600))
     assert first.returncode == 0, first.stderr[-3000:]
     run_id = first.stdout.split("run: ")[1].split()[0]
 
@@ -83,9 +85,10 @@ def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown
 
     with sqlite3.connect(db) as con:  # a store from another MLflow: the SQL does not apply
         con.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
-    other = subprocess.run(
-        [MLHARNESS, *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
-    )
+    try:
+        other = forks.run(Command(args, work, full_env=env, timeout=600))
+    finally:
+        forks.close()
     assert "mlharness-memo: miss" in other.stderr, other.stderr
     # MLflow itself refuses a schema it does not know: one line, exit 5, no traceback.
     errors = [line for line in other.stderr.splitlines() if line.startswith("error:")]
