@@ -4,6 +4,10 @@ One run comes from plain ``mlflow run`` and one from ``mlharness run`` (so one v
 manifest and one has none). Each test registers them under its own model name, so tests
 share the runs but never each other's registry state. The runs are trained once per test
 session (see ``trained``).
+
+The registry commands are real processes forked from one that imported the CLI and MLflow
+once per worker (``tests/support/store_cli_forks.py``): a command costs what it does, not
+~4.5 s of imports. ``test_unreachable_store_fails_with_exit_5`` keeps a cold ``mlharness``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from registry_tools import aliases, versions
 from tests.support.harness_cli import mlharness
 from tests.support.mlflow_cli import CliResult, mlflow_run
 from tests.support.paths import PROJECTS
+from tests.support.store_cli_forks import Command, ForkedCli
 from tests.support.stores import fresh_store_uri
 
 RF = PROJECTS / "rf"
@@ -37,17 +42,21 @@ class Trained:
     weak: str
     strong: str
     test_csv: Path
+    forks: ForkedCli
 
 
-def registry_cli(trained: Trained, *args: str, uri: str | None = None) -> CliResult:
-    """``mlharness registry ARGS`` as a real process (exit codes, stdout, stderr)."""
-    return mlharness(
-        "registry",
-        *args,
+def registry_cli(
+    trained: Trained, *args: str, uri: str | None = None, cwd: Path | None = None
+) -> CliResult:
+    """``mlharness registry ARGS`` as a real (forked) process: exit codes, stdout, stderr;
+    ``MLFLOW_TRACKING_URI`` names ``uri`` (default: the trained store)."""
+    command = Command(
+        ["registry", *args],
+        cwd or trained.workdir,
         tracking_uri=uri or trained.tracking_uri,
-        cwd=trained.workdir,
         timeout=300,
     )
+    return trained.forks.run(command)
 
 
 def _only_new_run(uri: str, before: set[str]) -> str:
@@ -106,9 +115,16 @@ def trained(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterato
         runs = json.loads(record.read_text())
         if own != shared:
             shutil.copyfile(shared / "mlflow.db", own / "mlflow.db")
-    yield Trained(
-        f"sqlite:///{own / 'mlflow.db'}", own, runs["weak"], runs["strong"], Path(runs["test_csv"])
-    )
+    with ForkedCli() as forks:
+        assert forks.import_output == ""
+        yield Trained(
+            f"sqlite:///{own / 'mlflow.db'}",
+            own,
+            runs["weak"],
+            runs["strong"],
+            Path(runs["test_csv"]),
+            forks,
+        )
 
 
 @pytest.fixture
