@@ -18,6 +18,7 @@ import pytest
 import typer.main
 
 from harness.app import app, run_cli
+from tests.support.stores import fresh_store_uri
 
 pytestmark = pytest.mark.functional
 
@@ -46,7 +47,7 @@ def test_no_command_changes_the_environment_or_mlflows_globals(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data.txt").write_text("one\n")
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = fresh_store_uri(tmp_path / "mlflow.db")  # a copy: no migrations run in this process
     command = typer.main.get_command(app)
     import mlflow.projects  # noqa: F401  (imports may set variables; commands must not)
 
