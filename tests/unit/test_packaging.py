@@ -37,7 +37,7 @@ def test_conda_env_has_the_same_pins() -> None:
 def test_pyproject_declares_packages_script_and_extras() -> None:
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert meta["project"]["name"] == "mlharness"
-    assert meta["project"]["scripts"]["mlharness"] == "harness.app:main"
+    assert meta["project"]["scripts"]["mlharness"] == "harness.entry:main"
     assert {"dev", "airflow"} <= set(meta["project"]["optional-dependencies"])
 
 

@@ -5,7 +5,8 @@ whose schema revision the queries do not know, the memo does not answer and the 
 
 (pydantic is not in the list of the CLI's answer: typer 0.29 coerces every CLI option
 through pydantic, so every typer command imports it. ``harness.run.memo_cli`` answers the
-same arguments before typer is built, importing neither typer, pydantic nor rich.)
+same arguments before typer is built, so the console script, ``harness.entry.main``,
+imports neither typer, pydantic nor rich for its answer.)
 """
 
 from __future__ import annotations
@@ -39,15 +40,11 @@ print("imported:", ",".join(heavy) or "-", file=sys.stderr)
 sys.exit(code)
 """
 FAST_HEAVY = (*HEAVY, "pydantic", "typer", "rich")
-# The typer-free reading of the same arguments (harness.run.memo_cli): not even typer,
-# pydantic or rich is imported for its answer.
-_FAST = f"""
-import sys
-from harness.run.memo_cli import cached_line
-print(cached_line(sys.argv[1:]))
-heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({FAST_HEAVY!r}))
-print("imported:", ",".join(heavy) or "-", file=sys.stderr)
-"""
+# The console script (harness.entry.main) reads the same arguments without typer
+# (harness.run.memo_cli): not even typer, pydantic or rich is imported for its answer.
+_FAST = _MAIN.replace("from harness.app import main", "from harness.entry import main").replace(
+    repr(HEAVY), repr(FAST_HEAVY)
+)
 
 
 def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown_one(
@@ -78,7 +75,7 @@ def test_the_memo_answers_light_on_a_known_store_and_falls_through_on_an_unknown
     assert hit.stdout.strip() == f"cached: {run_id}"
     assert "mlharness-memo: hit" in hit.stderr and "imported: -" in hit.stderr, hit.stderr
     fast = subprocess.run(
-        [sys.executable, "-c", _FAST, *args[1:]], cwd=work, env=env, capture_output=True, text=True
+        [sys.executable, "-c", _FAST, *args], cwd=work, env=env, capture_output=True, text=True
     )
     assert fast.returncode == 0 and fast.stdout.strip() == f"cached: {run_id}", fast.stderr
     assert "mlharness-memo: hit" in fast.stderr and "imported: -" in fast.stderr, fast.stderr
