@@ -266,9 +266,9 @@ def _build(target: Path, python: str, packages: list[str], local: Mapping[str, s
             "pip",
             "sync",
             "--quiet",
-            # Compiled now, once: the first run in the environment would otherwise compile
-            # every module it imports (mlflow, sklearn...) on its own clock.
-            "--compile-bytecode",
+            # No --compile-bytecode: compiling all 244 packages costs ~38 CPU-s (~4x the
+            # sync); a run imports a small part of them, and Python writes those .pyc files
+            # on first import (unless PYTHONDONTWRITEBYTECODE: then ~3 CPU-s per process).
             "--python",
             str(target / "bin" / "python"),
             "--index-strategy",
