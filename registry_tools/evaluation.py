@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Literal
 
 from harness.kernel.digests import file_digest
 from harness.store.mlflow_boundary import fluent_uri
-from harness.store.registry import Registry
+from harness.store.registry import Registry, uses_skops
+from harness.store.skops_import import import_skops
 from registry_tools.errors import RegistryError
 
 if TYPE_CHECKING:
@@ -155,6 +156,8 @@ def _model_type(uri: str, labels: pd.Series) -> tuple[ModelType, str]:
     if "sklearn" in info.flavors:
         from sklearn.base import is_classifier, is_regressor
 
+        if uses_skops(info.flavors):
+            import_skops()
         estimator = mlflow.sklearn.load_model(uri)
         kind = type(estimator).__name__
         if is_classifier(estimator):

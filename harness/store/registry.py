@@ -14,13 +14,14 @@ store that cannot be reached fails after MLflow's own bounded retries with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from harness.kernel.errors import MlharnessError, RegistryError, SourceError
 from harness.store import mlflow_boundary
 from harness.store.mlflow_boundary import Failure
+from harness.store.skops_import import import_skops
 
 if TYPE_CHECKING:
     from mlflow.entities import LoggedModel, Run
@@ -362,10 +363,8 @@ class Registry:
         unreachable: ``ExternalServiceError``); a failure of the model's own loader (a
         missing flavor, a broken pickle) passes unchanged for the caller to judge.
         """
-        import mlflow.pyfunc
-
         with mlflow_boundary.fluent_uri(self.tracking_uri):
-            loaded = self.call(f"load {model_uri}", mlflow.pyfunc.load_model, model_uri)
+            loaded = self.call(f"load {model_uri}", _load_pyfunc, model_uri)
         return cast("PyFuncModel", loaded)
 
     def download_artifact(self, run_id: str, path: str, dst: str) -> str:
@@ -376,3 +375,20 @@ class Registry:
             path,
             dst,
         )
+
+
+def _load_pyfunc(model_uri: str) -> PyFuncModel:
+    """``mlflow.pyfunc.load_model``, skops imported the cheap way first when the model is a
+    skops-serialized scikit-learn model (its ``MLmodel`` says so; see ``skops_import``)."""
+    import mlflow.models
+    import mlflow.pyfunc
+
+    if uses_skops(mlflow.models.get_model_info(model_uri).flavors):
+        import_skops()
+    return mlflow.pyfunc.load_model(model_uri)
+
+
+def uses_skops(flavors: Mapping[str, Any]) -> bool:
+    """Whether a model with these ``MLmodel`` flavors is loaded with skops."""
+    sklearn = flavors.get("sklearn") or {}
+    return bool(sklearn.get("serialization_format") == "skops")

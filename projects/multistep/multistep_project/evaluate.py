@@ -12,6 +12,7 @@ import numpy as np
 from sklearn import metrics as sk
 
 from multistep_project import tables
+from multistep_project.skops_import import import_skops
 
 INPUTS = ("model_uri", "features_uri")
 SOURCE_FILES: dict[str, Path] = {}
@@ -30,6 +31,7 @@ def scores(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
 
 def execute(params: dict[str, Any], inputs: dict[str, Path]) -> None:
     """Log the test metrics and ``evaluation/predictions.csv``."""
+    import_skops()
     model = mlflow.sklearn.load_model(str(inputs["model_uri"]))
     x_test, y_test = tables.read_logged(
         inputs["features_uri"], tables.TEST, "evaluation", params["features_uri"]

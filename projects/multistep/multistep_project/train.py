@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from multistep_project import tables
 from multistep_project.keys import PROJECT_DIR
+from multistep_project.skops_import import import_skops
 
 INPUTS = ("features_uri",)
 SOURCE_FILES: dict[str, Path] = {}
@@ -35,6 +36,7 @@ def execute(params: dict[str, Any], inputs: dict[str, Path]) -> None:
     model.fit(x_train, y_train)
     mlflow.log_metric("train_accuracy", float(model.score(x_train, y_train)))
     example = x_train.head(5)
+    import_skops()
     mlflow.sklearn.log_model(
         model,
         name="model",

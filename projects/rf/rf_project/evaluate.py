@@ -24,6 +24,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     import pandas as pd
 
     from rf_project import data, lineage, metrics
+    from rf_project.skops_import import import_skops
 
     frame = pd.read_csv(path)
     try:
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         sys.stderr.write(f"error: parameter data: {exc}\n")
         raise SystemExit(2) from None
 
+    import_skops()
     model = mlflow.sklearn.load_model(args.model_uri)
     with mlflow.start_run():
         mlflow.log_params({"model_uri": args.model_uri, "data": str(path)})

@@ -14,6 +14,7 @@ from sklearn.ensemble import RandomForestClassifier
 
 from rf_project import data, lineage, metrics, plots
 from rf_project.seeding import seed_everything
+from rf_project.skops_import import import_skops
 
 PYTHON_ENV = Path(__file__).resolve().parent.parent / "python_env.yaml"
 
@@ -91,6 +92,7 @@ def train_and_log(args: argparse.Namespace) -> str:
         mlflow.log_text(test.to_csv(index=False), "data/test.csv")
 
         example = x_train.head(5)
+        import_skops()
         logged = mlflow.sklearn.log_model(
             model,
             name="model",
