@@ -364,8 +364,7 @@ class Registry:
         missing flavor, a broken pickle) passes unchanged for the caller to judge.
         """
         with mlflow_boundary.fluent_uri(self.tracking_uri):
-            loaded = self.call(f"load {model_uri}", _load_pyfunc, model_uri)
-        return cast("PyFuncModel", loaded)
+            return self.call(f"load {model_uri}", _load_pyfunc, model_uri)
 
     def download_artifact(self, run_id: str, path: str, dst: str) -> str:
         return self.call(
@@ -385,7 +384,7 @@ def _load_pyfunc(model_uri: str) -> PyFuncModel:
 
     if uses_skops(mlflow.models.get_model_info(model_uri).flavors):
         import_skops()
-    return mlflow.pyfunc.load_model(model_uri)
+    return cast("PyFuncModel", mlflow.pyfunc.load_model(model_uri))
 
 
 def uses_skops(flavors: Mapping[str, Any]) -> bool:
