@@ -1,4 +1,8 @@
-"""``mlharness run`` / ``show`` / ``verify`` on projects/rf, in a temp git repo, end to end."""
+"""``mlharness run`` / ``show`` / ``verify`` on projects/rf, in a temp git repo, end to end.
+
+Each ``mlharness`` command is its own process forked from one that imported the CLI once
+(``forked_cli``, tests/functional/harness/conftest.py); the entry points they launch are cold.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.schemas.manifest import digest
+from tests.functional.harness.conftest import Forked
 from tests.support.git_servers import commit_change, make_repo
-from tests.support.harness_cli import all_runs, json_of, manifest_of, mlharness
+from tests.support.harness_cli import all_runs, json_of, manifest_of
 from tests.support.paths import PROJECTS
 from tests.support.stores import unopened_store
 
@@ -18,12 +23,12 @@ SMALL = ["-P", "n_estimators=5", "--env-manager", "local"]
 
 
 def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved_on(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forked_cli: Forked
 ) -> None:
     repo = tmp_path / "repo"
     head = make_repo(repo, {"rf": PROJECTS / "rf"})
 
-    first = mlharness(
+    first = forked_cli(
         "run",
         str(repo / "rf"),
         *SMALL,
@@ -59,20 +64,20 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     assert set(doc["outputs"]) >= {"plots/confusion_matrix.png", "plots/feature_importance.png"}
     assert any(p.startswith("mlflow==") for p in doc["environment"]["pip_freeze"])
 
-    cached = mlharness("run", str(repo / "rf"), *SMALL, tracking_uri=tracking_uri, cwd=tmp_path)
+    cached = forked_cli("run", str(repo / "rf"), *SMALL, tracking_uri=tracking_uri, cwd=tmp_path)
     assert cached.returncode == 0, cached.output
     assert cached.stdout.strip() == f"cached: {run_id}"
     assert len(all_runs(tracking_uri)) == 1
 
-    shown = mlharness("show", run_id, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
+    shown = forked_cli("show", run_id, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
     assert json_of(shown) == doc
-    readable = mlharness("show", run_id, tracking_uri=tracking_uri, cwd=tmp_path)
+    readable = forked_cli("show", run_id, tracking_uri=tracking_uri, cwd=tmp_path)
     assert readable.returncode == 0 and "accuracy" in readable.stdout
     assert "matches tag" in readable.stdout
 
     # The working tree moves on; verify replays the recorded commit, not the new code.
     commit_change(repo, "rf/rf_project/data.py", "\nraise SystemExit('new code ran')\n")
-    verified = mlharness("verify", run_id, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
+    verified = forked_cli("verify", run_id, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
     report = json_of(verified)
     assert verified.returncode == 0 and report["identical"] is True, verified.output
     replay_id = report["replay_run_id"]
@@ -83,7 +88,7 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     client = MlflowClient(tracking_uri)
     assert client.get_run(replay_id).data.tags["mlharness.replay_of"] == run_id
 
-    forced = mlharness(
+    forced = forked_cli(
         "run",
         str(repo / "rf"),
         *SMALL,
@@ -96,9 +101,9 @@ def test_run_records_a_manifest_hits_the_cache_and_verifies_after_the_tree_moved
     assert len(all_runs(tracking_uri)) == 3
 
 
-def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path) -> None:
+def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path, forked_cli: Forked) -> None:
     tracking_uri, database = unopened_store(tmp_path)
-    result = mlharness(
+    result = forked_cli(
         "run",
         str(PROJECTS / "rf"),
         "-P",
@@ -116,23 +121,25 @@ def test_bad_parameters_exit_2_and_write_nothing(tmp_path: Path) -> None:
     assert result.stderr.count("error:") == 1
     assert "did you mean 'n_estimators'?" in result.stderr and "test_size" in result.stderr
     assert not database.exists()
-    unknown = mlharness(
+    unknown = forked_cli(
         "run", str(PROJECTS / "rf"), "-e", "trian", tracking_uri=tracking_uri, cwd=tmp_path
     )
     assert unknown.returncode == 2 and "unknown entry point 'trian'" in unknown.stderr
     assert not database.exists()
 
 
-def test_dirty_tree_is_recorded_and_require_clean_refuses_it(tmp_path: Path) -> None:
+def test_dirty_tree_is_recorded_and_require_clean_refuses_it(
+    tmp_path: Path, forked_cli: Forked
+) -> None:
     tracking_uri, database = unopened_store(tmp_path)
     repo = tmp_path / "repo"
     make_repo(repo, {"rf": PROJECTS / "rf"})
     (repo / "rf" / "scratch.txt").write_text("uncommitted")
-    refused = mlharness(
+    refused = forked_cli(
         "run", str(repo / "rf"), *SMALL, "--require-clean", tracking_uri=tracking_uri, cwd=tmp_path
     )
     assert refused.returncode == 2 and "uncommitted changes" in refused.stderr
-    plan = mlharness(
+    plan = forked_cli(
         "run",
         str(repo / "rf"),
         *SMALL,

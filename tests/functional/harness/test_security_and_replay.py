@@ -1,4 +1,9 @@
-"""Shell injection, Ctrl-C, refused manifests, replay and tolerances, on a tiny project."""
+"""Shell injection, Ctrl-C, refused manifests, replay and tolerances, on a tiny project.
+
+Each ``mlharness`` command is its own process forked from one that imported the CLI once
+(``forked_cli``, tests/functional/harness/conftest.py); the Ctrl-C test keeps a cold
+``mlharness`` process, since the signal reaching a real console-script process is its point.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +16,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.schemas.manifest import digest
+from tests.functional.harness.conftest import Forked
 from tests.support.git_servers import make_repo
-from tests.support.harness_cli import TINY, all_runs, json_of, manifest_of, mlharness
+from tests.support.harness_cli import TINY, all_runs, json_of, manifest_of
 from tests.support.mlflow_cli import cli_env
 from tests.support.paths import MLHARNESS
 
@@ -32,13 +38,13 @@ def _pwned(*dirs: Path) -> list[Path]:
 
 
 def test_parameter_values_never_reach_a_shell(
-    tracking_uri: str, tmp_path: Path, tiny_repo: Path
+    tracking_uri: str, tmp_path: Path, tiny_repo: Path, forked_cli: Forked
 ) -> None:
     # path: a file whose name is an attack exists, so it passes validation and is run.
     (tmp_path / "$(touch pwned2)").write_text("data")
     string_attacks = {"s": "$(touch pwned1)", "t": "x; touch pwned3 `touch pwned4` && touch pwned5"}
     # string and path: MLflow single-quotes the values; the run goes ahead, harmlessly.
-    done = mlharness(
+    done = forked_cli(
         "run",
         str(tiny_repo),
         *LOCAL,
@@ -57,7 +63,7 @@ def test_parameter_values_never_reach_a_shell(
     for value in string_attacks.values():
         assert repr(value) in Path(echoed).read_text()
     # int and float: refused by validation before anything runs, both reported.
-    refused = mlharness(
+    refused = forked_cli(
         "run",
         str(tiny_repo),
         *LOCAL,
@@ -72,7 +78,7 @@ def test_parameter_values_never_reach_a_shell(
     assert "i: '1; touch pwned6' is not an int" in refused.stderr
     assert "f: '$(touch pwned7)' is not a float" in refused.stderr
     # A double-quoted placeholder: bash would expand $(...) there, so the harness refuses.
-    quoted = mlharness(
+    quoted = forked_cli(
         "run",
         str(tiny_repo),
         "-e",
@@ -118,10 +124,10 @@ def test_ctrl_c_ends_the_run_as_killed(tracking_uri: str, tmp_path: Path, tiny_r
 
 
 def test_replay_verify_tolerances_and_refused_manifests(
-    tracking_uri: str, tmp_path: Path, tiny_repo: Path
+    tracking_uri: str, tmp_path: Path, tiny_repo: Path, forked_cli: Forked
 ) -> None:
     noisy = json_of(
-        mlharness(
+        forked_cli(
             "run",
             str(tiny_repo),
             "-e",
@@ -133,28 +139,28 @@ def test_replay_verify_tolerances_and_refused_manifests(
         )
     )["run_id"]
     # The metric is random: verify must see the difference, and a tolerance may accept it.
-    differs = mlharness("verify", noisy, tracking_uri=tracking_uri, cwd=tmp_path)
+    differs = forked_cli("verify", noisy, tracking_uri=tracking_uri, cwd=tmp_path)
     assert differs.returncode == 1, differs.output
     assert "differs" in differs.stdout and "value(s) differ" in differs.stdout
-    tolerated = mlharness(
+    tolerated = forked_cli(
         "verify", noisy, "--rtol", "value=1e9", "--json", tracking_uri=tracking_uri, cwd=tmp_path
     )
     report = json_of(tolerated)
     assert tolerated.returncode == 0 and report["identical"], tolerated.output
     assert [r["status"] for r in report["rows"] if r["name"] == "value"] == ["within rtol"]
-    bad_rtol = mlharness(
+    bad_rtol = forked_cli(
         "verify", noisy, "--rtol", "nosuch=0.1", tracking_uri=tracking_uri, cwd=tmp_path
     )
     assert bad_rtol.returncode == 2 and "unknown metric 'nosuch'" in bad_rtol.stderr
 
     runs_before = len(all_runs(tracking_uri))
     for command in ("replay", "verify"):
-        planned = mlharness(
+        planned = forked_cli(
             command, noisy, "--dry-run", "--json", tracking_uri=tracking_uri, cwd=tmp_path
         )
         assert json_of(planned)["run_spec"]["entry_point"] == "noisy"
     assert len(all_runs(tracking_uri)) == runs_before
-    replayed = mlharness("replay", noisy, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
+    replayed = forked_cli("replay", noisy, "--json", tracking_uri=tracking_uri, cwd=tmp_path)
     assert json_of(replayed)["replay_of"] == noisy
     runs_before = len(all_runs(tracking_uri))
 
@@ -167,7 +173,7 @@ def test_replay_verify_tolerances_and_refused_manifests(
     edited.write_text(json.dumps(doc))
     client.log_artifact(noisy, str(edited), "mlharness")
     for command in ("replay", "verify"):
-        refused = mlharness(command, noisy, tracking_uri=tracking_uri, cwd=tmp_path)
+        refused = forked_cli(command, noisy, tracking_uri=tracking_uri, cwd=tmp_path)
         assert refused.returncode == 2, refused.output
         assert "edited after the run" in refused.stderr
     # A newer schema is refused even when its digest matches.
@@ -175,6 +181,6 @@ def test_replay_verify_tolerances_and_refused_manifests(
     edited.write_text(json.dumps(doc))
     client.log_artifact(noisy, str(edited), "mlharness")
     client.set_tag(noisy, "mlharness.manifest_digest", digest(doc))
-    newer = mlharness("verify", noisy, tracking_uri=tracking_uri, cwd=tmp_path)
+    newer = forked_cli("verify", noisy, tracking_uri=tracking_uri, cwd=tmp_path)
     assert newer.returncode == 2 and "schema_version 2 is newer" in newer.stderr
     assert len(all_runs(tracking_uri)) == runs_before
