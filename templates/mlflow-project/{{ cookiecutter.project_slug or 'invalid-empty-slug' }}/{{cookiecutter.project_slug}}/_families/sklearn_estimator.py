@@ -10,7 +10,10 @@ Every model module offers the same four functions (``fit``, ``predict_scores``,
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from importlib.machinery import ModuleSpec
 
 import mlflow.sklearn
 import numpy as np
@@ -20,6 +23,37 @@ from sklearn.ensemble import {{ estimator }} as Model
 
 # skops refuses to load a tree unless its type is trusted explicitly.
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
+
+
+class _HideTopLevel:
+    def __init__(self, names: set[str]) -> None:
+        self.names = names
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: object = None
+    ) -> ModuleSpec | None:
+        if fullname.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"{fullname} is hidden while skops lists estimators")
+        return None
+
+
+def import_skops() -> None:
+    """Import ``skops.io`` (MLflow's serializer for this flavor) with torch and dask hidden.
+
+    On import, skops lists scikit-learn's estimators; that package walk imports the vendored
+    ``sklearn.externals.array_api_compat.torch`` and ``.dask``, about 3 s of CPU wherever
+    torch is installed. The walk skips a package that fails to import and neither holds an
+    estimator, so skops trusts the same types at half the cost. Already-imported torch or dask
+    stay visible; the hiding finder is gone when this returns.
+    """
+    if "skops.io" in sys.modules:
+        return
+    hidden = _HideTopLevel({name for name in ("torch", "dask") if name not in sys.modules})
+    sys.meta_path.insert(0, hidden)
+    try:
+        importlib.import_module("skops.io")
+    finally:
+        sys.meta_path.remove(hidden)
 
 
 def fit(args: argparse.Namespace, x_train: pd.DataFrame, y_train: pd.Series) -> Model:
@@ -51,6 +85,7 @@ def predict_scores(model: Model, features: pd.DataFrame) -> np.ndarray:
 
 def log_model(model: Model, example: pd.DataFrame, pip_requirements: list[str]) -> None:
     """Log the model as ``model`` with its signature, input example and pinned requirements."""
+    import_skops()
     mlflow.sklearn.log_model(
         model,
         name="model",
@@ -63,5 +98,6 @@ def log_model(model: Model, example: pd.DataFrame, pip_requirements: list[str]) 
 
 def load_scorer(model_uri: str) -> Callable[[pd.DataFrame], np.ndarray]:
     """Load a logged model and return its scoring function."""
+    import_skops()
     model = mlflow.sklearn.load_model(model_uri)
     return lambda features: predict_scores(model, features)
