@@ -52,7 +52,6 @@ import atexit, importlib, json, os, signal, sys, threading, traceback
 
 for name in json.loads(sys.argv[1]):
     importlib.import_module(name)
-from harness.app import main
 
 requests, replies = sys.stdin, sys.stdout
 print(json.dumps({"ready": True, "threads": threading.active_count()}), file=replies, flush=True)
@@ -70,10 +69,12 @@ def child(command):
         os.environ.clear()
         os.environ.update(command["env"])
         signal.alarm(int(command["timeout"]))  # a hung command dies; the test sees -14
-        sys.argv = ["mlharness", *command["args"]]
+        module, _, function = command["main"].partition(":")
+        main = getattr(importlib.import_module(module), function)
+        sys.argv = [command["argv0"], *command["args"]]
         try:
-            main()
-            code = 0
+            returned = main()
+            code = returned if isinstance(returned, int) else 0
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:
@@ -112,7 +113,9 @@ for line in requests:
 @dataclass(frozen=True)
 class Command:
     """One ``mlharness ARGS`` in ``cwd``, with ``MLFLOW_TRACKING_URI`` set to ``tracking_uri``
-    (``cli_env``) and ``env`` on top, or exactly ``full_env`` when given."""
+    (``cli_env``) and ``env`` on top, or exactly ``full_env`` when given. ``main`` and
+    ``argv0`` name another console script (``"pytest:console_main"``, ``"pytest"``): its
+    function is called with ``sys.argv = [argv0, *args]``, an int it returns is the exit code."""
 
     args: Sequence[str]
     cwd: Path
@@ -120,6 +123,8 @@ class Command:
     env: Mapping[str, str] | None = None
     full_env: Mapping[str, str] | None = None
     timeout: float = 300
+    main: str = "harness.app:main"
+    argv0: str = "mlharness"
 
 
 class ForkedCli:
@@ -171,6 +176,8 @@ class ForkedCli:
                     "stdout": str(out),
                     "stderr": str(err),
                     "timeout": max(1, int(command.timeout)),
+                    "main": command.main,
+                    "argv0": command.argv0,
                 }
             )
             outputs.append((out, err))

@@ -11,6 +11,7 @@ import itertools
 import json
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,20 +27,28 @@ TASKS = ("classification", "regression")
 AIRFLOW_EXPRESSIONS = ("{{ ds }}", "{{ ti.xcom_pull(task_ids='train') }}")
 
 
-@pytest.fixture
-def cookiecutter_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A private TMPDIR and cookiecutter config (replay_dir, cookiecutters_dir) for one test."""
-    home = tmp_path / "cookiecutter-home"
+@contextmanager
+def private_cookiecutter_home(home: Path) -> Iterator[Path]:
+    """A private TMPDIR and cookiecutter config (replay_dir, cookiecutters_dir) under
+    ``home`` while the block runs; the environment is put back after it."""
     scratch = home / "tmp"
     scratch.mkdir(parents=True)
     config = home / "config.yaml"
     config.write_text(
         f"cookiecutters_dir: {home / 'cookiecutters'}\nreplay_dir: {home / 'replay'}\n"
     )
-    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
-    monkeypatch.setenv("TMPDIR", str(scratch))
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    yield home
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("COOKIECUTTER_CONFIG", str(config))
+        monkeypatch.setenv("TMPDIR", str(scratch))
+        monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+        yield home
+
+
+@pytest.fixture
+def cookiecutter_home(tmp_path: Path) -> Iterator[Path]:
+    """A private TMPDIR and cookiecutter config (replay_dir, cookiecutters_dir) for one test."""
+    with private_cookiecutter_home(tmp_path / "cookiecutter-home") as home:
+        yield home
 
 
 @dataclass(frozen=True)

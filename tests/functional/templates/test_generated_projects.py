@@ -4,13 +4,24 @@ pass (they run both entry points in-process, and check for every combination tha
 ``evaluate`` takes the ``models:/m-<id>`` URI, logs the training run's metric names with the
 same values and its data in the ``evaluation`` context). ``mlflow run -e evaluate`` runs
 once, for one combination: its MLproject entry point is the same for every family, so one
-end-to-end run proves the wiring."""
+end-to-end run proves the wiring.
+
+The eight projects are generated once for the module, each with its own tracking store.
+Every ``mlflow run`` and every run of a project's own ``pytest`` is its own process, forked
+from one that imported MLflow, pandas, scikit-learn and pytest once
+(``tests/support/store_cli_forks.py``): the ``mlflow`` console script's ``cli`` with the
+user's arguments (the entry point it launches is a fresh ``python -m <slug>.train``, as for a
+user), and pytest's ``console_main`` in the project directory, which reads the project's own
+``pyproject.toml`` as ``python -m pytest`` there does. Two run at a time. A project's tests
+run with no third-party pytest plugin (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): they must not need
+one, and a user's environment has none of this repository's.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -18,8 +29,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from harness.scaffold.project_template import create_project
-from tests.support.mlflow_cli import mlflow_run
-from tests.support.templates import COOKIECUTTER_JSON, FAMILIES, TASKS
+from tests.support.mlflow_cli import CliResult
+from tests.support.store_cli_forks import Command, ForkedCli
+from tests.support.stores import fresh_store_uri
+from tests.support.templates import (
+    COOKIECUTTER_JSON,
+    FAMILIES,
+    TASKS,
+    private_cookiecutter_home,
+)
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
 METRICS = {
@@ -28,34 +46,173 @@ METRICS = {
 }
 COMBINATIONS = [(family, task) for family in FAMILIES for task in TASKS]
 # The one end-to-end evaluate run (the generated tests evaluate every combination).
-EVALUATED = {("sklearn-rf", "classification")}
+EVALUATED = ("sklearn-rf", "classification")
+# What the mlflow CLI and every project's tests import anyway; torch and skops are left to
+# the forks that need them.
+PRELOAD = (
+    "mlflow",
+    "mlflow.cli",
+    "mlflow.projects",
+    "mlflow.store.tracking.sqlalchemy_store",
+    "mlflow.pyfunc",
+    "mlflow.sklearn",
+    "mlflow.data.pandas_dataset",
+    "pandas",
+    "sklearn.datasets",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "sklearn.metrics",
+    "sklearn.model_selection",
+    "sklearn.pipeline",
+    "sklearn.preprocessing",
+    "pytest",
+    "yaml",
+)
+ENTRY_POINT_TAG = "mlflow.project.entryPoint"
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One combination's project, its tracking store and what its commands did."""
+
+    project: Path
+    workdir: Path
+    tracking_uri: str
+    trained: CliResult
+    evaluated: CliResult | None
+    own_tests: CliResult
+
+
+def _mlflow_run(
+    project: Path, workdir: Path, tracking_uri: str, entry_point: str, **params: str
+) -> Command:
+    """``mlflow run PROJECT -e ENTRY --env-manager local -P k=v ...`` in ``workdir``."""
+    args = ["run", str(project), "-e", entry_point, "--env-manager", "local"]
+    for name, value in params.items():
+        args += ["-P", f"{name}={value}"]
+    return Command(
+        args,
+        cwd=workdir,
+        tracking_uri=tracking_uri,
+        timeout=600,
+        main="mlflow.cli:cli",
+        argv0="mlflow",
+    )
+
+
+def _evaluate_command(project: Path, workdir: Path, tracking_uri: str) -> Command | None:
+    """The evaluate run for the trained model of ``project``'s store (by its logged-model
+    URI, models:/m-<id>), on the held-out split the training run logged; None when there is
+    no single training run to evaluate (its test reports why)."""
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    if len(runs) != 1:
+        return None
+    (run,) = runs
+    logged = client.search_logged_models(
+        experiment_ids=[run.info.experiment_id],
+        filter_string=f"source_run_id = '{run.info.run_id}'",
+    )
+    if len(logged) != 1:
+        return None
+    held_out = client.download_artifacts(run.info.run_id, "data/test.csv", str(workdir))
+    return _mlflow_run(
+        project,
+        workdir,
+        tracking_uri,
+        "evaluate",
+        model_uri=f"models:/{logged[0].model_id}",
+        data=held_out,
+    )
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Generated]:
+    root = tmp_path_factory.mktemp("generated")
+    projects, workdirs, stores = {}, {}, {}
+    with private_cookiecutter_home(root / "cookiecutter-home"):
+        for index, (family, task) in enumerate(COMBINATIONS):
+            # A slug per combination: models logged with code_paths import the package by name.
+            slug = f"gen_{family.replace('-', '_')}_{task}"
+            created = create_project(
+                output_dir=root / "projects",
+                values={
+                    "project_name": slug,
+                    "model_family": family,
+                    "task": task,
+                    "env_file": "conda" if index % 2 else "python_env",
+                    "include_tests": "yes",
+                    "include_airflow_pipeline": "yes",
+                },
+                no_input=True,
+            )
+            projects[family, task] = created.project_dir
+            workdirs[family, task] = root / "work" / slug
+            workdirs[family, task].mkdir(parents=True)
+            stores[family, task] = fresh_store_uri(workdirs[family, task] / "mlflow.db")
+
+    own_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_"))}
+    own_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    with ForkedCli(PRELOAD) as forks:
+        trainings = forks.run_many(
+            [_mlflow_run(projects[c], workdirs[c], stores[c], "main") for c in COMBINATIONS],
+            jobs=2,
+        )
+        trained = dict(zip(COMBINATIONS, trainings, strict=True))
+        evaluate = None
+        if trained[EVALUATED].returncode == 0:
+            evaluate = _evaluate_command(
+                projects[EVALUATED], workdirs[EVALUATED], stores[EVALUATED]
+            )
+        own_tests = [
+            Command(
+                ["-q", "-p", "no:cacheprovider", "-x"],
+                cwd=projects[c],
+                full_env=own_env,
+                timeout=600,
+                main="pytest:console_main",
+                argv0="pytest",
+            )
+            for c in COMBINATIONS
+        ]
+        results = forks.run_many([*own_tests, *([evaluate] if evaluate else [])], jobs=2)
+    tested, evaluated = results[: len(COMBINATIONS)], results[len(COMBINATIONS) :]
+    return {
+        c: Generated(
+            project=projects[c],
+            workdir=workdirs[c],
+            tracking_uri=stores[c],
+            trained=trained[c],
+            evaluated=evaluated[0] if c == EVALUATED and evaluated else None,
+            own_tests=result,
+        )
+        for c, result in zip(COMBINATIONS, tested, strict=True)
+    }
+
+
+@pytest.fixture
+def reset_tracking_uri() -> Iterator[None]:
+    """The test points in-process MLflow calls at its combination's store; put it back."""
+    yield
+    mlflow.set_tracking_uri(None)
 
 
 @pytest.mark.parametrize(("family", "task"), COMBINATIONS)
 def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
-    family: str, task: str, cookiecutter_home: Path, tracking_uri: str, tmp_path: Path
+    family: str,
+    task: str,
+    generated: dict[tuple[str, str], Generated],
+    reset_tracking_uri: None,
+    tmp_path: Path,
 ) -> None:
-    # A slug per combination: models logged with code_paths import the package by name.
-    slug = f"gen_{family.replace('-', '_')}_{task}"
-    env_file = "conda" if COMBINATIONS.index((family, task)) % 2 else "python_env"
-    created = create_project(
-        output_dir=tmp_path / "projects",
-        values={
-            "project_name": slug,
-            "model_family": family,
-            "task": task,
-            "env_file": env_file,
-            "include_tests": "yes",
-            "include_airflow_pipeline": "yes",
-        },
-        no_input=True,
-    )
-    project = created.project_dir
-
-    trained = mlflow_run(project, tracking_uri=tracking_uri, cwd=tmp_path)
-    assert trained.returncode == 0, trained.output
-    client = MlflowClient(tracking_uri)
-    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    combination = generated[family, task]
+    assert combination.trained.returncode == 0, combination.trained.output
+    client = MlflowClient(combination.tracking_uri)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    # The evaluated combination's store also holds its evaluate run (checked below).
+    expected = ["main", "evaluate"] if (family, task) == EVALUATED else ["main"]
+    assert sorted(r.data.tags[ENTRY_POINT_TAG] for r in runs) == sorted(expected)
+    (run,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "main")
     assert run.info.status == "FINISHED"
     declared = COOKIECUTTER_JSON["_parameters"]
     assert run.data.params == {
@@ -67,6 +224,7 @@ def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
     else:
         assert run.data.metrics["r2"] > 0.2
 
+    mlflow.set_tracking_uri(combination.tracking_uri)
     model_uri = f"runs:/{run.info.run_id}/model"
     assert mlflow.models.get_model_info(model_uri).signature is not None
     local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model"))
@@ -74,45 +232,30 @@ def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
     predictions = mlflow.pyfunc.load_model(model_uri).predict(example)
     assert len(predictions) == len(example) == 5
 
-    if (family, task) in EVALUATED:
-        _evaluate_reproduces_the_metrics(project, run, tracking_uri, tmp_path)
+    if (family, task) == EVALUATED:
+        (evaluation,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "evaluate")
+        _evaluate_reproduced_the_metrics(combination, run, evaluation, client)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_"))}
-    own_tests = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    own_tests = combination.own_tests
     assert own_tests.returncode == 0, own_tests.stdout[-3000:] + own_tests.stderr[-2000:]
     assert " passed" in own_tests.stdout
 
 
-def _evaluate_reproduces_the_metrics(
-    project: Path, run: mlflow.entities.Run, tracking_uri: str, tmp_path: Path
+def _evaluate_reproduced_the_metrics(
+    combination: Generated,
+    run: mlflow.entities.Run,
+    evaluation: mlflow.entities.Run,
+    client: MlflowClient,
 ) -> None:
-    client = MlflowClient(tracking_uri)
+    assert combination.evaluated is not None
+    assert combination.evaluated.returncode == 0, combination.evaluated.output
     # MLflow 3 lineage: the model is handed on by its logged-model URI, models:/m-<id>.
     (logged,) = client.search_logged_models(
         experiment_ids=[run.info.experiment_id],
         filter_string=f"source_run_id = '{run.info.run_id}'",
     )
-    model_uri = f"models:/{logged.model_id}"
-    held_out = client.download_artifacts(run.info.run_id, "data/test.csv", str(tmp_path))
-    evaluated = mlflow_run(
-        project,
-        {"model_uri": model_uri, "data": held_out},
-        entry_point="evaluate",
-        tracking_uri=tracking_uri,
-        cwd=tmp_path,
-    )
-    assert evaluated.returncode == 0, evaluated.output
-    evaluation = next(
-        r for r in client.search_runs([run.info.experiment_id]) if r.info.run_id != run.info.run_id
-    )
+    assert evaluation.info.status == "FINISHED"
+    assert evaluation.data.params["model_uri"] == f"models:/{logged.model_id}"
     assert set(evaluation.data.metrics) == set(run.data.metrics)
     contexts = [
         tag.value

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
-from tests.conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 DAG_FILE = ROOT / "dags" / "{{ cookiecutter.project_slug }}_pipeline.py"
 
