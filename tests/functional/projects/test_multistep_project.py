@@ -2,6 +2,11 @@
 
 Every entry point runs; ``main`` must reuse a step exactly when its code, parameters and
 input data are unchanged.
+
+Each ``mlflow run`` is its own process running MLflow's console script (``mlflow.cli:cli``)
+with the user's arguments, cwd and environment, forked from one process per module that
+imported MLflow's CLI once (``tests/support/store_cli_forks.py``) instead of ~2.8 s of
+imports per launch; the entry points it starts are cold processes, as MLflow starts them.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import pytest
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from tests.support.mlflow_cli import assert_failed_fast, mlflow_run
+from tests.support.mlflow_cli import CliResult, assert_failed_fast
 from tests.support.paths import PROJECTS
+from tests.support.store_cli_forks import Command, ForkedCli
 from tests.support.stores import fresh_store_uri
 
 pytestmark = pytest.mark.functional
@@ -27,6 +33,44 @@ STEPS = ("ingest", "featurize", "train", "evaluate")
 KEY_TAG = "multistep.step_key"
 EVAL_METRICS = {"accuracy", "f1", "roc_auc", "log_loss"}
 SMALL = {"max_iter": 100}  # every test's pipeline; params not given take the MLproject defaults
+# What `mlflow run` imports before it starts the entry point.
+MLFLOW_PRELOAD = (
+    "mlflow",
+    "mlflow.cli",
+    "mlflow.tracking",
+    "mlflow.projects",
+    "mlflow.projects.backend.local",
+    "mlflow.store.tracking.sqlalchemy_store",
+)
+
+
+@pytest.fixture(scope="module")
+def mlflow_cli() -> Iterator[ForkedCli]:
+    """The zygote the module's ``mlflow run`` commands are forked from."""
+    with ForkedCli(MLFLOW_PRELOAD) as zygote:
+        assert zygote.import_output == "", zygote.import_output
+        yield zygote
+
+
+def mlflow_run(
+    forks: ForkedCli,
+    project: Path,
+    params: dict[str, object],
+    *,
+    tracking_uri: str,
+    cwd: Path,
+    entry_point: str = "main",
+    experiment_name: str | None = None,
+) -> CliResult:
+    """``mlflow run PROJECT -e ENTRY --env-manager local -P k=v ...`` in ``cwd`` (the
+    arguments and environment of ``tests.support.mlflow_cli.mlflow_run``), as a fork."""
+    args = ["run", str(project), "-e", entry_point, "--env-manager", "local"]
+    if experiment_name:
+        args += ["--experiment-name", experiment_name]
+    for name, value in params.items():
+        args += ["-P", f"{name}={value}"]
+    command = Command(args, cwd, tracking_uri, timeout=600, main="mlflow.cli:cli", argv0="mlflow")
+    return forks.run(command)
 
 
 def _all_runs(client: MlflowClient, filter_string: str = "") -> list[Run]:
@@ -39,6 +83,7 @@ def _all_runs(client: MlflowClient, filter_string: str = "") -> list[Run]:
 
 
 def _launch(
+    forks: ForkedCli,
     tracking_uri: str,
     cwd: Path,
     entry_point: str = "main",
@@ -48,6 +93,7 @@ def _launch(
 ) -> Run:
     """``mlflow run`` one entry point; returns the run it launched (the newest of that entry)."""
     result = mlflow_run(
+        forks,
         project,
         params,
         tracking_uri=tracking_uri,
@@ -63,9 +109,11 @@ def _launch(
     return launched[-1]
 
 
-def _pipeline(tracking_uri: str, cwd: Path, **kwargs: object) -> tuple[Run, set[str]]:
+def _pipeline(
+    forks: ForkedCli, tracking_uri: str, cwd: Path, **kwargs: object
+) -> tuple[Run, set[str]]:
     """Run ``main``; returns its run and the steps it reused (checked against the steps it ran)."""
-    run = _launch(tracking_uri, cwd, **{**SMALL, **kwargs})  # type: ignore[arg-type]
+    run = _launch(forks, tracking_uri, cwd, **{**SMALL, **kwargs})  # type: ignore[arg-type]
     tags = run.data.tags
     reused = (
         set() if tags["multistep.reused"] == "none" else set(tags["multistep.reused"].split(","))
@@ -89,6 +137,7 @@ class Chain:
     """The four step entry points launched one by one, then ``main`` over the same work
     (every step reused), in one store shared by the module's pipeline tests."""
 
+    forks: ForkedCli
     tracking_uri: str
     workdir: Path
     steps: dict[str, Run]
@@ -97,7 +146,7 @@ class Chain:
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+def chain(tmp_path_factory: pytest.TempPathFactory, mlflow_cli: ForkedCli) -> Iterator[Chain]:
     workdir = tmp_path_factory.mktemp("multistep")
     uri = fresh_store_uri(workdir / "mlflow.db")
     with pytest.MonkeyPatch.context() as patch:
@@ -107,20 +156,22 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
         patch.chdir(workdir)
         mlflow.set_tracking_uri(uri)
         try:
-            ingest = _launch(uri, workdir, "ingest")
+            ingest = _launch(mlflow_cli, uri, workdir, "ingest")
             data_uri = f"runs:/{ingest.info.run_id}/data"
-            featurize = _launch(uri, workdir, "featurize", data_uri=data_uri, select_k=10)
+            featurize = _launch(
+                mlflow_cli, uri, workdir, "featurize", data_uri=data_uri, select_k=10
+            )
             features_uri = f"runs:/{featurize.info.run_id}/features"
-            train = _launch(uri, workdir, "train", features_uri=features_uri, **SMALL)
+            train = _launch(mlflow_cli, uri, workdir, "train", features_uri=features_uri, **SMALL)
             model_uri = f"runs:/{train.info.run_id}/model"
             evaluate = _launch(
-                uri, workdir, "evaluate", model_uri=model_uri, features_uri=features_uri
+                mlflow_cli, uri, workdir, "evaluate", model_uri=model_uri, features_uri=features_uri
             )
             steps = {"ingest": ingest, "featurize": featurize, "train": train}
             steps["evaluate"] = evaluate
             # The same work through `main`: every step is found by its key.
-            pipeline, reused = _pipeline(uri, workdir)
-            yield Chain(uri, workdir, steps, pipeline, reused)
+            pipeline, reused = _pipeline(mlflow_cli, uri, workdir)
+            yield Chain(mlflow_cli, uri, workdir, steps, pipeline, reused)
         finally:
             mlflow.set_tracking_uri(None)
 
@@ -172,13 +223,13 @@ def test_step_entry_points_chain_and_main_reruns_only_changed_steps(chain: Chain
     assert pipeline.data.params["select_k"] == "10"
 
     # A train parameter: data steps reused, the model and its evaluation are new.
-    changed, reused = _pipeline(tracking_uri, tmp_path, C=0.1)
+    changed, reused = _pipeline(chain.forks, tracking_uri, tmp_path, C=0.1)
     assert reused == {"ingest", "featurize"}
     assert changed.data.metrics == _step_runs(client, changed)["evaluate"].data.metrics
 
     # An ingest parameter changes the data: every step downstream of it runs again,
     # although featurize's and train's own parameters are the same as before.
-    changed, reused = _pipeline(tracking_uri, tmp_path, test_size=0.3)
+    changed, reused = _pipeline(chain.forks, tracking_uri, tmp_path, test_size=0.3)
     assert reused == set()
     assert _step_runs(client, changed)["ingest"].data.metrics["n_test"] == 171
 
@@ -189,7 +240,7 @@ def test_main_is_deterministic_and_reused_by_code_content_not_git(chain: Chain) 
     # Reuse is per experiment, so a second experiment recomputes every step from scratch;
     # the first computation is the chain's (its steps launched one by one, then main).
     first = chain.pipeline
-    second, reused = _pipeline(tracking_uri, tmp_path, experiment="second")
+    second, reused = _pipeline(chain.forks, tracking_uri, tmp_path, experiment="second")
     assert reused == set()
     assert first.data.metrics == second.data.metrics
     runs_first, runs_second = _step_runs(client, first), _step_runs(client, second)
@@ -204,7 +255,9 @@ def test_main_is_deterministic_and_reused_by_code_content_not_git(chain: Chain) 
     # Main again, from a copy of the project outside the repository: same keys, all reused.
     copy = tmp_path / "copy" / "multistep"
     shutil.copytree(MULTISTEP, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    again, reused = _pipeline(tracking_uri, tmp_path, project=copy, experiment="second")
+    again, reused = _pipeline(
+        chain.forks, tracking_uri, tmp_path, project=copy, experiment="second"
+    )
     assert reused == set(STEPS)
     assert all(
         again.data.tags[f"multistep.run_id.{s}"] == runs_second[s].info.run_id for s in STEPS
@@ -213,7 +266,7 @@ def test_main_is_deterministic_and_reused_by_code_content_not_git(chain: Chain) 
     # Any edit of train's code, even a comment, makes train and what follows run again.
     with (copy / "multistep_project" / "train.py").open("a") as source:
         source.write("\n# edited\n")
-    _, reused = _pipeline(tracking_uri, tmp_path, project=copy, experiment="second")
+    _, reused = _pipeline(chain.forks, tracking_uri, tmp_path, project=copy, experiment="second")
     assert reused == {"ingest", "featurize"}
 
 
@@ -225,11 +278,21 @@ def test_main_is_deterministic_and_reused_by_code_content_not_git(chain: Chain) 
     ],
 )
 def test_bad_input_fails_fast_with_one_line_and_no_finished_run(
-    entry_point: str, param: str, needle: str, tracking_uri: str, tmp_path: Path
+    entry_point: str,
+    param: str,
+    needle: str,
+    tracking_uri: str,
+    tmp_path: Path,
+    mlflow_cli: ForkedCli,
 ) -> None:
     name, value = param.split("=")
     result = mlflow_run(
-        MULTISTEP, {name: value}, entry_point=entry_point, tracking_uri=tracking_uri, cwd=tmp_path
+        mlflow_cli,
+        MULTISTEP,
+        {name: value},
+        entry_point=entry_point,
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
     )
     assert_failed_fast(result, needle, tracking_uri)
     assert len(_all_runs(MlflowClient(tracking_uri))) == 1  # no step run was started
