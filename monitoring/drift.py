@@ -189,11 +189,7 @@ def _numerical(
 ) -> ColumnResult:
     support = profile.support(column.name)
     counts = stats_numeric.CurrentCounts(support, keep_limit=KEEP_ROWS)
-    excluded = NonFinite()
-    for batch in source.iter_batches([column.name]):
-        finite, chunk_excluded = numeric_chunk(batch.column(0))
-        counts.add(finite)
-        excluded.add(chunk_excluded)
+    excluded = _count_numeric(counts, source, column.name)
     crossing = counts.crossing_values()
     if crossing is None:  # second pass, only the values inside crossing intervals
         mask = counts.crossing()
@@ -218,6 +214,18 @@ def _numerical(
     if stats.ks_statistic is not None:
         result.plot = _numeric_plot(counts)
     return result
+
+
+def _count_numeric(
+    counts: stats_numeric.CurrentCounts, source: ColumnSource, name: str
+) -> NonFinite:
+    """Count the column's batches; the last batch is released on return, before the stats."""
+    excluded = NonFinite()
+    for batch in source.iter_batches([name]):
+        finite, chunk_excluded = numeric_chunk(batch.column(0))
+        counts.add(finite)
+        excluded.add(chunk_excluded)
+    return excluded
 
 
 def _categorical(column: ColumnProfile, source: ColumnSource, rule: Rule) -> ColumnResult:

@@ -133,7 +133,7 @@ class Profile:
                     cum = np.cumsum(payload[counts_key], dtype=np.int64)
                 else:
                     cum = np.arange(1, len(values) + 1, dtype=np.int64)
-            column.support = Support(values.astype(np.float64), cum)
+            column.support = Support(np.asarray(values, dtype=np.float64), cum)
         return column.support
 
     def header(self) -> dict[str, object]:

@@ -57,6 +57,15 @@ WASSERSTEIN_NORM_FLOOR = 0.001
 PSI_EMPTY_SHARE = 0.0001
 
 
+# Support-long computations run in blocks of this many points: the temporaries stay small.
+BLOCK = 1 << 16
+
+
+def _blocks(size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive blocks covering ``range(size)``."""
+    return [(a, min(a + BLOCK, size)) for a in range(0, size, BLOCK)]
+
+
 @dataclass(frozen=True)
 class Support:
     """The reference in exact compressed form: sorted distinct values, cumulative counts."""
@@ -127,18 +136,32 @@ class CurrentCounts:
         k = len(u)
         if k == 0:
             return
+        # The temporaries are one chunk long (8 bytes a value): made in place where the
+        # result is the same, so a column's peak holds few of them at once.
         pos = np.searchsorted(u, y, side="left")
-        hit = u[np.minimum(pos, k - 1)] == y
-        self.slots += np.bincount(2 * pos + hit, minlength=2 * k + 1)
+        # u[min(pos, k-1)] == y: is the value on a support point.
+        hit = np.take(u, pos, mode="clip") == y
+        # Slot 2*pos+hit, computed in pos and undone after (exact in integers).
+        pos *= 2
+        pos += hit
+        self.slots += np.bincount(pos, minlength=2 * k + 1)
+        pos -= hit
+        pos >>= 1
         # Offset of each value from the lower end of its interval (below u[0]: its
         # distance to u[0]). Small positive numbers: no cancellation later. y is sorted,
-        # so the values below u[0] are a prefix.
+        # so the values below u[0] are a prefix. Values on a support point get 0 (the
+        # lower end read for them is whatever index pos-1 wraps to, as u[pos-1] did).
         below = int(np.searchsorted(y, u[0], side="left"))
         off = np.empty_like(y)
         np.subtract(u[0], y[:below], out=off[:below])
-        np.subtract(y[below:], u[pos[below:] - 1], out=off[below:])
+        rest = pos[below:]
+        rest -= 1
+        np.take(u, rest, out=off[below:], mode="wrap")
+        rest += 1
+        np.subtract(y[below:], off[below:], out=off[below:])
         off[hit] = 0.0
         self.offset += np.bincount(pos, weights=off, minlength=k + 1)
+        del off
         if self.complete and self.m <= self.keep_limit:
             pos[hit] = -1  # values on a support point are never inside an interval
             self.kept.append((y, pos))
@@ -188,9 +211,15 @@ class CurrentCounts:
         if self._sides is None:
             lt, le = self.cdf_points()
             n, m = self.support.n, self.m
-            ref_level = self.support.cum[:-1] * m
-            below = lt[1:] * n <= ref_level
-            above = (le[:-1] * n >= ref_level) & ~below
+            cum = self.support.cum
+            size = max(len(cum) - 1, 0)
+            below = np.empty(size, np.bool_)
+            above = np.empty(size, np.bool_)
+            for a, b in _blocks(size):  # blocks: no support-long temporaries
+                ref_level = cum[a:b] * m
+                np.less_equal(lt[a + 1 : b + 1] * n, ref_level, out=below[a:b])
+                np.greater_equal(le[a:b] * n, ref_level, out=above[a:b])
+            above &= ~below
             self._sides = (below, above, ~(below | above))
         return self._sides
 
@@ -285,12 +314,14 @@ def ks_statistic(counts: CurrentCounts) -> float:
     support = counts.support
     n, m = support.n, counts.m
     lt, le = counts.cdf_points()
-    ref_at = support.cum / n
-    ref_before = np.concatenate(([0], support.cum[:-1])) / n
-    diffs_at = ref_at - le / m
-    diffs_before = ref_before - lt / m
-    low = min(float(diffs_at.min()), float(diffs_before.min()))
-    high = max(float(diffs_at.max()), float(diffs_before.max()))
+    cum = support.cum
+    low, high = math.inf, -math.inf
+    for a, b in _blocks(len(cum)):  # blocks: min and max are exact whatever the blocking
+        diffs_at = cum[a:b] / n - le[a:b] / m
+        before = cum[a - 1 : b - 1] if a else np.concatenate(([0], cum[: b - 1]))
+        diffs_before = before / n - lt[a:b] / m
+        low = min(low, float(diffs_at.min()), float(diffs_before.min()))
+        high = max(high, float(diffs_at.max()), float(diffs_before.max()))
     return max(float(np.clip(-low, 0, 1)), high)
 
 
@@ -304,25 +335,42 @@ def wasserstein(counts: CurrentCounts, crossing_values: F64) -> float:
     if k < 2:
         return float(total)
     lt, le = counts.cdf_points()
-    lengths = np.diff(u)
-    ref_level = support.cum[:-1] / n
-    f_start = le[:-1] / m
-    f_end = lt[1:] / m
-    inside = counts.between[1:k]
-    off = counts.offset[1:k]
     below, above, crossing = counts.sides()
-    # int(F_cur) over (u[j-1], u[j]) = f_end*L - off/m.
-    below_part = lengths * (ref_level - f_end) + off / m
-    above_part = lengths * (f_start - ref_level) + (inside * lengths - off) / m
-    total += float(np.sum(below_part[below])) + float(np.sum(above_part[above]))
+    cum = support.cum
+    # The per-interval parts are computed in blocks (the same float operations per element)
+    # into the arrays of the selected intervals, then each summed whole as before.
+    below_parts = np.empty(int(np.count_nonzero(below)), np.float64)
+    above_parts = np.empty(int(np.count_nonzero(above)), np.float64)
+    nb = na = 0
+    for a, b in _blocks(k - 1):  # interval j + 1, j = a..b-1: (u[j], u[j+1])
+        lengths = u[a + 1 : b + 1] - u[a:b]
+        ref_level = cum[a:b] / n
+        off = counts.offset[a + 1 : b + 1]
+        block_below = below[a:b]
+        block_above = above[a:b]
+        # int(F_cur) over (u[j-1], u[j]) = f_end*L - off/m.
+        part = lengths * (ref_level - lt[a + 1 : b + 1] / m) + off / m
+        chosen = part[block_below]
+        below_parts[nb : nb + chosen.size] = chosen
+        nb += chosen.size
+        inside = counts.slots[2 * a + 2 : 2 * b + 2 : 2]
+        part = lengths * (le[a:b] / m - ref_level) + (inside * lengths - off) / m
+        chosen = part[block_above]
+        above_parts[na : na + chosen.size] = chosen
+        na += chosen.size
+    total += float(np.sum(below_parts)) + float(np.sum(above_parts))
     if crossing.any():
-        total += _crossing_integral(counts, crossing_values, le, ref_level)
+        total += _crossing_integral(counts, crossing_values, le)
     return float(total)
 
 
-def _crossing_integral(counts: CurrentCounts, values: F64, le: I64, ref_level: F64) -> float:
-    """Exact integral of |F_ref - F_cur| over the crossing intervals, from their values."""
+def _crossing_integral(counts: CurrentCounts, values: F64, le: I64) -> float:
+    """Exact integral of |F_ref - F_cur| over the crossing intervals, from their values.
+
+    The reference CDF on interval j, (u[j-1], u[j]), is ``cum[j-1] / n`` (j >= 1 here).
+    """
     u = counts.support.values
+    cum, n = counts.support.cum, counts.support.n
     m = counts.m
     y = np.sort(values)
     interval = np.searchsorted(u, y, side="left")  # interval j: (u[j-1], u[j])
@@ -335,7 +383,7 @@ def _crossing_integral(counts: CurrentCounts, values: F64, le: I64, ref_level: F
         first_value[interval[starts]] = y[starts]
     lo = u[idx - 1]
     first = np.where(np.isnan(first_value[idx]), u[idx], first_value[idx])
-    level = ref_level[idx - 1]
+    level = cum[idx - 1] / n
     total = float(np.sum(np.abs(level - le[idx - 1] / m) * (first - lo)))
     if y.size == 0:
         return total
@@ -346,7 +394,7 @@ def _crossing_integral(counts: CurrentCounts, values: F64, le: I64, ref_level: F
     group_start = np.repeat(starts, np.diff(np.r_[starts, y.size]))
     rank = np.arange(y.size) - group_start + 1
     f_after = (le[interval - 1] + rank) / m
-    total += float(np.sum(np.abs(ref_level[interval - 1] - f_after) * (nxt - y)))
+    total += float(np.sum(np.abs(cum[interval - 1] / n - f_after) * (nxt - y)))
     return total
 
 
