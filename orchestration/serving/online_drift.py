@@ -55,6 +55,9 @@ class OnlineDrift:
         self._added = 0
         self._compared_at = 0
         self._lock = threading.Lock()
+        # the columns Index last seen by add, and the features to select (None: a feature
+        # is missing; []: the frame is exactly the features)
+        self._columns_seen: tuple[pd.Index, list[str] | None] | None = None
         self.profile = self._feature_profile(model.profile)
         if self.profile is None:
             self.features = list(model.feature_names)
@@ -97,11 +100,24 @@ class OnlineDrift:
 
         if self.profile is None or not isinstance(data, pd.DataFrame):
             return
-        present = [f for f in self.features if f in data.columns]
-        if len(present) != len(self.features):
+        # The fast parse gives the frames of one signature one shared columns Index: what
+        # to keep of them is decided once for it.
+        columns = data.columns
+        seen = self._columns_seen
+        if seen is not None and seen[0] is columns:
+            kept = seen[1]
+        else:
+            known = set(columns.tolist())
+            if not all(f in known for f in self.features):
+                kept = None
+            else:
+                kept = [] if list(columns) == self.features else list(self.features)
+            self._columns_seen = (columns, kept)
+        if kept is None:  # a feature is missing
             return
-        frame = data if list(data.columns) == present else data[present]
-        frame = frame.tail(self.window_rows)
+        frame = data[kept] if kept else data
+        if len(frame) > self.window_rows:
+            frame = frame.tail(self.window_rows)
         with self._lock:
             self._frames.append(frame)
             self._rows += len(frame)

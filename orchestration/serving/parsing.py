@@ -321,6 +321,7 @@ def _double_frame(
         return None
     if columns != _double_columns(schema):
         return None
+    index = _COLUMN_INDEX.get(columns)
     if orient == "records":
         rows = [list(record.values()) for record in rows]  # type: ignore[attr-defined]
     for row in rows:
@@ -337,7 +338,14 @@ def _double_frame(
         return None
     if array.ndim != 2 or array.shape[1] != len(columns):
         return None
-    return pd.DataFrame(array, columns=list(columns))
+    if index is None:
+        # One columns Index per signature, shared by its frames (an Index is immutable):
+        # building it from the names costs more than the frame itself, and the metrics
+        # recognise a frame's columns by it.
+        if len(_COLUMN_INDEX) >= 64:
+            _COLUMN_INDEX.clear()
+        index = _COLUMN_INDEX[columns] = pd.Index(list(columns))
+    return pd.DataFrame(array, columns=index)
 
 
 def _double_columns(schema: Schema) -> tuple[str, ...] | None:
@@ -359,6 +367,8 @@ def _double_columns(schema: Schema) -> tuple[str, ...] | None:
     return names
 
 
+# the double column names of a signature -> the columns Index of its fast-parsed frames
+_COLUMN_INDEX: dict[tuple[str, ...], pd.Index] = {}
 # id(schema) -> (schema, its double column names or None); a model keeps its schema object.
 _DOUBLE_COLUMNS: dict[int, tuple[Schema, tuple[str, ...] | None]] = {}
 
