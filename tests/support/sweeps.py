@@ -12,8 +12,18 @@ from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import CliResult, cli_env
 from tests.support.paths import MLHARNESS, REPO
+from tests.support.store_cli_forks import PRELOAD, Command, ForkedCli
 
 STEPS = REPO / "tests" / "functional" / "sweep" / "steps"
+# What a sweep command imports before its first trial (a ForkedCli for sweeps preloads it).
+SWEEP_PRELOAD = (
+    *PRELOAD,
+    "mlflow.projects",
+    "harness.run.operations",
+    "harness.sweep.cli",
+    "harness.sweep.operations",
+    "harness.sweep.executors",
+)
 
 
 def sweep_cmd(*args: str, tracking_uri: str) -> list[str]:
@@ -26,8 +36,22 @@ def mlharness_sweep(
     cwd: Path,
     env: dict[str, str] | None = None,
     timeout: float = 600,
+    forks: ForkedCli | None = None,
 ) -> CliResult:
-    """``mlharness sweep ARGS --tracking-uri URI`` in ``cwd``; never raises on failure."""
+    """``mlharness sweep ARGS --tracking-uri URI`` in ``cwd``; never raises on failure.
+
+    With ``forks`` the command is a fork of that process, which imported the CLI and MLflow
+    already (its own process all the same: argv, environment, cwd, exit code, and its own
+    pool of trial workers); without, a cold ``mlharness`` process."""
+    if forks is not None:
+        command = Command(
+            ["sweep", *args, "--tracking-uri", tracking_uri],
+            cwd,
+            tracking_uri=tracking_uri,
+            env=env,
+            timeout=timeout,
+        )
+        return forks.run(command)
     done = subprocess.run(
         sweep_cmd(*args, tracking_uri=tracking_uri),
         cwd=cwd,

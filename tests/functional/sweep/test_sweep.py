@@ -8,15 +8,17 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
 
 from tests.support.mlflow_cli import cli_env
-from tests.support.paths import MLHARNESS
+from tests.support.store_cli_forks import Command, ForkedCli
 from tests.support.sweeps import (
     STEPS,
+    SWEEP_PRELOAD,
     children_of,
     mlharness_sweep,
     result_of,
@@ -30,25 +32,38 @@ pytestmark = [pytest.mark.functional]
 LOCAL = ("--env-manager", "local")
 
 
+@pytest.fixture(scope="module")
+def forks() -> Iterator[ForkedCli]:
+    """The module's ``mlharness`` commands are forks of one process that imported the CLI
+    and MLflow once (each still its own process, with its own pool of trial workers); the
+    re-sweep answered by the sweep memo and the Ctrl-C'd sweep stay cold processes."""
+    with ForkedCli(SWEEP_PRELOAD) as zygote:
+        yield zygote
+
+
 def test_grid_runs_children_in_parallel_and_a_re_sweep_is_all_cached(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
 ) -> None:
     # A plain run first: the sweep's trial with the same run spec is answered by it.
-    plain = subprocess.run(
-        [MLHARNESS, "run", str(STEPS), "-P", "x=3", *LOCAL, "--json"],
-        env=cli_env(tracking_uri),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
+    plain = forks.run(
+        Command(
+            ["run", str(STEPS), "-P", "x=3", *LOCAL, "--json"],
+            tmp_path,
+            tracking_uri=tracking_uri,
+            timeout=600,
+        )
     )
     assert plain.returncode == 0, plain.stderr
     plain_id = json.loads(plain.stdout)["run_id"]
     # An inherited MLFLOW_RUN_ID must not capture the trials.
     args = (str(STEPS), "-P", "x=1,3", "-P", "y=a", "--jobs", "2", "--metric", "score", *LOCAL)
     first = mlharness_sweep(
-        *args, "--json", tracking_uri=tracking_uri, cwd=tmp_path, env={"MLFLOW_RUN_ID": plain_id}
+        *args,
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+        forks=forks,
+        env={"MLFLOW_RUN_ID": plain_id},
     )
     doc = result_of(first)
     assert first.returncode == 0, first.output
@@ -81,7 +96,7 @@ def test_grid_runs_children_in_parallel_and_a_re_sweep_is_all_cached(
     # In another experiment the workers' run operation answers each trial from the cache:
     # a new parent, every trial cached, no new child run.
     other = mlharness_sweep(
-        *args, "--experiment-name", "other", tracking_uri=tracking_uri, cwd=tmp_path
+        *args, "--experiment-name", "other", tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
     )
     assert other.returncode == 0, other.output
     assert "2 finished (2 cached)" in other.stdout
@@ -94,10 +109,12 @@ def test_grid_runs_children_in_parallel_and_a_re_sweep_is_all_cached(
 
 
 def test_a_failing_trial_does_not_stop_the_others_and_fail_fast_does(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
 ) -> None:
     args = (str(STEPS), "-P", "x=2", "-P", "fail=yes,no", "--metric", "score", *LOCAL)
-    done = mlharness_sweep(*args, "--jobs", "2", tracking_uri=tracking_uri, cwd=tmp_path)
+    done = mlharness_sweep(
+        *args, "--jobs", "2", tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
+    )
     assert done.returncode == 1, done.output
     rows = [line for line in done.stdout.splitlines() if line.startswith("│ ") and "fail=" in line]
     assert len(rows) == 2
@@ -108,7 +125,14 @@ def test_a_failing_trial_does_not_stop_the_others_and_fail_fast_does(
     assert "1 finished (0 cached), 1 failed" in done.stdout
 
     fast = mlharness_sweep(
-        *args, "--fail-fast", "--jobs", "1", "--json", tracking_uri=tracking_uri, cwd=tmp_path
+        *args,
+        "--fail-fast",
+        "--jobs",
+        "1",
+        "--json",
+        tracking_uri=tracking_uri,
+        cwd=tmp_path,
+        forks=forks,
     )
     assert fast.returncode == 1, fast.output
     doc = json.loads(fast.stdout)
@@ -117,16 +141,16 @@ def test_a_failing_trial_does_not_stop_the_others_and_fail_fast_does(
 
 
 def test_random_search_and_a_metric_the_entry_point_never_logs(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
 ) -> None:
     args = (str(STEPS), "-P", "x=uniform(0,3)", "-P", "y=choice(a,b)", "--random", "3")
     plan = mlharness_sweep(
-        *args, "--seed", "5", "--dry-run", tracking_uri=tracking_uri, cwd=tmp_path
+        *args, "--seed", "5", "--dry-run", tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
     )
     assert plan.returncode == 0, plan.output
     sets = json.loads(plan.stdout)["plan"]
     again = mlharness_sweep(
-        *args, "--seed", "5", "--dry-run", tracking_uri=tracking_uri, cwd=tmp_path
+        *args, "--seed", "5", "--dry-run", tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
     )
     assert json.loads(again.stdout)["plan"] == sets and len(sets) == 3
     assert all(0 <= float(s["x"]) <= 3 and s["y"] in {"a", "b"} for s in sets)
@@ -147,6 +171,7 @@ def test_random_search_and_a_metric_the_entry_point_never_logs(
         *LOCAL,
         tracking_uri=tracking_uri,
         cwd=tmp_path,
+        forks=forks,
     )
     assert done.returncode == 2, done.output
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -160,7 +185,7 @@ def test_random_search_and_a_metric_the_entry_point_never_logs(
 
 
 def test_bad_input_is_reported_at_once_and_leaves_no_parent_run(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
 ) -> None:
     done = mlharness_sweep(
         str(STEPS),
@@ -179,6 +204,7 @@ def test_bad_input_is_reported_at_once_and_leaves_no_parent_run(
         *LOCAL,
         tracking_uri=tracking_uri,
         cwd=tmp_path,
+        forks=forks,
     )
     assert done.returncode == 2, done.output
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -194,7 +220,7 @@ def test_bad_input_is_reported_at_once_and_leaves_no_parent_run(
     for needle in needles:
         assert needle in errors[0], errors[0]
     typed = mlharness_sweep(
-        str(STEPS), "-P", "x=1,b", *LOCAL, tracking_uri=tracking_uri, cwd=tmp_path
+        str(STEPS), "-P", "x=1,b", *LOCAL, tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
     )
     assert typed.returncode == 2 and "x: 'b' is not a float" in typed.stderr
     refused = mlharness_sweep(
@@ -206,19 +232,24 @@ def test_bad_input_is_reported_at_once_and_leaves_no_parent_run(
         *LOCAL,
         tracking_uri=tracking_uri,
         cwd=tmp_path,
+        forks=forks,
     )
     assert refused.returncode == 2 and "workers cannot share it" in refused.stderr
     assert runs_of(tracking_uri) == [] if Path(tracking_uri[10:]).exists() else True
     # --resume of a run that is not a sweep.
     client = MlflowClient(tracking_uri)
     plain = client.create_run("0").info.run_id
-    resume = mlharness_sweep("--resume", plain, tracking_uri=tracking_uri, cwd=tmp_path)
+    resume = mlharness_sweep(
+        "--resume", plain, tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
+    )
     assert resume.returncode == 2 and f"run {plain} is not a sweep" in resume.stderr
     assert [r.info.run_id for r in runs_of(tracking_uri)] == [plain]
 
 
 @pytest.mark.slow
-def test_optimize_prunes_hopeless_trials(tracking_uri: str, tmp_path: Path) -> None:
+def test_optimize_prunes_hopeless_trials(
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
+) -> None:
     done = mlharness_sweep(
         str(STEPS),
         "-P",
@@ -240,6 +271,7 @@ def test_optimize_prunes_hopeless_trials(tracking_uri: str, tmp_path: Path) -> N
         "--json",
         tracking_uri=tracking_uri,
         cwd=tmp_path,
+        forks=forks,
     )
     assert done.returncode == 0, done.output
     doc = json.loads(done.stdout)
@@ -271,7 +303,7 @@ def _wait_for(predicate: object, timeout: float, what: str) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_leaves_a_sweep_that_resume_finishes_like_an_uninterrupted_one(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
 ) -> None:
     args = (str(STEPS), "-P", "x=1,2,3", "-P", "steps=3", "--jobs", "2", "--metric", "score")
     # What the uninterrupted sweep ends with: every trial FINISHED, its score the last of the
@@ -322,7 +354,7 @@ def test_ctrl_c_leaves_a_sweep_that_resume_finishes_like_an_uninterrupted_one(
     assert "RUNNING" not in statuses and "KILLED" in statuses, statuses
 
     resumed = mlharness_sweep(
-        "--resume", parent_id, "--json", tracking_uri=tracking_uri, cwd=tmp_path
+        "--resume", parent_id, "--json", tracking_uri=tracking_uri, cwd=tmp_path, forks=forks
     )
     doc = result_of(resumed)
     assert resumed.returncode == 0, resumed.output
