@@ -6,7 +6,7 @@ from orchestration.demo.context import REPO, DemoContext, Outcome, Step, Table
 
 __all__ = ["COLUMNS", "GRID", "JOBS", "METRIC", "STEP"]
 
-GRID = {"n_estimators": "20,50", "max_depth": "3,5,none"}
+GRID = {"n_estimators": "20,50", "max_depth": "3,5"}
 METRIC = "f1"
 COLUMNS = ("accuracy", "f1", "roc_auc")
 EXPERIMENT = "demo-sweep"

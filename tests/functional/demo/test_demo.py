@@ -142,11 +142,11 @@ def test_the_summary_has_no_skipped_step(runs: tuple[DemoRun, DemoRun]) -> None:
         assert results == {"ok", ""}, table
 
 
-def test_sweep_runs_a_grid_of_six_trials_then_answers_it_from_the_cache(
+def test_sweep_runs_a_grid_of_four_trials_then_answers_it_from_the_cache(
     runs: tuple[DemoRun, DemoRun],
 ) -> None:
     first, second = (run.step("sweep")["details"] for run in runs)
-    assert first["trials"] == 6  # the 2 x 3 grid
+    assert first["trials"] == 4  # the 2 x 2 grid
     assert first["finished"] == first["trials"]
     assert first["failed"] == 0
     assert second["trials"] == first["trials"]
