@@ -200,9 +200,11 @@ class ServerMetrics:
         In a single process the request is only noted here; its counter and histogram are
         updated in bulk when /metrics is rendered (or every ``REQUEST_FLUSH`` requests).
         """
-        if self.multiprocess:
+        if self.multiprocess:  # values in shared files: written as they happen
             self.in_flight.dec()
-            self._count_requests([(route, status, seconds)])
+            route = route if route in KNOWN_ROUTES else "other"
+            self._request_child(route, status).inc()
+            self._duration_child(route).observe(seconds)
             return
         self._in_flight -= 1
         with self._done_lock:
@@ -226,16 +228,24 @@ class ServerMetrics:
             route = route if route in KNOWN_ROUTES else "other"
             counts[(route, status)] += 1
             durations.setdefault(route, []).append(seconds)
-        for key, count in counts.items():
-            child = self._request_children.get(key)
-            if child is None:
-                child = self._request_children[key] = self.requests.labels(key[0], str(key[1]))
-            child.inc(count)
+        for (route, status), count in counts.items():
+            self._request_child(route, status).inc(count)
         for route, values in durations.items():
-            histogram = self._duration_children.get(route)
-            if histogram is None:
-                histogram = self._duration_children[route] = self.duration.labels(route)
-            _observe_all(histogram, values)
+            _observe_all(self._duration_child(route), values)
+
+    def _request_child(self, route: str, status: int) -> Counter:
+        child = self._request_children.get((route, status))
+        if child is None:
+            child = self._request_children[(route, status)] = self.requests.labels(
+                route, str(status)
+            )
+        return child
+
+    def _duration_child(self, route: str) -> Histogram:
+        histogram = self._duration_children.get(route)
+        if histogram is None:
+            histogram = self._duration_children[route] = self.duration.labels(route)
+        return histogram
 
     def queue_rows(self, rows: int) -> None:
         if self.multiprocess:
