@@ -18,6 +18,7 @@ asymptotic one is reached without importing ``scipy.stats`` (``scipy_functions``
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -66,6 +67,29 @@ def _blocks(size: int) -> list[tuple[int, int]]:
     return [(a, min(a + BLOCK, size)) for a in range(0, size, BLOCK)]
 
 
+def _run_pieces(pos: I64) -> list[tuple[int, int]]:
+    """``(start, stop)`` of pieces of about BLOCK values of a sorted ``pos``, each cut where
+    ``pos`` changes (a run of equal values stays in one piece)."""
+    size = len(pos)
+    cuts = np.searchsorted(pos, pos[np.arange(BLOCK, size, BLOCK)], side="left")
+    bounds = [0, *sorted({int(c) for c in cuts if c > 0}), size]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _offsets(u: F64, y: F64, pos: I64, hit: BoolArray) -> F64:
+    """Offset of each (sorted) value from the lower end of its interval: ``y - u[pos-1]``,
+    or its distance to u[0] below u[0], 0 on a support point (small positive numbers: no
+    cancellation later). The values below u[0] are a prefix; for a value on u[0] the lower
+    end read is u[-1], as ``u[pos - 1]`` reads it, and the 0 replaces it."""
+    below = int(np.searchsorted(y, u[0], side="left"))
+    off = np.empty_like(y)
+    np.subtract(u[0], y[:below], out=off[:below])
+    np.take(u, pos[below:] - 1, out=off[below:], mode="wrap")
+    np.subtract(y[below:], off[below:], out=off[below:])
+    off[hit] = 0.0
+    return off
+
+
 @dataclass(frozen=True)
 class Support:
     """The reference in exact compressed form: sorted distinct values, cumulative counts."""
@@ -92,8 +116,10 @@ class CurrentCounts:
 
     ``slots`` interleaves, for a support of k points, the counts strictly below u[0],
     equal to u[0], strictly between u[0] and u[1], equal to u[1], ... above u[k-1]
-    (2k+1 slots), so one ``bincount`` per chunk fills both kinds and one ``cumsum``
-    gives the current CDF at and just before every support point.
+    (2k+1 slots), so ``bincount`` fills both kinds and one ``cumsum`` gives the current
+    CDF at and just before every support point. That running sum is made in place: once
+    ``cdf_points`` was read the slots hold it (``equal`` and ``between`` still give counts,
+    and ``add`` turns them back into counts first).
     """
 
     support: Support
@@ -118,16 +144,24 @@ class CurrentCounts:
 
     @property
     def equal(self) -> I64:
-        return self.slots[1::2]
+        return self._counts()[1::2]
 
     @property
     def between(self) -> I64:
-        return self.slots[0::2]
+        return self._counts()[0::2]
+
+    def _counts(self) -> I64:
+        """The slots as counts (they hold their running sum once the CDF was read)."""
+        if self._cdf is None:
+            return self.slots
+        return np.diff(self.slots, prepend=np.int64(0))
 
     def add(self, finite: F64) -> None:
         """Add one chunk of finite current values."""
         if finite.size == 0:
             return
+        if self._cdf is not None:  # the slots hold the CDF: back to counts
+            self.slots = self._counts()
         self._cdf = None
         self._sides = None
         y = np.sort(finite)  # sorted needles make searchsorted cache-friendly
@@ -136,32 +170,21 @@ class CurrentCounts:
         k = len(u)
         if k == 0:
             return
-        # The temporaries are one chunk long (8 bytes a value): made in place where the
-        # result is the same, so a column's peak holds few of them at once.
         pos = np.searchsorted(u, y, side="left")
-        # u[min(pos, k-1)] == y: is the value on a support point.
-        hit = np.take(u, pos, mode="clip") == y
-        # Slot 2*pos+hit, computed in pos and undone after (exact in integers).
-        pos *= 2
-        pos += hit
-        self.slots += np.bincount(pos, minlength=2 * k + 1)
-        pos -= hit
-        pos >>= 1
-        # Offset of each value from the lower end of its interval (below u[0]: its
-        # distance to u[0]). Small positive numbers: no cancellation later. y is sorted,
-        # so the values below u[0] are a prefix. Values on a support point get 0 (the
-        # lower end read for them is whatever index pos-1 wraps to, as u[pos-1] did).
-        below = int(np.searchsorted(y, u[0], side="left"))
-        off = np.empty_like(y)
-        np.subtract(u[0], y[:below], out=off[:below])
-        rest = pos[below:]
-        rest -= 1
-        np.take(u, rest, out=off[below:], mode="wrap")
-        rest += 1
-        np.subtract(y[below:], off[below:], out=off[below:])
-        off[hit] = 0.0
-        self.offset += np.bincount(pos, weights=off, minlength=k + 1)
-        del off
+        hit = np.take(u, pos, mode="clip") == y  # u[min(pos, k-1)] == y: on a support point
+        # The counts go in by pieces of the chunk, cut where pos changes, so every slot and
+        # offset sum is made in one piece from its values in chunk order (the same sums as
+        # one bincount of the chunk) and no temporary is support- or chunk-long.
+        for a, b in _run_pieces(pos):
+            lo, hi = int(pos[a]), int(pos[b - 1])
+            piece = pos[a:b] - lo
+            self.offset[lo : hi + 1] += np.bincount(
+                piece, weights=_offsets(u, y[a:b], pos[a:b], hit[a:b]), minlength=hi - lo + 1
+            )
+            piece *= 2
+            piece += hit[a:b]  # slot 2*pos+hit
+            target = self.slots[2 * lo : 2 * hi + 2]  # one shorter when hi == k (never hit)
+            target += np.bincount(piece, minlength=2 * (hi - lo) + 2)[: len(target)]
         if self.complete and self.m <= self.keep_limit:
             pos[hit] = -1  # values on a support point are never inside an interval
             self.kept.append((y, pos))
@@ -196,8 +219,8 @@ class CurrentCounts:
 
     def cdf_points(self) -> tuple[I64, I64]:
         """Current counts ``< u[i]`` and ``<= u[i]`` for every support point (cached)."""
-        if self._cdf is None:
-            cum = np.cumsum(self.slots)
+        if self._cdf is None:  # the running sum is made in the slots (no copy)
+            cum = np.cumsum(self.slots, out=self.slots)
             self._cdf = (cum[0:-1:2], cum[1::2])
         return self._cdf
 
@@ -353,7 +376,7 @@ def wasserstein(counts: CurrentCounts, crossing_values: F64) -> float:
         chosen = part[block_below]
         below_parts[nb : nb + chosen.size] = chosen
         nb += chosen.size
-        inside = counts.slots[2 * a + 2 : 2 * b + 2 : 2]
+        inside = lt[a + 1 : b + 1] - le[a:b]  # current values inside (u[j], u[j+1])
         part = lengths * (le[a:b] / m - ref_level) + (inside * lengths - off) / m
         chosen = part[block_above]
         above_parts[na : na + chosen.size] = chosen
