@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,6 @@ from tests.support.mlflow_cli import cli_env
 from tests.support.store_cli_forks import Command, ForkedCli
 from tests.support.sweeps import (
     STEPS,
-    SWEEP_PRELOAD,
     children_of,
     mlharness_sweep,
     result_of,
@@ -30,15 +28,8 @@ from tests.support.sweeps import (
 
 pytestmark = [pytest.mark.functional]
 LOCAL = ("--env-manager", "local")
-
-
-@pytest.fixture(scope="module")
-def forks() -> Iterator[ForkedCli]:
-    """The module's ``mlharness`` commands are forks of one process that imported the CLI
-    and MLflow once (each still its own process, with its own pool of trial workers); the
-    re-sweep answered by the sweep memo and the Ctrl-C'd sweep stay cold processes."""
-    with ForkedCli(SWEEP_PRELOAD) as zygote:
-        yield zygote
+# Commands run as forks of one pre-imported process (the ``forks`` fixture, conftest.py); the
+# re-sweep answered by the sweep memo and the Ctrl-C'd sweep stay cold processes.
 
 
 def test_grid_runs_children_in_parallel_and_a_re_sweep_is_all_cached(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.store_cli_forks import ForkedCli
 from tests.support.sweeps import STEPS, children_of, mlharness_sweep, result_of
 
 pytestmark = [pytest.mark.functional]
@@ -18,12 +19,14 @@ LOCAL = ("--env-manager", "local")
 
 
 def test_a_new_sqlite_store_is_created_beside_and_moved_in_only_when_the_sweep_is_valid(
-    tmp_path: Path,
+    tmp_path: Path, forks: ForkedCli
 ) -> None:
     store = tmp_path / "stores" / "new.db"
     store.parent.mkdir()
     uri = f"sqlite:///{store}"
-    refused = mlharness_sweep(str(STEPS), "-P", "x=1,b", *LOCAL, tracking_uri=uri, cwd=tmp_path)
+    refused = mlharness_sweep(
+        str(STEPS), "-P", "x=1,b", *LOCAL, tracking_uri=uri, cwd=tmp_path, forks=forks
+    )
     assert refused.returncode == 2 and "x: 'b' is not a float" in refused.stderr
     assert [line for line in refused.stderr.splitlines() if line.strip()] == [
         line for line in refused.stderr.splitlines() if line.startswith("error:")
@@ -31,7 +34,16 @@ def test_a_new_sqlite_store_is_created_beside_and_moved_in_only_when_the_sweep_i
     assert list(store.parent.iterdir()) == []
 
     done = mlharness_sweep(
-        str(STEPS), "-P", "x=1,2", "--jobs", "2", "--json", *LOCAL, tracking_uri=uri, cwd=tmp_path
+        str(STEPS),
+        "-P",
+        "x=1,2",
+        "--jobs",
+        "2",
+        "--json",
+        *LOCAL,
+        tracking_uri=uri,
+        cwd=tmp_path,
+        forks=forks,
     )
     doc = result_of(done)
     assert done.returncode == 0, done.output

@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 from harness.sweep.definition import TAG_DEFINITION, SweepDefinition, TrialRecord, trial_tag
 from harness.sweep.optimize import SAMPLER_OPTIONS, Optimizer
 from harness.sweep.space import parse_space
+from tests.support.store_cli_forks import ForkedCli
 from tests.support.sweeps import STEPS, mlharness_sweep, result_of
 
 pytestmark = pytest.mark.functional
@@ -31,12 +32,12 @@ def _expected_next(definition: SweepDefinition, kept: list[TrialRecord]) -> dict
 
 
 def test_resume_rebuilds_the_recorded_sampler_and_notes_another_optuna(
-    tracking_uri: str, tmp_path: Path
+    tracking_uri: str, tmp_path: Path, forks: ForkedCli
 ) -> None:
     done = mlharness_sweep(
         str(STEPS), "-P", "x=uniform(0,10)", "-P", "steps=1", "--optimize", "--trials", "3",
         "--seed", "5", "--metric", "score", *LOCAL, "--json",
-        tracking_uri=tracking_uri, cwd=tmp_path,
+        tracking_uri=tracking_uri, cwd=tmp_path, forks=forks,
     )  # fmt: skip
     assert done.returncode == 0, done.output
     doc = result_of(done)
@@ -75,7 +76,7 @@ def test_resume_rebuilds_the_recorded_sampler_and_notes_another_optuna(
     assert expected != with_seed_5  # the seed in the record decides the proposal
 
     resumed = mlharness_sweep("--resume", parent, "--json", tracking_uri=tracking_uri,
-                              cwd=tmp_path)  # fmt: skip
+                              cwd=tmp_path, forks=forks)  # fmt: skip
     assert resumed.returncode == 0, resumed.output
     again = result_of(resumed)
     assert again["resumed"] is True
