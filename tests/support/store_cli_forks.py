@@ -114,7 +114,7 @@ for line in requests:
 class Command:
     """One ``mlharness ARGS`` in ``cwd``, with ``MLFLOW_TRACKING_URI`` set to ``tracking_uri``
     (``cli_env``) and ``env`` on top, or exactly ``full_env`` when given. ``main`` and
-    ``argv0`` name another console script (``"pytest:console_main"``, ``"pytest"``): its
+    ``argv0`` name another console script (``"pytest:main"``, ``"pytest"``): its
     function is called with ``sys.argv = [argv0, *args]``, an int it returns is the exit code."""
 
     args: Sequence[str]

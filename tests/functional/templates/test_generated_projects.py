@@ -11,8 +11,9 @@ Every ``mlflow run`` and every run of a project's own ``pytest`` is its own proc
 from one that imported MLflow, pandas, scikit-learn and pytest once
 (``tests/support/store_cli_forks.py``): the ``mlflow`` console script's ``cli`` with the
 user's arguments (the entry point it launches is a fresh ``python -m <slug>.train``, as for a
-user), and pytest's ``console_main`` in the project directory, which reads the project's own
-``pyproject.toml`` as ``python -m pytest`` there does. Two run at a time. A project's tests
+user), and ``pytest.main`` (what the ``pytest`` script runs) in the project directory, which
+reads the project's own ``pyproject.toml`` as ``python -m pytest`` there does. Two run at a
+time. A project's tests
 run with no third-party pytest plugin (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): they must not need
 one, and a user's environment has none of this repository's.
 """
@@ -170,7 +171,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
                 cwd=projects[c],
                 full_env=own_env,
                 timeout=600,
-                main="pytest:console_main",
+                main="pytest:main",
                 argv0="pytest",
             )
             for c in COMBINATIONS
