@@ -349,9 +349,41 @@ def create_store(uri: str) -> None:
         mlflow_boundary.client(uri)
 
 
-def _worker_init() -> None:
+def _worker_init(sweep_pid: int | None = None) -> None:
     os.environ.pop("MLFLOW_RUN_ID", None)
     signal.signal(signal.SIGINT, _on_sigint)
+    if sweep_pid is not None:
+        threading.Thread(
+            target=_exit_with_the_sweep, args=(sweep_pid,), name="sweep-watch", daemon=True
+        ).start()
+
+
+def _exit_with_the_sweep(sweep_pid: int) -> None:
+    """End this worker, and the entry point it runs, once the sweep process is gone.
+
+    A pool worker is a child of the forkserver, not of the sweep, and holds both ends of
+    its task queue and of the forkserver's liveness pipe: a sweep killed without its
+    clean-up (SIGKILL, the OOM killer) would otherwise leave its workers and forkserver
+    (~200 MiB each, MLflow imported) waiting forever. A pidfd becomes readable when the
+    process exits; a sweep already gone raises at once.
+    """
+    import select
+
+    try:
+        fd = os.pidfd_open(sweep_pid)
+    except ProcessLookupError:
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+    with contextlib.suppress(Exception):
+        import psutil
+
+        children = psutil.Process().children(recursive=True)
+        for child in children:
+            with contextlib.suppress(psutil.Error):
+                child.terminate()
+        psutil.wait_procs(children, timeout=5)
+    os._exit(1)
 
 
 class TrialPool:
@@ -395,7 +427,10 @@ class LocalPool(TrialPool):
         )
         self.capacity = jobs
         self._executor: Executor = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=context, initializer=_worker_init
+            max_workers=jobs,
+            mp_context=context,
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
         )
 
     def submit(self, task: TrialTask) -> Future[TrialRecord]:
