@@ -358,6 +358,31 @@ def _worker_init(sweep_pid: int | None = None) -> None:
         ).start()
 
 
+def _wait_for_exit(pid: int) -> None:
+    """Return once process ``pid`` has exited (at once when it is gone already)."""
+    import select
+
+    if hasattr(os, "pidfd_open"):
+        try:
+            fd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return
+        except OSError:
+            fd = None  # no pidfd here (an old kernel, a sandbox): poll instead
+        if fd is not None:
+            select.select([fd], [], [])
+            os.close(fd)
+            return
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            pass  # alive, owned by another user
+        time.sleep(1.0)
+
+
 def _exit_with_the_sweep(sweep_pid: int) -> None:
     """End this worker, and the entry point it runs, once the sweep process is gone.
 
@@ -365,16 +390,9 @@ def _exit_with_the_sweep(sweep_pid: int) -> None:
     its task queue and of the forkserver's liveness pipe: a sweep killed without its
     clean-up (SIGKILL, the OOM killer) would otherwise leave its workers and forkserver
     (~200 MiB each, MLflow imported) waiting forever. A pidfd becomes readable when the
-    process exits; a sweep already gone raises at once.
+    process exits (Linux); elsewhere the pid is polled once a second.
     """
-    import select
-
-    try:
-        fd = os.pidfd_open(sweep_pid)
-    except ProcessLookupError:
-        fd = None
-    if fd is not None:
-        select.select([fd], [], [])
+    _wait_for_exit(sweep_pid)
     with contextlib.suppress(Exception):
         import psutil
 
