@@ -45,6 +45,7 @@ from prometheus_client import (
 from harness.schemas.slo import LATENCY_BUCKETS_S
 from monitoring import metric_names as names
 from monitoring.metric_names import MetricSpec
+from orchestration.serving.parsing import ByColumnsIndex
 
 if TYPE_CHECKING:
     import numpy as np
@@ -149,8 +150,10 @@ class ServerMetrics:
         # Single process: (route, status, seconds) of answered requests not yet counted.
         self._done_lock = threading.Lock()
         self._done: list[tuple[str, int, float]] = []
-        # The columns Index of the last batch and its plan (the fast parse reuses one Index).
-        self._last_plan: tuple[object, tuple[list[str], bool, list[Summary]]] | None = None
+        # The plan of the last batch's columns Index (the fast parse reuses one Index).
+        self._plan_for: ByColumnsIndex[tuple[list[str], bool, list[Summary]]] = ByColumnsIndex(
+            self._plan_of
+        )
 
     # -- construction from the catalogue ------------------------------------------------
     def _counter(self, spec: MetricSpec) -> Counter:
@@ -268,7 +271,7 @@ class ServerMetrics:
             if feature not in self._features:
                 self._features[feature] = self.feature_value.labels(feature)
         self._feature_plans.clear()
-        self._last_plan = None
+        self._plan_for.forget()
 
     def set_model_info(self, info: ModelVersionInfo) -> None:
         labels = (info.name, info.version, info.alias or "", info.run_id)
@@ -342,31 +345,27 @@ class ServerMetrics:
                 child = self._class_children[label] = self.predicted_class.labels(label)
             child.inc(count)
 
+    def _plan_of(self, columns: pd.Index) -> tuple[list[str], bool, list[Summary]]:
+        """The features a batch with these columns holds, whether it holds exactly them, and
+        their series; kept by column names."""
+        names = tuple(columns.tolist())
+        found = self._feature_plans.get(names)
+        if found is None:
+            known = set(names)
+            present = [f for f in self._features if f in known]
+            # Selecting columns of a frame cast column by column (one block per column)
+            # costs milliseconds; a frame of exactly the features needs no selection.
+            found = (present, list(names) == present, [self._features[f] for f in present])
+            if len(self._feature_plans) >= 64:
+                self._feature_plans.clear()
+            self._feature_plans[names] = found
+        return found
+
     def _observe_features(self, data: pd.DataFrame) -> None:
         """Each numeric feature's sum and count over the batch, in one numpy pass."""
         import numpy as np
 
-        # The fast parse gives every frame of a signature one shared columns Index: the
-        # plan is found by identity, without reading the names.
-        columns = data.columns
-        last = self._last_plan
-        if last is not None and last[0] is columns:
-            plan = last[1]
-        else:
-            names = tuple(columns.tolist())
-            found = self._feature_plans.get(names)
-            if found is None:
-                known = set(names)
-                present = [f for f in self._features if f in known]
-                # Selecting columns of a frame cast column by column (one block per column)
-                # costs milliseconds; a frame of exactly the features needs no selection.
-                found = (present, list(names) == present, [self._features[f] for f in present])
-                if len(self._feature_plans) >= 64:
-                    self._feature_plans.clear()
-                self._feature_plans[names] = found
-            plan = found
-            self._last_plan = (columns, plan)
-        present, same, children = plan
+        present, same, children = self._plan_for(data.columns)
         try:
             values = (
                 data.to_numpy(np.float64)

@@ -18,6 +18,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from monitoring.policy import Policy, Rule
+from orchestration.serving.parsing import ByColumnsIndex
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,9 +56,8 @@ class OnlineDrift:
         self._added = 0
         self._compared_at = 0
         self._lock = threading.Lock()
-        # the columns Index last seen by add, and the features to select (None: a feature
-        # is missing; []: the frame is exactly the features)
-        self._columns_seen: tuple[pd.Index, list[str] | None] | None = None
+        # the features to select of the last columns Index seen by add
+        self._kept_for: ByColumnsIndex[list[str] | None] = ByColumnsIndex(self._kept_of)
         self.profile = self._feature_profile(model.profile)
         if self.profile is None:
             self.features = list(model.feature_names)
@@ -94,25 +94,21 @@ class OnlineDrift:
     def rows(self) -> int:
         return self._rows
 
+    def _kept_of(self, columns: pd.Index) -> list[str] | None:
+        """The features to select of a frame with these columns: None when one is missing,
+        [] when the frame is exactly the features."""
+        known = set(columns.tolist())
+        if not all(f in known for f in self.features):
+            return None
+        return [] if list(columns) == self.features else list(self.features)
+
     def add(self, data: object) -> None:
         """Keep the feature columns of predicted rows (called on the predict thread)."""
         import pandas as pd
 
         if self.profile is None or not isinstance(data, pd.DataFrame):
             return
-        # The fast parse gives the frames of one signature one shared columns Index: what
-        # to keep of them is decided once for it.
-        columns = data.columns
-        seen = self._columns_seen
-        if seen is not None and seen[0] is columns:
-            kept = seen[1]
-        else:
-            known = set(columns.tolist())
-            if not all(f in known for f in self.features):
-                kept = None
-            else:
-                kept = [] if list(columns) == self.features else list(self.features)
-            self._columns_seen = (columns, kept)
+        kept = self._kept_for(data.columns)
         if kept is None:  # a feature is missing
             return
         frame = data[kept] if kept else data

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO, StringIO
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from orchestration.serving.model_slot import LoadedModel
 
 __all__ = [
+    "ByColumnsIndex",
     "DeferredFrame",
     "InvocationError",
     "ParsedRequest",
@@ -369,6 +371,35 @@ def _double_columns(schema: Schema) -> tuple[str, ...] | None:
 
 # the double column names of a signature -> the columns Index of its fast-parsed frames
 _COLUMN_INDEX: dict[tuple[str, ...], pd.Index] = {}
+
+T = TypeVar("T")
+
+
+class ByColumnsIndex(Generic[T]):
+    """What a consumer derives from a batch's columns, kept for the last columns Index seen.
+
+    The fast parse gives the frames of one signature one shared Index (``_COLUMN_INDEX``), so
+    the next batch of the same signature finds the value by identity, without reading its
+    column names. The Index is held, so its identity cannot be reused by another object.
+    """
+
+    def __init__(self, derive: Callable[[pd.Index], T]) -> None:
+        self._derive = derive
+        self._last: tuple[pd.Index, T] | None = None
+
+    def __call__(self, columns: pd.Index) -> T:
+        last = self._last
+        if last is not None and last[0] is columns:
+            return last[1]
+        value = self._derive(columns)
+        self._last = (columns, value)
+        return value
+
+    def forget(self) -> None:
+        """Derive again on the next batch (what the value depends on has changed)."""
+        self._last = None
+
+
 # id(schema) -> (schema, its double column names or None); a model keeps its schema object.
 _DOUBLE_COLUMNS: dict[int, tuple[Schema, tuple[str, ...] | None]] = {}
 
