@@ -1,18 +1,21 @@
 """Import ``skops.io`` without the torch and dask imports its estimator walk would pay for.
 
-MLflow 3.17 saves and loads scikit-learn models with skops by default. On import, skops lists
+MLflow saves and loads scikit-learn models with skops by default. On import, skops lists
 scikit-learn's estimators with ``sklearn.utils.all_estimators()``, whose
 ``pkgutil.walk_packages`` imports every package under ``sklearn`` on the way, the vendored
-``sklearn.externals.array_api_compat.torch`` and ``.dask`` among them. Where torch is installed
-(it is in this project's venv, for projects/torch_mlp) that import costs about 3 s of CPU in
-every process that saves or loads a forest: the trainer, ``evaluate``, the scoring server, the
-promotion gate, drift profiles.
+``sklearn.externals.array_api_compat.torch`` and ``.dask`` among them. Wherever torch is
+installed that import costs about 3 s of CPU in every process that saves or loads a forest:
+the trainer, ``evaluate``, the scoring server, the promotion gate, drift profiles.
 
 The walk skips a package whose import raises ``ImportError``, and neither torch nor dask
 holds an estimator, so hiding both for the duration of the import gives skops the same list
 of trusted estimator types (208 with scikit-learn 1.9.1) at half the cost. A process that
 already imported torch or dask loses nothing: they stay visible. Nothing else imports while
 the finder is in place, and it is removed before this function returns.
+
+One text, four places: ``harness/store/``, each scikit-learn project's package and the
+mlflow-project template's package (projects and generated projects run standalone, without
+mlharness); tests/unit/store/test_skops_import.py keeps the copies identical.
 """
 
 from __future__ import annotations

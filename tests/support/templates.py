@@ -128,6 +128,8 @@ def expected_files(options: Options) -> set[str]:
         "python_env.yaml" if options.env_file == "python_env" else "conda.yaml",
     }
     files |= {f"{slug}/{module}" for module in PACKAGE_MODULES}
+    if options.model_family.startswith("sklearn-"):
+        files.add(f"{slug}/skops_import.py")
     if options.include_tests == "yes":
         files |= set(PROJECT_TESTS)
     if options.include_airflow_pipeline == "yes":

@@ -24,6 +24,8 @@ FAMILY_MODULES = {
 def unwanted(context: dict[str, str]) -> list[str]:
     """Paths (relative to the project) the chosen options do not use."""
     paths = ["conda.yaml" if context["env_file"] == "python_env" else "python_env.yaml"]
+    if FAMILY_MODULES[context["model_family"]] != "sklearn_estimator.py":
+        paths.append(f"{context['project_slug']}/skops_import.py")  # only skops models use it
     if context["include_tests"] != "yes":
         paths.append("tests")
     if context["include_airflow_pipeline"] != "yes":

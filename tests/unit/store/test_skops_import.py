@@ -7,6 +7,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from harness.store import skops_import
+from tests.support.paths import PROJECTS, TEMPLATES
+
+TEMPLATE_PACKAGE = next((TEMPLATES / "mlflow-project").glob("*/{{cookiecutter.project_slug}}"))
+COPIES = [
+    PROJECTS / "rf" / "rf_project",
+    PROJECTS / "multistep" / "multistep_project",
+    TEMPLATE_PACKAGE,
+]
 
 _REPORT = """
 import json, sys
@@ -58,3 +71,9 @@ def test_torch_imported_before_stays_usable() -> None:
         check=True,
     )
     assert done.stdout.strip() == "2"
+
+
+@pytest.mark.parametrize("package", COPIES, ids=lambda p: p.parent.name)
+def test_every_standalone_copy_is_the_same_text(package: Path) -> None:
+    canonical = Path(skops_import.__file__).read_text()
+    assert (package / "skops_import.py").read_text() == canonical

@@ -10,10 +10,7 @@ Every model module offers the same four functions (``fit``, ``predict_scores``,
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
-from collections.abc import Callable, Sequence
-from importlib.machinery import ModuleSpec
+from collections.abc import Callable
 
 import mlflow.sklearn
 import numpy as np
@@ -21,39 +18,10 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.ensemble import {{ estimator }} as Model
 
+from {{ cookiecutter.project_slug }}.skops_import import import_skops
+
 # skops refuses to load a tree unless its type is trusted explicitly.
 SKOPS_TRUSTED_TYPES = ["sklearn.tree._tree.Tree"]
-
-
-class _HideTopLevel:
-    def __init__(self, names: set[str]) -> None:
-        self.names = names
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: object = None
-    ) -> ModuleSpec | None:
-        if fullname.partition(".")[0] in self.names:
-            raise ModuleNotFoundError(f"{fullname} is hidden while skops lists estimators")
-        return None
-
-
-def import_skops() -> None:
-    """Import ``skops.io`` (MLflow's serializer for this flavor) with torch and dask hidden.
-
-    On import, skops lists scikit-learn's estimators; that package walk imports the vendored
-    ``sklearn.externals.array_api_compat.torch`` and ``.dask``, about 3 s of CPU wherever
-    torch is installed. The walk skips a package that fails to import and neither holds an
-    estimator, so skops trusts the same types at half the cost. Already-imported torch or dask
-    stay visible; the hiding finder is gone when this returns.
-    """
-    if "skops.io" in sys.modules:
-        return
-    hidden = _HideTopLevel({name for name in ("torch", "dask") if name not in sys.modules})
-    sys.meta_path.insert(0, hidden)
-    try:
-        importlib.import_module("skops.io")
-    finally:
-        sys.meta_path.remove(hidden)
 
 
 def fit(args: argparse.Namespace, x_train: pd.DataFrame, y_train: pd.Series) -> Model:
