@@ -38,6 +38,8 @@ from harness.sweep.definition import (
 )
 
 if TYPE_CHECKING:
+    import psutil
+
     from harness.store.mlflow_boundary import Client
 
 __all__ = [
@@ -131,6 +133,13 @@ def _kill_entry_point(run_id: str) -> None:
         with contextlib.suppress(psutil.Error):
             if child.environ().get("MLFLOW_RUN_ID") == run_id:
                 targets.append(child)
+    _terminate(targets)
+
+
+def _terminate(targets: list[psutil.Process]) -> None:
+    """SIGTERM each process, then SIGKILL what is left after 5 s (no ``wait``: see above)."""
+    import psutil
+
     for proc in targets:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
@@ -358,49 +367,21 @@ def _worker_init(sweep_pid: int | None = None) -> None:
         ).start()
 
 
-def _wait_for_exit(pid: int) -> None:
-    """Return once process ``pid`` has exited (at once when it is gone already)."""
-    import select
-
-    if hasattr(os, "pidfd_open"):
-        try:
-            fd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return
-        except OSError:
-            fd = None  # no pidfd here (an old kernel, a sandbox): poll instead
-        if fd is not None:
-            select.select([fd], [], [])
-            os.close(fd)
-            return
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        except PermissionError:
-            pass  # alive, owned by another user
-        time.sleep(1.0)
-
-
 def _exit_with_the_sweep(sweep_pid: int) -> None:
     """End this worker, and the entry point it runs, once the sweep process is gone.
 
     A pool worker is a child of the forkserver, not of the sweep, and holds both ends of
     its task queue and of the forkserver's liveness pipe: a sweep killed without its
     clean-up (SIGKILL, the OOM killer) would otherwise leave its workers and forkserver
-    (~200 MiB each, MLflow imported) waiting forever. A pidfd becomes readable when the
-    process exits (Linux); elsewhere the pid is polled once a second.
+    (~200 MiB each, MLflow imported) waiting forever. psutil waits on a pidfd where Linux
+    has them and polls the pid elsewhere.
     """
-    _wait_for_exit(sweep_pid)
-    with contextlib.suppress(Exception):
-        import psutil
+    import psutil
 
-        children = psutil.Process().children(recursive=True)
-        for child in children:
-            with contextlib.suppress(psutil.Error):
-                child.terminate()
-        psutil.wait_procs(children, timeout=5)
+    with contextlib.suppress(psutil.NoSuchProcess):  # gone already
+        psutil.Process(sweep_pid).wait()
+    with contextlib.suppress(Exception):
+        _terminate(psutil.Process().children(recursive=True))
     os._exit(1)
 
 
