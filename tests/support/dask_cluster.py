@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestration.processes import free_port, wait_until
 from tests.support.paths import VENV_BIN
+from tests.support.watchdog import guard
 
 
 @dataclass
@@ -57,9 +58,11 @@ def _kill_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 def _start(command: list[str], log: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env=dict(env), start_new_session=True
         )
+    guard(process.pid)
+    return process
 
 
 def _workers_up(address: str, count: int, timeout: float) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from orchestration.processes import free_port, wait_until
 from tests.support.servers import http_server
+from tests.support.watchdog import guard
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "test",
@@ -89,6 +90,7 @@ def git_daemon(base_path: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    guard(process.pid)
     try:
         wait_until(
             f"git daemon on 127.0.0.1:{port}",

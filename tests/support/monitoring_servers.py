@@ -22,6 +22,7 @@ from pathlib import Path
 from orchestration import processes
 from orchestration.processes import Started, free_port, stop_group, wait_for_http
 from tests.support.paths import VENV_BIN
+from tests.support.watchdog import guard
 
 __all__ = [
     "Receiver",
@@ -79,6 +80,7 @@ def _start(
             env=env,
             start_new_session=True,
         )
+    guard(process.pid)
     server = Server(name, f"http://127.0.0.1:{port}", process, log_file)
     try:
         wait_for_http(server.url + ready_path, timeout, watch=Started(name, process, log_file))

@@ -27,6 +27,7 @@ import pytest
 from orchestration.processes import Started, free_port, stop_group, wait_for_http
 from tests.support.paths import MLFLOW, MLHARNESS, REPO, VENV_BIN
 from tests.support.stores import fresh_store_uri
+from tests.support.watchdog import guard
 
 MODEL = "rf"
 FEATURE = "mean_radius"
@@ -185,6 +186,7 @@ def _start(
             cwd=workdir,
             start_new_session=True,
         )
+    guard(process.pid)
     server = Server(url, process, log_file)
     try:
         wait_for_http(

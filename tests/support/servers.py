@@ -15,6 +15,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from orchestration.processes import Started, free_port, group_alive, stop_group, wait_for_http
 from tests.support.paths import VENV_BIN
+from tests.support.watchdog import guard, session_owner
 
 
 @contextlib.contextmanager
@@ -90,8 +92,9 @@ def _pg_user() -> str | None:
     return "postgres" if os.geteuid() == 0 else None
 
 
-def start_postgres() -> Postgres:
-    """initdb + pg_ctl start on a free port on 127.0.0.1 (about 1.5 s)."""
+def start_postgres(owner: int | None = None) -> Postgres:
+    """initdb + pg_ctl start on a free port on 127.0.0.1 (about 1.5 s); it stops by itself
+    (and its directory goes) once ``owner`` (default: this process) is gone."""
     root = Path(tempfile.mkdtemp(prefix="mlharness-pg-"))
     user = _pg_user()
     if user is not None:
@@ -137,6 +140,9 @@ def start_postgres() -> Postgres:
         check=True,
         timeout=90,
     )
+    # pg_ctl starts the postmaster in a session of its own: its pid is its group.
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+    guard(os.getpgid(postmaster), owner=owner, stop_signal=signal.SIGINT, remove=root)
     return Postgres(port=port, data_dir=data_dir, root=root, log_file=log_file)
 
 
@@ -184,8 +190,11 @@ class MlflowServer:
         return self.log_file.read_text(errors="replace")[-chars:] if self.log_file.exists() else ""
 
 
-def start_mlflow_server(backend_uri: str, workdir: Path, timeout: float = 180.0) -> MlflowServer:
-    """``mlflow server`` on a free 127.0.0.1 port with proxied artifacts in ``workdir``.
+def start_mlflow_server(
+    backend_uri: str, workdir: Path, timeout: float = 180.0, owner: int | None = None
+) -> MlflowServer:
+    """``mlflow server`` on a free 127.0.0.1 port with proxied artifacts in ``workdir``; it
+    stops by itself once ``owner`` (default: this process) is gone.
 
     One worker and no job execution: /health answers in 10-13 s warm (DESIGN.md).
     """
@@ -219,6 +228,7 @@ def start_mlflow_server(backend_uri: str, workdir: Path, timeout: float = 180.0)
             cwd=workdir,
             start_new_session=True,
         )
+    guard(process.pid, owner=owner)
     server = MlflowServer(f"http://127.0.0.1:{port}", process, artifacts, log_file)
     try:
         wait_for_http(
@@ -268,9 +278,12 @@ def shared_postgres_mlflow_server(directory: Path) -> Iterator[MlflowServer]:
             record = json.loads(record_file.read_text())
             record["users"] += 1
         else:
-            postgres = start_postgres()
+            # shared by the workers: it lives as long as the run, not the worker that started it
+            postgres = start_postgres(owner=session_owner())
             try:
-                started = start_mlflow_server(postgres.url, directory / "server")
+                started = start_mlflow_server(
+                    postgres.url, directory / "server", owner=session_owner()
+                )
             except BaseException:
                 postgres.stop()
                 raise
