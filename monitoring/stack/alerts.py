@@ -327,12 +327,20 @@ def threshold_alerts(s: StackSettings) -> list[Alert]:
 
     # -- DriftCheckStale ---------------------------------------------------------------------
     age = s.drift_check_max_age_s
-    # Samples at most 4 minutes apart (an instant lookup sees 5), few enough for promtool.
-    step = max(i, min(240, math.ceil(age / 200)))
-    slow_eval = max(step, ev)
-    stale_eval = age + f + 2 * slow_eval
-    n = _steps(stale_eval, step)
     last = 'mlharness_drift_last_success_timestamp_seconds{job="mlharness_drift"}'
+    # The firing and the quiet case sit at the rules' interval, like every other alert's:
+    # the pushed value is a timestamp, so a last success just over (or just under) ``age``
+    # before the test starts needs no days of evaluation. Just over: it fires once ``for``
+    # has passed; just under while the check keeps pushing: it stays quiet.
+    n = _steps(f + 2 * ev, i)
+    # The stale case needs the days: the series goes stale right after the start, and only
+    # a lookback that covers ``age`` and the ``for`` still sees the last success. Samples at
+    # most 4 minutes apart (an instant lookup sees 5); the rules are evaluated about 24 times
+    # per ``age`` (the firing case above proves the ``for``, this one that the alert fires
+    # at all once its series went stale).
+    step = max(i, min(240, math.ceil(age / 200)))
+    slow_eval = max(ev, step * math.ceil(age / 24 / step))
+    stale_eval = age + f + 2 * slow_eval
     # Long enough to cover the age and the ``for`` after the series went stale.
     lookback = 2 * age + f
     alerts.append(
@@ -358,12 +366,8 @@ def threshold_alerts(s: StackSettings) -> list[Alert]:
                 "`mlharness monitor drift ... --pushgateway URL` by hand."
             ),
             labels=drift_labels,
-            firing=TestCase(
-                step, stale_eval, (Series(last, f"0x{n}"),), True, {}, evaluation_s=slow_eval
-            ),
-            quiet=TestCase(
-                step, stale_eval, (Series(last, f"0+{step}x{n}"),), False, evaluation_s=slow_eval
-            ),
+            firing=TestCase(i, f + 2 * ev, (Series(last, f"{-age}x{n}"),), True, {}),
+            quiet=TestCase(i, f + 2 * ev, (Series(last, f"{-(age - 2 * i)}+{i}x{n}"),), False),
             more=(
                 # The check pushed once, then its series went stale: it still fires.
                 TestCase(
