@@ -3,14 +3,16 @@ generated tests are real: each breaks when the rule it guards is broken."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from monitoring.stack.operations import write_stack
+from tests.support.harness_cli import mlharness
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.functional
@@ -23,25 +25,52 @@ def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The example's stack, rendered and checked by the command in one go (the check runs
+    promtool, amtool and the blackbox exporter over it): its output and its JSON report."""
     root = tmp_path_factory.mktemp("slo-stack")
-    shutil.copy(REPO / "examples" / "rf-pipeline.yaml", root / "rf-pipeline.yaml")
-    write_stack(root / "rf-pipeline.yaml", root / "out")
-    return root / "out"
+    config = root / "rf-pipeline.yaml"
+    shutil.copy(REPO / "examples" / "rf-pipeline.yaml", config)
+    out = root / "out"
+    done = mlharness(
+        "monitor", "render", str(config), "-o", str(out), "--check", str(out), "--json",
+        tracking_uri=f"sqlite:///{root / 'unused.db'}", cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out, json.loads(done.stdout)
 
 
-def test_the_example_stack_passes_promtool_and_amtool(stack: Path) -> None:
+@pytest.fixture(scope="module")
+def stack(rendered: tuple[Path, dict[str, Any]]) -> Path:
+    return rendered[0]
+
+
+def test_check_passes_on_a_fresh_render_through_the_command(
+    rendered: tuple[Path, dict[str, Any]],
+) -> None:
+    _, report = rendered
+    assert report["render"]["changed"] and report["check"]["ok"]
+    # Ten threshold alerts, four of freshness and meta-monitoring, WrongAnswers (the
+    # example probes its input example) and four burn-rate alerts per objective.
+    assert len(report["check"]["alerts"]) == 23 and report["check"]["panels"] >= 14
+
+
+def test_the_example_stack_passes_promtool_and_amtool(
+    rendered: tuple[Path, dict[str, Any]],
+) -> None:
+    stack, report = rendered
     rules = sorted(str(p.relative_to(stack)) for p in (stack / "alerts").glob("*.yml"))
     rules += sorted(str(p.relative_to(stack)) for p in (stack / "rules").glob("*.yml"))
     checked = run("promtool", "check", "rules", *rules, cwd=stack)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 8 rules found" in checked.stdout  # the burn-rate alerts
-    tests = sorted(p.name for p in (stack / "tests").glob("*.test.yml"))
-    tested = run("promtool", "test", "rules", *tests, cwd=stack / "tests")
-    assert tested.returncode == 0, tested.stdout + tested.stderr
-    assert tested.stdout.count("SUCCESS") == 4
-    am = run("amtool", "check-config", "alertmanager.yml", cwd=stack)
-    assert am.returncode == 0, am.stdout + am.stderr
+    # The command's check ran promtool over the four generated test files and amtool over
+    # the Alertmanager config, and both passed (a failing tool is a problem: not ok).
+    tests = sorted(f"tests/{p.name}" for p in (stack / "tests").glob("*.test.yml"))
+    assert len(tests) == 4 and report["check"]["ok"], report["check"]
+    commands = report["check"]["commands"]
+    assert "promtool test rules " + " ".join(tests) in commands, commands
+    assert "amtool check-config alertmanager.yml" in commands, commands
     routed = run(
         "amtool", "config", "routes", "test", "--config.file=alertmanager.yml",
         "--verify.receivers=mlharness-critical", "alertname=AvailabilityFastBurnPage",

@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from monitoring.stack.lint import lint_stack
 from monitoring.stack.operations import write_stack
 from tests.support.harness_cli import mlharness
-from tests.support.paths import REPO
 
 pytestmark = pytest.mark.functional
 
@@ -120,22 +118,6 @@ def test_blackbox_config_and_compose_file_validate(stack: Path, tmp_path: Path) 
     assert "not-inline" not in text and "--cluster.listen-address=" in text
 
 
-def test_check_passes_on_a_fresh_render_through_the_command(tmp_path: Path) -> None:
-    config = tmp_path / "pipeline.yaml"
-    shutil.copy(REPO / "examples" / "rf-pipeline.yaml", config)
-    out = tmp_path / "out"
-    done = mlharness(
-        "monitor", "render", str(config), "-o", str(out), "--check", str(out), "--json",
-        tracking_uri=f"sqlite:///{tmp_path / 'unused.db'}", cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout + done.stderr
-    report = json.loads(done.stdout)
-    assert report["render"]["changed"] and report["check"]["ok"]
-    # Ten threshold alerts, four of freshness and meta-monitoring, WrongAnswers (the
-    # example probes its input example) and four burn-rate alerts per objective.
-    assert len(report["check"]["alerts"]) == 23 and report["check"]["panels"] >= 14
-
-
 def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
     stack: Path, tmp_path: Path
 ) -> None:
@@ -162,8 +144,23 @@ def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
     board["panels"][1]["targets"][0]["expr"] = "sum(rate(x[1m]) by"
     board_file.write_text(json.dumps(board))
 
-    result = lint_stack(edited)
-    problems = [str(p) for p in result.problems]
+    # One lint, through the command (it prints each problem of lint_stack on stderr and
+    # exits 1 on any).
+    done = mlharness(
+        "monitor",
+        "render",
+        "--check",
+        str(edited),
+        tracking_uri=f"sqlite:///{tmp_path / 'unused.db'}",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "problem:" in done.stderr
+    problems = [
+        line.removeprefix("problem: ")
+        for line in done.stderr.splitlines()
+        if line.startswith("problem: ")
+    ]
 
     def found(*parts: str) -> bool:
         return any(all(part in p for part in parts) for p in problems)
@@ -178,18 +175,8 @@ def test_check_reports_every_broken_convention_of_a_hand_edited_stack(
     assert found("schemaVersion 36")
     assert found("panel 'Traffic'", "flask_http_request_total")
     assert found("grafana/dashboards/", "promtool failed")  # the panel that does not parse
-    assert not result.ok
-    # The command exits 1 on problems.
-    done = mlharness(
-        "monitor",
-        "render",
-        "--check",
-        str(edited),
-        tracking_uri=f"sqlite:///{tmp_path / 'unused.db'}",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert "problem:" in done.stderr
+    # The summary line counts them: the check is not ok.
+    assert f"{len(problems)} problem(s)" in done.stdout, done.stdout
 
 
 EDGE_MONITORING = {
