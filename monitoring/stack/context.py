@@ -67,7 +67,8 @@ OUT/
 ├── rules/mlharness-slo.yml        SLI ratios per window, error budgets
 ├── tests/mlharness-alerts.test.yml       promtool tests: each alert fires once and stays
 ├── tests/mlharness-slow-alerts.test.yml  quiet once (slow: cases spanning days)
-├── tests/mlharness-slo.test.yml          burn rates at the boundaries (page windows)
+├── tests/mlharness-slo.test.yml          burn rates at the boundaries (fast page, blip)
+├── tests/mlharness-slo-slow-page.test.yml  the slow page at its boundaries
 ├── tests/mlharness-slo-slow.test.yml     tickets, slow burn, budget arithmetic
 ├── alertmanager.yml               routes by severity, heartbeat, receivers, inhibition
 ├── blackbox.yml                   the http_2xx probe module and the golden requests'
@@ -107,15 +108,20 @@ def _alert_dict(a: Alert) -> dict[str, object]:
     }
 
 
-def _tests(alerts: list[Alert], *, slow: bool) -> list[dict[str, object]]:
+def _tests(
+    alerts: list[Alert], *, slow: bool, evaluation_s: int | None = None
+) -> list[dict[str, object]]:
     """The promtool test groups of ``alerts``: the ones at the rules' interval or the slow
-    ones (cases with an evaluation interval of their own). Cases on the same input series
-    share one group (promtool evaluates the rules once for all of them)."""
+    ones (cases with an evaluation interval of their own; ``evaluation_s``: only the ones
+    at that interval). Cases on the same input series share one group (promtool evaluates
+    the rules once for all of them)."""
     tests: list[dict[str, object]] = []
     groups: dict[tuple[object, ...], dict[str, object]] = {}
     for a in alerts:
         for case in a.cases():
             if (case.evaluation_s is not None) != slow:
+                continue
+            if evaluation_s is not None and case.evaluation_s != evaluation_s:
                 continue
             expected = []
             if case.fires:
@@ -337,6 +343,12 @@ def _slo_context(s: StackSettings, alerts: list[Alert]) -> dict[str, object]:
     slo = s.slo
     pages = [a for a in alerts if a.severity == "critical"]
     tickets = [a for a in alerts if a.severity != "critical"]
+    page_evaluations = sorted(
+        {c.evaluation_s for a in pages for c in a.cases() if c.evaluation_s is not None}
+    )
+    # Two page alerts: the fast one's interval (its cases and the blip), the slow one's.
+    fast = page_evaluations[0] if page_evaluations else None
+    slow_page = page_evaluations[-1] if len(page_evaluations) > 1 else None
     return {
         "enabled": slo is not None,
         "window": slo.window if slo else "",
@@ -348,10 +360,13 @@ def _slo_context(s: StackSettings, alerts: list[Alert]) -> dict[str, object]:
         "alerts_group": ALERTS_GROUP,
         "rules": [asdict(r) for r in slo_rules(s)],
         "alerts": [_alert_dict(a) for a in alerts],
-        # Every SLO case has its own evaluation interval: pages in one file, tickets (and
-        # the budget's arithmetic) in the other, each at the coarsest interval it allows.
-        "tests": _tests(pages, slow=True),
-        "evaluation_interval": _evaluation(pages, s.evaluation_s),
+        # Every SLO case has its own evaluation interval: the fast page's cases and the
+        # blip in one file, the slow page's in another, tickets (and the budget's
+        # arithmetic) in a third, each at the coarsest interval it allows.
+        "tests": _tests(pages, slow=True, evaluation_s=fast),
+        "evaluation_interval": duration(fast or s.evaluation_s),
+        "slow_page_tests": _tests(pages, slow=True, evaluation_s=slow_page) if slow_page else [],
+        "slow_page_evaluation_interval": duration(slow_page or s.evaluation_s),
         "slow_tests": _slo_slow_tests(s, tickets),
         "slow_evaluation_interval": _evaluation(tickets, s.evaluation_s),
     }

@@ -206,8 +206,11 @@ def _alert(s: StackSettings, slo: SloSettings, o: Objective, a: BurnRateAlert) -
         f"({_sel(o, short_w)} > {threshold})"
     )
     page_interval, ticket_interval = _intervals(slo)
-    interval = page_interval if a.severity == "page" else ticket_interval
-    evaluation = interval  # each file is evaluated at its cases' own interval
+    # A page's own cases at a third of its own short window (the slow page's 30m allow 10
+    # minutes: a file of their own); the blip at the fast page's. Each file is evaluated at
+    # its cases' own interval.
+    interval = max(1, short_s // 3) if a.severity == "page" else ticket_interval
+    evaluation = interval
     eval_s = long_s + 2 * interval
     n = math.ceil(eval_s / interval) + 2
     above = limit + min(0.05 * limit, (1 - limit) / 2)
@@ -223,17 +226,17 @@ def _alert(s: StackSettings, slo: SloSettings, o: Objective, a: BurnRateAlert) -
         # clean traffic as long as the slow page's long window. Neither page fires.
         fast, slow = BURN_RATE_ALERTS[0], BURN_RATE_ALERTS[1]
         blip = min(1.0, slo.long_s(fast) / slo.short_s(fast) / 2 * fast.factor * o.budget)
-        clean = math.ceil(slo.long_s(slow) / interval) + 2
-        burst = max(2, slo.short_s(fast) // interval)
+        clean = math.ceil(slo.long_s(slow) / page_interval) + 2
+        burst = max(2, slo.short_s(fast) // page_interval)
         more.append(
             TestCase(
-                interval,
-                (clean + burst) * interval,
+                page_interval,
+                (clean + burst) * page_interval,
                 _traffic(s, o, [(0, clean), (_bad(blip), burst)]),
                 False,
-                evaluation_s=evaluation,
+                evaluation_s=page_interval,
                 group="blip",
-                name=f"a short blip ({percent(blip)} bad for {duration(burst * interval)})",
+                name=f"a short blip ({percent(blip)} bad for {duration(burst * page_interval)})",
             )
         )
     else:

@@ -64,10 +64,10 @@ def test_the_example_stack_passes_promtool_and_amtool(
     checked = run("promtool", "check", "rules", *rules, cwd=stack)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 8 rules found" in checked.stdout  # the burn-rate alerts
-    # The command's check ran promtool over the four generated test files and amtool over
+    # The command's check ran promtool over the five generated test files and amtool over
     # the Alertmanager config, and both passed (a failing tool is a problem: not ok).
     tests = sorted(f"tests/{p.name}" for p in (stack / "tests").glob("*.test.yml"))
-    assert len(tests) == 4 and report["check"]["ok"], report["check"]
+    assert len(tests) == 5 and report["check"]["ok"], report["check"]
     commands = report["check"]["commands"]
     assert "promtool test rules " + " ".join(tests) in commands, commands
     assert "amtool check-config alertmanager.yml" in commands, commands

@@ -60,7 +60,7 @@ def test_prometheus_rules_and_their_generated_tests_pass_promtool(stack: Path) -
     files = sorted(p.name for p in (stack / "tests").glob("*.yml"))
     tests = run("promtool", "test", "rules", *files, cwd=stack / "tests")
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert tests.stdout.count("SUCCESS") == 4
+    assert tests.stdout.count("SUCCESS") == 5
 
 
 def test_alertmanager_routes_each_severity_to_its_receiver(stack: Path) -> None:
