@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 from harness.kernel.errors import MlharnessError, RegistryError, SourceError
 from harness.store import mlflow_boundary
 from harness.store.mlflow_boundary import Failure
+from harness.store.model_requirements import warn_if_unsatisfied
 from harness.store.skops_import import import_skops
 
 if TYPE_CHECKING:
@@ -377,14 +378,22 @@ class Registry:
 
 
 def _load_pyfunc(model_uri: str) -> PyFuncModel:
-    """``mlflow.pyfunc.load_model``, skops imported the cheap way first when the model is a
-    skops-serialized scikit-learn model (its ``MLmodel`` says so; see ``skops_import``)."""
-    import mlflow.models
-    import mlflow.pyfunc
+    """``mlflow.pyfunc.load_model`` of the model downloaded once: skops imported the cheap
+    way first when the model is a skops-serialized scikit-learn model (its ``MLmodel`` says
+    so; see ``skops_import``), and MLflow's environment warnings checked the cheap way (see
+    ``model_requirements``: ~0.85 CPU-s less per load)."""
+    from pathlib import Path
 
-    if uses_skops(mlflow.models.get_model_info(model_uri).flavors):
+    import mlflow.artifacts
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri))
+    meta = Model.load(str(local / "MLmodel"))
+    if uses_skops(meta.flavors):
         import_skops()
-    return cast("PyFuncModel", mlflow.pyfunc.load_model(model_uri))
+    warn_if_unsatisfied(local, (meta.flavors.get("python_function") or {}).get("python_version"))
+    return cast("PyFuncModel", mlflow.pyfunc.load_model(str(local), suppress_warnings=True))
 
 
 def uses_skops(flavors: Mapping[str, Any]) -> bool:
