@@ -1,18 +1,25 @@
-"""Helpers for the orchestration tests: configs from the example, renders, Airflow envs."""
+"""Helpers for the orchestration tests: configs from the example, renders, Airflow envs,
+migrated Airflow homes and ``airflow`` commands forked from a process that imported Airflow."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from orchestration.pipelines.operations import PipelineFiles, PipelineRequest, write_pipeline
+from tests.support.mlflow_cli import CliResult
 from tests.support.paths import REPO, VENV_BIN
+from tests.support.store_cli_forks import Command, ForkedCli
 
 EXAMPLE = REPO / "examples" / "rf-pipeline.yaml"
 RF = REPO / "projects" / "rf"
@@ -94,3 +101,84 @@ def parse_dags(dags: Path, home: Path) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr[-3000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def _airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
+
+
+def _migrated_template() -> Path:
+    """An ``airflow.db`` that ``airflow db migrate`` made in an empty SQLite home, once per
+    machine and Airflow version (under a file lock shared by the xdist workers; written
+    atomically). What migrate writes does not name the home: the schema, the log templates,
+    the default pool."""
+    root = Path(tempfile.gettempdir()) / "mlharness-test-stores"
+    root.mkdir(exist_ok=True)
+    template = root / f"airflow-{_airflow_version()}.db"
+    if template.exists():
+        return template
+    with (root / f"{template.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.exists():
+            return template
+        home = Path(tempfile.mkdtemp(prefix="airflow-template-", dir=root))
+        (home / "dags").mkdir()
+        try:
+            done = subprocess.run(
+                [AIRFLOW, "db", "migrate"],
+                env=airflow_env(home, home / "dags"),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+            os.replace(home / "airflow.db", template)
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+    return template
+
+
+def migrated_home(home: Path) -> Path:
+    """``home`` (new or empty) as ``airflow db migrate`` leaves it: a migrated SQLite
+    ``airflow.db`` (a copy of this Airflow version's template) and a ``dags`` folder."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dags").mkdir(exist_ok=True)
+    shutil.copyfile(_migrated_template(), home / "airflow.db")
+    return home
+
+
+class AirflowCli:
+    """``airflow`` commands of one embedded Airflow (one environment: Airflow reads its
+    configuration when imported), each a real process forked from a zygote that imported
+    Airflow, MLflow and the task functions once and built the in-process Execution API
+    (tests/support/airflow_zygote.py); the command itself is Airflow's own CLI ``main``
+    with its argv, cwd, environment and exit code, as ``airflow ARGS`` would run it."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = dict(env)
+        zygote_env = {**self.env, "PYTHONPATH": str(REPO)}  # for tests.support.airflow_zygote
+        self._forks = ForkedCli(["tests.support.airflow_zygote"], env=zygote_env)
+
+    def run(self, args: Sequence[str], cwd: Path, timeout: float = 900) -> CliResult:
+        return self._forks.run(
+            Command(
+                args,
+                cwd,
+                full_env=self.env,
+                timeout=timeout,
+                main="airflow.__main__:main",
+                argv0=AIRFLOW,
+            )
+        )
+
+    def close(self) -> None:
+        self._forks.close()
+
+    def __enter__(self) -> AirflowCli:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

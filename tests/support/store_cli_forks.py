@@ -130,12 +130,18 @@ class Command:
 class ForkedCli:
     """The zygote process; close it (or use it as a context manager) when done."""
 
-    def __init__(self, preload: Sequence[str] = PRELOAD) -> None:
+    def __init__(
+        self, preload: Sequence[str] = PRELOAD, env: Mapping[str, str] | None = None
+    ) -> None:
+        """``env``: the zygote's environment while it imports (a program that reads its
+        configuration at import, like Airflow, needs its commands' environment there);
+        by default the test's, without ``MLFLOW_*``."""
         self._dir = Path(tempfile.mkdtemp(prefix="mlharness-forks-"))
         self._count = 0
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-        env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
-        env["PYTHONWARNINGS"] = "ignore"
+        if env is None:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+            env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+            env["PYTHONWARNINGS"] = "ignore"
         self._stderr = self._dir / "zygote.err"
         with self._stderr.open("w") as err:
             self._process = subprocess.Popen(

@@ -3,7 +3,8 @@ temporary tracking store: the train DAG trains, registers and promotes; a gate t
 pass leaves the alias where it was and ends the run as the config says; the drift DAG takes
 the drift branch on a drifted batch and the other one on an undrifted batch.
 
-Four full DAG runs in all (each costs an Airflow start and real ``mlflow run``s).
+Four full DAG runs in all, each a real ``airflow dags test`` process with real ``mlflow run``s;
+the processes are forks of one that imported Airflow and MLflow once (tests/support/airflow.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pytest
 from mlflow import MlflowClient
 
 from harness.schemas.pipeline_config import PipelineConfig
-from tests.support.airflow import AIRFLOW, airflow_env, example, render_to, write_config
+from tests.support.airflow import AirflowCli, airflow_env, example, render_to, write_config
 from tests.support.stores import fresh_store_uri
 
 pytestmark = [pytest.mark.functional, pytest.mark.slow]
@@ -33,21 +34,11 @@ class Stack:
     dags: Path
     workdir: Path
     tracking_uri: str
-
-    def env(self) -> dict[str, str]:
-        return airflow_env(self.home, self.dags, MLFLOW_TRACKING_URI=self.tracking_uri)
+    airflow: AirflowCli
 
     def dags_test(self, dag_id: str, logical_date: str) -> tuple[str, dict[str, str]]:
         """Run ``airflow dags test``; the run's state and every task's state."""
-        done = subprocess.run(
-            [AIRFLOW, "dags", "test", dag_id, logical_date],
-            cwd=self.workdir,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
+        done = self.airflow.run(["dags", "test", dag_id, logical_date], self.workdir)
         with sqlite3.connect(self.home / "airflow.db") as db:
             row = db.execute(
                 "SELECT run_id, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1",
@@ -79,18 +70,20 @@ def _pipeline(**changes: object) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def trained(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Stack:
+def trained(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The example pipeline rendered into a temp dir and its train DAG run once."""
     work = tmp_path_factory.mktemp("pipeline")
     dags = work / "dags"
     dags.mkdir()
-    stack = Stack(airflow_home, dags, work, fresh_store_uri(work / "mlflow.db"))
+    uri = fresh_store_uri(work / "mlflow.db")
     config = write_config(work, _pipeline(**{"monitoring.drift.batches": "batches/*.csv"}))
     render_to(config, work / "stack")
     for dag in (work / "stack" / "dags").iterdir():
         shutil.copy(dag, dags / dag.name)
-    stack.state = stack.dags_test("rf_train", "2026-03-01")  # type: ignore[attr-defined]
-    return stack
+    with AirflowCli(airflow_env(airflow_home, dags, MLFLOW_TRACKING_URI=uri)) as airflow:
+        stack = Stack(airflow_home, dags, work, uri, airflow)
+        stack.state = stack.dags_test("rf_train", "2026-03-01")  # type: ignore[attr-defined]
+        yield stack
 
 
 def test_train_dag_runs_every_task_and_promotes(trained: Stack) -> None:
