@@ -4,10 +4,17 @@ Airflow runs embedded: a temporary home whose metadata database is a SQLite file
 names itself, so the DAG run's state and its tasks' states are read from that database's
 ``dag_run`` and ``task_instance`` rows once ``airflow dags test`` has ended, not parsed
 out of Airflow's log.
+
+The empty database ``airflow db migrate`` makes is the same file for the same installed
+Airflow, so the first demo keeps a copy in the cache (``$MLHARNESS_CACHE_DIR`` or
+~/.cache/mlharness, ``airflow/``, named by the Airflow distributions' versions) and later
+demos start from a copy of it instead of migrating again (~4 CPU-s, an Airflow start).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import sqlite3
 import tempfile
@@ -68,6 +75,42 @@ def _failure(args: Sequence[str], done: Finished) -> ExternalServiceError:
     )
 
 
+def migrated_template() -> Path:
+    """Where the cache keeps the empty migrated metadata database of the installed Airflow
+    (its name changes with any ``apache-airflow*`` distribution's version)."""
+    from importlib.metadata import distributions
+
+    from harness.run.source import cache_root
+
+    installed = sorted(
+        f"{d.metadata['Name']}=={d.version}"
+        for d in distributions()
+        if str(d.metadata["Name"] or "").lower().startswith("apache-airflow")
+    )
+    digest = hashlib.sha256("\n".join(installed).encode()).hexdigest()[:16]
+    return cache_root().parent / "airflow" / f"metadata-{digest}.db"
+
+
+def _metadata_database(ctx: DemoContext, database: Path, env: dict[str, str]) -> str:
+    """Put an empty migrated metadata database at ``database``: a copy of the cached one,
+    or ``airflow db migrate`` (whose result is then cached). Says which it was."""
+    template = migrated_template()
+    if template.is_file():
+        ctx.progress("the Airflow metadata database: a copy of the one migrated before")
+        shutil.copyfile(template, database)
+        return f"copy of {template}"
+    ctx.progress("airflow db migrate (a temporary Airflow home on SQLite)")
+    migrate = ["db", "migrate"]
+    done = _airflow(ctx, "airflow-db-migrate", migrate, env)
+    if done.returncode != 0:
+        raise _failure(migrate, done)
+    template.parent.mkdir(parents=True, exist_ok=True)
+    partial = template.with_name(f"{template.name}.{os.getpid()}.partial")
+    shutil.copyfile(database, partial)
+    os.replace(partial, template)  # atomically: a half-copied template is never seen
+    return "airflow db migrate"
+
+
 def run(ctx: DemoContext) -> Outcome:
     from orchestration.pipelines.operations import PipelineRequest, write_pipeline
 
@@ -86,11 +129,7 @@ def run(ctx: DemoContext) -> Outcome:
         MLHARNESS_PIPELINE_DIR=str(PIPELINE.parent),
     )
     try:
-        ctx.progress("airflow db migrate (a temporary Airflow home on SQLite)")
-        migrate = ["db", "migrate"]
-        done = _airflow(ctx, "airflow-db-migrate", migrate, env)
-        if done.returncode != 0:
-            raise _failure(migrate, done)
+        metadata = _metadata_database(ctx, database, env)
         ctx.progress(f"airflow dags test {dag_id}")
         test = ["dags", "test", dag_id]
         done = _airflow(ctx, "airflow-dags-test", test, env)
@@ -126,6 +165,7 @@ def run(ctx: DemoContext) -> Outcome:
             "dag_files": [str(rendered / d) for d in result.dags],
             "rendered": str(rendered),
             "promoted": promoted,
+            "metadata_database": metadata,
         },
         artifacts={"DAG files": str(dags), "Airflow stack": str(rendered)},
         tables=(table,),
