@@ -100,6 +100,9 @@ def start_prometheus(config: Path, workdir: Path, port: int | None = None) -> Se
         f"--config.file={config}",
         f"--web.listen-address=127.0.0.1:{port}",
         f"--storage.tsdb.path={data}",
+        # An alert that fires on the first evaluation (Watchdog) is sent before the notifier
+        # knows the Alertmanager and dropped; it goes again after this delay (default: 1m).
+        "--rules.alert.resend-delay=2s",
     ]
     return _start("prometheus", command, port, workdir, "/-/ready", 60)
 
