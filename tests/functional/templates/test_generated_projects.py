@@ -1,9 +1,14 @@
-"""Every model family x task: the generated project runs under ``mlflow run``, logs a model
-that loads and predicts on its own input example, and the project's own generated tests
-pass (they run both entry points in-process, and check for every combination that
-``evaluate`` takes the ``models:/m-<id>`` URI, logs the training run's metric names with the
-same values and its data in the ``evaluation`` context). ``mlflow run -e evaluate`` runs
-once, for one combination: its MLproject entry point is the same for every family, so one
+"""Every model family x task: the generated project's own generated tests pass (they run
+both entry points in-process, and check for every combination that ``evaluate`` takes the
+``models:/m-<id>`` URI, logs the training run's metric names with the same values and its
+data in the ``evaluation`` context), and the training run they log has the declared default
+parameters, the task's metrics and a model that loads and predicts on its own input example.
+Each family also runs under ``mlflow run`` (``main``), for one task each, classification and
+regression twice each, ``python_env`` and ``conda`` twice each: the MLproject entry point of
+a family is the same text whatever the task (only the package code it runs differs, and that
+code is what the project's own tests run for every combination), so one ``mlflow run`` per
+family proves its wiring; its run is checked as above. ``mlflow run -e evaluate`` runs once,
+for one combination: its MLproject entry point is the same for every family, so one
 end-to-end run proves the wiring.
 
 The eight projects are generated once for the module, each with its own tracking store.
@@ -12,8 +17,9 @@ from one that imported MLflow, pandas, scikit-learn and pytest once
 (``tests/support/store_cli_forks.py``): the ``mlflow`` console script's ``cli`` with the
 user's arguments (the entry point it launches is a fresh ``python -m <slug>.train``, as for a
 user), and ``pytest.main`` (what the ``pytest`` script runs) in the project directory, which
-reads the project's own ``pyproject.toml`` as ``python -m pytest`` there does. Two run at a
-time. A project's tests
+reads the project's own ``pyproject.toml`` as ``python -m pytest`` there does (with
+``--basetemp`` under the module's tmp directory, so the store its tests log to can be read
+here). Two run at a time. A project's tests
 run with no third-party pytest plugin (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): they must not need
 one, and a user's environment has none of this repository's.
 """
@@ -48,6 +54,15 @@ METRICS = {
 COMBINATIONS = [(family, task) for family in FAMILIES for task in TASKS]
 # The one end-to-end evaluate run (the generated tests evaluate every combination).
 EVALUATED = ("sklearn-rf", "classification")
+# One `mlflow run` per family: both tasks twice, and (env_file below) both env files twice.
+MLFLOW_RUN = {
+    EVALUATED,
+    ("sklearn-gbm", "regression"),
+    ("torch-mlp", "classification"),
+    ("pyfunc-custom", "regression"),
+}
+# The random_state the project's own tests/test_training.py trains with.
+OWN_TESTS_RANDOM_STATE = "3"
 # What the mlflow CLI and every project's tests import anyway; torch and skops are left to
 # the forks that need them.
 PRELOAD = (
@@ -79,9 +94,10 @@ class Generated:
     project: Path
     workdir: Path
     tracking_uri: str
-    trained: CliResult
+    trained: CliResult | None
     evaluated: CliResult | None
     own_tests: CliResult
+    own_tests_tracking_uri: str
 
 
 def _mlflow_run(
@@ -132,7 +148,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
     root = tmp_path_factory.mktemp("generated")
     projects, workdirs, stores = {}, {}, {}
     with private_cookiecutter_home(root / "cookiecutter-home"):
-        for index, (family, task) in enumerate(COMBINATIONS):
+        for family, task in COMBINATIONS:
             # A slug per combination: models logged with code_paths import the package by name.
             slug = f"gen_{family.replace('-', '_')}_{task}"
             created = create_project(
@@ -141,7 +157,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
                     "project_name": slug,
                     "model_family": family,
                     "task": task,
-                    "env_file": "conda" if index % 2 else "python_env",
+                    "env_file": "conda" if task == "regression" else "python_env",
                     "include_tests": "yes",
                     "include_airflow_pipeline": "yes",
                 },
@@ -154,12 +170,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
 
     own_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_"))}
     own_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    ran = [c for c in COMBINATIONS if c in MLFLOW_RUN]
     with ForkedCli(PRELOAD) as forks:
         trainings = forks.run_many(
-            [_mlflow_run(projects[c], workdirs[c], stores[c], "main") for c in COMBINATIONS],
-            jobs=2,
+            [_mlflow_run(projects[c], workdirs[c], stores[c], "main") for c in ran], jobs=2
         )
-        trained = dict(zip(COMBINATIONS, trainings, strict=True))
+        trained = dict(zip(ran, trainings, strict=True))
         evaluate = None
         if trained[EVALUATED].returncode == 0:
             evaluate = _evaluate_command(
@@ -167,7 +183,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
             )
         own_tests = [
             Command(
-                ["-q", "-p", "no:cacheprovider", "-x"],
+                ["-q", "-p", "no:cacheprovider", "-x", f"--basetemp={workdirs[c] / 'own-tests'}"],
                 cwd=projects[c],
                 full_env=own_env,
                 timeout=600,
@@ -183,9 +199,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
             project=projects[c],
             workdir=workdirs[c],
             tracking_uri=stores[c],
-            trained=trained[c],
+            trained=trained.get(c),
             evaluated=evaluated[0] if c == EVALUATED and evaluated else None,
             own_tests=result,
+            # The tracking_uri fixture of the project's tests/conftest.py: its first mktemp.
+            own_tests_tracking_uri=f"sqlite:///{workdirs[c] / 'own-tests/mlflow0/mlflow.db'}",
         )
         for c, result in zip(COMBINATIONS, tested, strict=True)
     }
@@ -207,6 +225,29 @@ def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
     tmp_path: Path,
 ) -> None:
     combination = generated[family, task]
+    own_tests = combination.own_tests
+    assert own_tests.returncode == 0, own_tests.stdout[-3000:] + own_tests.stderr[-2000:]
+    assert " passed" in own_tests.stdout
+    # The training run the project's own tests logged (train.main in-process, random_state 3).
+    own_client = MlflowClient(combination.own_tests_tracking_uri)
+    own_runs = own_client.search_runs(
+        [e.experiment_id for e in own_client.search_experiments()],
+        filter_string=f"params.random_state = '{OWN_TESTS_RANDOM_STATE}'",
+    )
+    (own_run,) = own_runs
+    _is_a_main_run_with_a_loadable_model(
+        own_run,
+        combination.own_tests_tracking_uri,
+        family,
+        task,
+        tmp_path / "own",
+        random_state=OWN_TESTS_RANDOM_STATE,
+    )
+
+    if (family, task) not in MLFLOW_RUN:
+        assert combination.trained is None
+        return
+    assert combination.trained is not None
     assert combination.trained.returncode == 0, combination.trained.output
     client = MlflowClient(combination.tracking_uri)
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
@@ -214,32 +255,44 @@ def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
     expected = ["main", "evaluate"] if (family, task) == EVALUATED else ["main"]
     assert sorted(r.data.tags[ENTRY_POINT_TAG] for r in runs) == sorted(expected)
     (run,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "main")
+    _is_a_main_run_with_a_loadable_model(
+        run, combination.tracking_uri, family, task, tmp_path / "run"
+    )
+    if (family, task) == EVALUATED:
+        (evaluation,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "evaluate")
+        _evaluate_reproduced_the_metrics(combination, run, evaluation, client)
+
+
+def _is_a_main_run_with_a_loadable_model(
+    run: mlflow.entities.Run,
+    tracking_uri: str,
+    family: str,
+    task: str,
+    scratch: Path,
+    random_state: str | None = None,
+) -> None:
+    """A finished training run with the declared default parameters (``random_state`` as
+    given, when given), the task's metrics above a trivial baseline, and a logged model with a
+    signature that loads and predicts on its own input example."""
     assert run.info.status == "FINISHED"
     declared = COOKIECUTTER_JSON["_parameters"]
-    assert run.data.params == {
-        p["name"]: str(p["default"]) for p in declared[family] + declared["common"]
-    }
+    expected_params = {p["name"]: str(p["default"]) for p in declared[family] + declared["common"]}
+    if random_state is not None:
+        expected_params["random_state"] = random_state
+    assert run.data.params == expected_params
     assert METRICS[task] <= set(run.data.metrics)
     if task == "classification":
         assert run.data.metrics["accuracy"] > 0.85
     else:
         assert run.data.metrics["r2"] > 0.2
 
-    mlflow.set_tracking_uri(combination.tracking_uri)
+    mlflow.set_tracking_uri(tracking_uri)
     model_uri = f"runs:/{run.info.run_id}/model"
     assert mlflow.models.get_model_info(model_uri).signature is not None
-    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "model"))
+    local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(scratch / "model"))
     example = mlflow.models.Model.load(local).load_input_example(local)
     predictions = mlflow.pyfunc.load_model(model_uri).predict(example)
     assert len(predictions) == len(example) == 5
-
-    if (family, task) == EVALUATED:
-        (evaluation,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "evaluate")
-        _evaluate_reproduced_the_metrics(combination, run, evaluation, client)
-
-    own_tests = combination.own_tests
-    assert own_tests.returncode == 0, own_tests.stdout[-3000:] + own_tests.stderr[-2000:]
-    assert " passed" in own_tests.stdout
 
 
 def _evaluate_reproduced_the_metrics(
