@@ -41,6 +41,7 @@ from tests.support.monitoring_servers import (
     wait_until,
 )
 from tests.support.servers import free_port
+from tests.support.stores import fresh_store_uri
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,7 +103,7 @@ def served_model(tmp_path_factory: pytest.TempPathFactory) -> ServedModel:
     from monitoring.operations import ProfileOptions, build_reference_profile
 
     root = tmp_path_factory.mktemp("stack-model")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = fresh_store_uri(root / "mlflow.db")  # migrated once per machine, copied
     rng = np.random.default_rng(7)
     frame = pd.DataFrame(rng.normal(size=(400, len(FEATURES))), columns=list(FEATURES))
     target = (frame.f0 + frame.f1 > 0).astype(int)
