@@ -13,15 +13,16 @@ end-to-end run proves the wiring.
 
 The eight projects are generated once for the module, each with its own tracking store.
 Every ``mlflow run`` and every run of a project's own ``pytest`` is its own process, forked
-from one that imported MLflow, pandas, scikit-learn and pytest once
-(``tests/support/store_cli_forks.py``): the ``mlflow`` console script's ``cli`` with the
-user's arguments (the entry point it launches is a fresh ``python -m <slug>.train``, as for a
-user), and ``pytest.main`` (what the ``pytest`` script runs) in the project directory, which
-reads the project's own ``pyproject.toml`` as ``python -m pytest`` there does (with
-``--basetemp`` under the module's tmp directory, so the store its tests log to can be read
-here). Two run at a time. A project's tests
-run with no third-party pytest plugin (``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): they must not need
-one, and a user's environment has none of this repository's.
+from one that imported MLflow, pandas, scikit-learn, skops, torch and pytest once
+(``tests/support/store_cli_forks.py``, ``tests/support/templates_zygote.py``): the
+``mlflow`` console script's ``cli`` with the user's arguments (the entry point it launches
+is a fresh ``python -m <slug>.train``, as for a user), and ``pytest.main`` (what the
+``pytest`` script runs) in the project directory, which reads the project's own
+``pyproject.toml`` as ``python -m pytest`` there does (with ``--basetemp`` under the
+module's tmp directory, so the store its tests log to can be read here). Two run at a
+time. A project's tests run with no third-party pytest plugin
+(``PYTEST_DISABLE_PLUGIN_AUTOLOAD``): they must not need one, and a user's environment has
+none of this repository's.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from mlflow.tracking import MlflowClient
 
 from harness.scaffold.project_template import create_project
 from tests.support.mlflow_cli import CliResult
+from tests.support.paths import REPO, VENV_BIN
 from tests.support.store_cli_forks import Command, ForkedCli
 from tests.support.stores import fresh_store_uri
 from tests.support.templates import (
@@ -63,27 +65,6 @@ MLFLOW_RUN = {
 }
 # The random_state the project's own tests/test_training.py trains with.
 OWN_TESTS_RANDOM_STATE = "3"
-# What the mlflow CLI and every project's tests import anyway; torch and skops are left to
-# the forks that need them.
-PRELOAD = (
-    "mlflow",
-    "mlflow.cli",
-    "mlflow.projects",
-    "mlflow.store.tracking.sqlalchemy_store",
-    "mlflow.pyfunc",
-    "mlflow.sklearn",
-    "mlflow.data.pandas_dataset",
-    "pandas",
-    "sklearn.datasets",
-    "sklearn.ensemble",
-    "sklearn.linear_model",
-    "sklearn.metrics",
-    "sklearn.model_selection",
-    "sklearn.pipeline",
-    "sklearn.preprocessing",
-    "pytest",
-    "yaml",
-)
 ENTRY_POINT_TAG = "mlflow.project.entryPoint"
 
 
@@ -171,7 +152,15 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
     own_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_"))}
     own_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     ran = [c for c in COMBINATIONS if c in MLFLOW_RUN]
-    with ForkedCli(PRELOAD) as forks:
+    # The zygote imports tests.support.templates_zygote (what every fork would import: MLflow,
+    # pandas, scikit-learn, pytest, skops, torch), which takes REPO off sys.path again.
+    zygote_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    zygote_env["PATH"] = f"{VENV_BIN}{os.pathsep}{zygote_env.get('PATH', '')}"
+    zygote_env["PYTHONWARNINGS"] = "ignore"
+    zygote_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), zygote_env.get("PYTHONPATH")) if p
+    )
+    with ForkedCli(["tests.support.templates_zygote"], env=zygote_env) as forks:
         trainings = forks.run_many(
             [_mlflow_run(projects[c], workdirs[c], stores[c], "main") for c in ran], jobs=2
         )
