@@ -159,7 +159,9 @@ class AirflowCli:
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self.env = dict(env)
-        zygote_env = {**self.env, "PYTHONPATH": str(REPO)}  # for tests.support.airflow_zygote
+        # The zygote imports tests.support.airflow_zygote, which takes REPO off sys.path again.
+        path = os.pathsep.join(p for p in (str(REPO), self.env.get("PYTHONPATH")) if p)
+        zygote_env = {**self.env, "PYTHONPATH": path}
         self._forks = ForkedCli(["tests.support.airflow_zygote"], env=zygote_env)
 
     def run(self, args: Sequence[str], cwd: Path, timeout: float = 900) -> CliResult:

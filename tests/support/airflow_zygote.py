@@ -63,6 +63,6 @@ finally:
     os.dup2(_stdout, 1)
     os.close(_stdout)
 
-# The zygote found this module through PYTHONPATH; a forked command's sys.path is a cold one's.
-while str(REPO) in sys.path:
-    sys.path.remove(str(REPO))
+# The zygote found this module through REPO on PYTHONPATH; a forked command's sys.path is
+# a cold one's (its PYTHONPATH is the command's environment's).
+sys.path.remove(str(REPO))
