@@ -6,7 +6,8 @@ mlflow, pandas or torch, and the behaviour lives in tested Python instead of gen
 The functions call the same operations as the CLI: a step is ``harness.run.operations.run``
 (manifest and run cache included), registration and promotion are ``registry_tools``'s, the
 drift check is ``mlharness monitor drift`` in a subprocess (its exit code is the branch, and
-a large batch's memory goes away with the process).
+a large batch's memory goes away with the process); a champion without a logged reference
+profile gets one from the monitoring operation ``monitor profile --model`` calls.
 
 What they return goes to XCom, so it is small and JSON-shaped: run ids, model versions and
 URIs, never data.
@@ -405,10 +406,21 @@ def _reference_profile(config: PipelineConfig, base_dir: str, uri: str | None) -
                 artifact_uri=folder, dst_path=str(where), tracking_uri=resolved
             )
         return Path(local) / logged.rsplit("/", 1)[1]
+    # What `mlharness monitor profile --model MODEL -o OUTPUT` does, in this task's process
+    # (which has MLflow loaded already): profile the version's run data, log it beside it.
+    from monitoring.operations import ProfileOptions, build_reference_profile
+
     output = where / "profile.json"
-    done = _mlharness(["monitor", "profile", "--model", model_uri, "-o", str(output)], uri)
-    if done.returncode != 0:
-        raise _fail(f"cannot profile {model_uri} (exit {done.returncode}): {done.stderr[-500:]}")
+    print(f"profiling {model_uri} (mlharness monitor profile --model {model_uri})")
+    try:
+        made = build_reference_profile(
+            None, output, ProfileOptions(model=model_uri, tracking_uri=resolved)
+        )
+    except MlharnessError as exc:
+        raise _fail(
+            f"cannot profile {model_uri} (exit {int(exc.exit_code)}): {exc.one_line()}"
+        ) from exc
+    print(f"reference profile of {made.plan.rows} row(s) from {made.plan.data}: {output}")
     return output
 
 
