@@ -224,14 +224,10 @@ def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
         filter_string=f"params.random_state = '{OWN_TESTS_RANDOM_STATE}'",
     )
     (own_run,) = own_runs
-    _is_a_main_run_with_a_loadable_model(
-        own_run,
-        combination.own_tests_tracking_uri,
-        family,
-        task,
-        tmp_path / "own",
-        random_state=OWN_TESTS_RANDOM_STATE,
-    )
+    # Its model: the project's own test_main_logs_params_metrics_data_and_a_loadable_model
+    # (passed, above) checks its signature and loads it and predicts on its input example, as
+    # _has_a_loadable_model does.
+    _is_a_main_run(own_run, family, task, random_state=OWN_TESTS_RANDOM_STATE)
 
     if (family, task) not in MLFLOW_RUN:
         assert combination.trained is None
@@ -244,25 +240,18 @@ def test_generated_project_runs_logs_a_loadable_model_and_passes_its_tests(
     expected = ["main", "evaluate"] if (family, task) == EVALUATED else ["main"]
     assert sorted(r.data.tags[ENTRY_POINT_TAG] for r in runs) == sorted(expected)
     (run,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "main")
-    _is_a_main_run_with_a_loadable_model(
-        run, combination.tracking_uri, family, task, tmp_path / "run"
-    )
+    _is_a_main_run(run, family, task)
+    _has_a_loadable_model(run, combination.tracking_uri, tmp_path)
     if (family, task) == EVALUATED:
         (evaluation,) = (r for r in runs if r.data.tags[ENTRY_POINT_TAG] == "evaluate")
         _evaluate_reproduced_the_metrics(combination, run, evaluation, client)
 
 
-def _is_a_main_run_with_a_loadable_model(
-    run: mlflow.entities.Run,
-    tracking_uri: str,
-    family: str,
-    task: str,
-    scratch: Path,
-    random_state: str | None = None,
+def _is_a_main_run(
+    run: mlflow.entities.Run, family: str, task: str, random_state: str | None = None
 ) -> None:
     """A finished training run with the declared default parameters (``random_state`` as
-    given, when given), the task's metrics above a trivial baseline, and a logged model with a
-    signature that loads and predicts on its own input example."""
+    given, when given) and the task's metrics above a trivial baseline."""
     assert run.info.status == "FINISHED"
     declared = COOKIECUTTER_JSON["_parameters"]
     expected_params = {p["name"]: str(p["default"]) for p in declared[family] + declared["common"]}
@@ -275,6 +264,9 @@ def _is_a_main_run_with_a_loadable_model(
     else:
         assert run.data.metrics["r2"] > 0.2
 
+
+def _has_a_loadable_model(run: mlflow.entities.Run, tracking_uri: str, scratch: Path) -> None:
+    """The run logged a model with a signature that loads and predicts on its input example."""
     mlflow.set_tracking_uri(tracking_uri)
     model_uri = f"runs:/{run.info.run_id}/model"
     assert mlflow.models.get_model_info(model_uri).signature is not None
