@@ -15,6 +15,7 @@ import dataclasses
 import os
 import random
 import re
+import threading
 import time
 import uuid
 from collections import deque
@@ -669,6 +670,23 @@ class _Pools:
             new.future = future
         return new
 
+    def warm_beside(self) -> Future[_NewStore | None]:
+        """:meth:`warm` in a thread of its own, so that this process validates meanwhile.
+
+        Starting a worker blocks until the forkserver has imported MLflow and answers with
+        the worker's pid (seconds); called inline, the sweep's own validation (which imports
+        MLflow too) only began after it, on an idle second core."""
+        warming: Future[_NewStore | None] = Future()
+
+        def target() -> None:
+            try:
+                warming.set_result(self.warm())
+            except BaseException as exc:  # handed to the sweep, which raises it
+                warming.set_exception(exc)
+
+        threading.Thread(target=target, name="sweep-warm", daemon=True).start()
+        return warming
+
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
@@ -743,6 +761,7 @@ def sweep(
     clock = time.monotonic()
     records: dict[int, TrialRecord] = {}
     pools: _Pools | None = None
+    warming: Future[_NewStore | None] | None = None
     new_store: _NewStore | None = None
     try:
         if request.resume:
@@ -763,9 +782,11 @@ def sweep(
                 if not request.cluster:
                     # Start the workers while this process validates (both import mlflow).
                     pools = _Pools(drafted[0], request.jobs, request.tracking_uri)
-                    new_store = pools.warm()
+                    warming = pools.warm_beside()
             definition, space = _define(request, drafted)
             parent_run_id = None
+            if warming is not None:
+                new_store = warming.result()
             if new_store is not None:
                 new_store.install()
         if request.dry_run:
@@ -803,6 +824,11 @@ def sweep(
                 _adopt_children(client, state, space.names)
             state.execute()
     finally:
+        if warming is not None and new_store is None:
+            # Refused or interrupted while the workers started: wait for them before the
+            # clean-up (the new store's temporary file, the pool).
+            with contextlib.suppress(BaseException):
+                new_store = warming.result()
         if new_store is not None:
             new_store.discard()
         if pools is not None:
