@@ -111,6 +111,18 @@ def find_attempt_run(client: Client, experiment_id: str, attempt: str) -> Any | 
     return runs[0] if runs else None
 
 
+def _stop_request(client: Client, experiment_id: str, run_id: str) -> str | None:
+    """The stop tag the sweep set on ``run_id``, or None: a search that matches nothing
+    until the tag exists, about half the cost of reading the whole run (its params, tags,
+    metrics and dataset inputs) at every tick of every trial's watcher."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"attributes.run_id = '{run_id}' and tags.`{TAG_STOP}` != ''",
+        max_results=1,
+    )
+    return str(runs[0].data.tags[TAG_STOP]) if runs else None
+
+
 def _gone(proc: Any) -> bool:
     import psutil
 
@@ -172,7 +184,7 @@ class _Watcher(threading.Thread):
                     found = find_attempt_run(client, task.experiment_id, task.attempt)
                     self.run_id = None if found is None else str(found.info.run_id)
                     continue
-                reason = client.get_run(self.run_id).data.tags.get(TAG_STOP)
+                reason = _stop_request(client, self.task.experiment_id, self.run_id)
             except Exception as exc:  # a store hiccup: try again at the next tick
                 print(f"mlharness sweep: watcher: {type(exc).__name__}: {exc}", file=sys.stderr)
                 continue
