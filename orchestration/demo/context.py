@@ -114,6 +114,9 @@ class DemoState:
     test_csv: Path | None = None
     drifted_csv: Path | None = None
     profile: Path | None = None
+    # What a step started ahead of its turn (Step.start), by step key: its own record, or
+    # the error that stopped it, for the step to report when its turn comes.
+    started: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass
@@ -164,6 +167,10 @@ class Step:
     key: str
     title: str
     run: Callable[[DemoContext], Outcome]
+    # Started in the background when the step ``starts_with`` begins (work that needs
+    # nothing an earlier step makes and would otherwise leave the CPU idle); ``run`` waits.
+    start: Callable[[DemoContext], None] | None = None
+    starts_with: str | None = None
 
 
 def pipeline_settings() -> tuple[str, str, tuple[str, ...]]:

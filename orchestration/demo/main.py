@@ -179,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
                 console.rule(title)
                 with console.status(f"{title} ...") as status:
                     ctx.progress = _progress(console, status, title)
+                    for later in STEPS:
+                        if later.start is not None and later.starts_with == key:
+                            later.start(ctx)
                     result = run_step(step, ctx)
                 results.append(result)
                 _section(console, result)

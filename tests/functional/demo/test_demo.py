@@ -234,7 +234,8 @@ def test_no_process_is_left_running(runs: tuple[DemoRun, DemoRun]) -> None:
 def test_ctrl_c_stops_every_process_and_exits_130(
     demo_dir: Path, runs: tuple[DemoRun, DemoRun]
 ) -> None:
-    """Ctrl-C while `airflow dags test` runs (everything before it is cached by now)."""
+    """Ctrl-C while `airflow dags test` runs (everything before it is cached by now), with
+    step 6's promtool tests running beside it."""
     out = demo_dir / "demo-output-interrupted"
     demo = subprocess.Popen(
         [sys.executable, "-m", "orchestration.demo", "--output", out.name],
@@ -260,8 +261,11 @@ def test_ctrl_c_stops_every_process_and_exits_130(
         with contextlib.suppress(ProcessLookupError):
             os.killpg(demo.pid, signal.SIGKILL)
         demo.wait()
-    pids = json.loads((out / "pids.json").read_text())["pids"]
+    recorded = json.loads((out / "pids.json").read_text())
+    pids = recorded["pids"]
     assert [pid for pid in pids if group_running(pid)] == []
+    # Step 6's promtool tests start with step 3 and were stopped with the rest.
+    assert any(p["name"].startswith("promtool-") for p in recorded["processes"]), recorded
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["ok"], summary["interrupted"]) == (False, True)
     assert [(s["key"], s["status"]) for s in summary["steps"]] == [
