@@ -9,7 +9,8 @@ a family is the same text whatever the task (only the package code it runs diffe
 code is what the project's own tests run for every combination), so one ``mlflow run`` per
 family proves its wiring; its run is checked as above. ``mlflow run -e evaluate`` runs once,
 for one combination: its MLproject entry point is the same for every family, so one
-end-to-end run proves the wiring.
+end-to-end run proves the wiring. A default pyfunc-custom project run by ``mlharness run``
+carries its template's name and version into the run manifest.
 
 The eight projects are generated once for the module, each with its own tracking store.
 Every ``mlflow run`` and every run of a project's own ``pytest`` is its own process, forked
@@ -27,6 +28,7 @@ none of this repository's.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,7 +127,24 @@ def _evaluate_command(project: Path, workdir: Path, tracking_uri: str) -> Comman
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Generated]:
+def forks() -> Iterator[ForkedCli]:
+    """The module's zygote. It imports tests.support.templates_zygote (what every fork would
+    import: MLflow, pandas, scikit-learn, pytest, skops, torch), which takes REPO off sys.path
+    again."""
+    zygote_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    zygote_env["PATH"] = f"{VENV_BIN}{os.pathsep}{zygote_env.get('PATH', '')}"
+    zygote_env["PYTHONWARNINGS"] = "ignore"
+    zygote_env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(REPO), zygote_env.get("PYTHONPATH")) if p
+    )
+    with ForkedCli(["tests.support.templates_zygote"], env=zygote_env) as zygote:
+        yield zygote
+
+
+@pytest.fixture(scope="module")
+def generated(
+    tmp_path_factory: pytest.TempPathFactory, forks: ForkedCli
+) -> dict[tuple[str, str], Generated]:
     root = tmp_path_factory.mktemp("generated")
     projects, workdirs, stores = {}, {}, {}
     with private_cookiecutter_home(root / "cookiecutter-home"):
@@ -152,36 +171,25 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str],
     own_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "MLFLOW_"))}
     own_env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     ran = [c for c in COMBINATIONS if c in MLFLOW_RUN]
-    # The zygote imports tests.support.templates_zygote (what every fork would import: MLflow,
-    # pandas, scikit-learn, pytest, skops, torch), which takes REPO off sys.path again.
-    zygote_env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    zygote_env["PATH"] = f"{VENV_BIN}{os.pathsep}{zygote_env.get('PATH', '')}"
-    zygote_env["PYTHONWARNINGS"] = "ignore"
-    zygote_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), zygote_env.get("PYTHONPATH")) if p
+    trainings = forks.run_many(
+        [_mlflow_run(projects[c], workdirs[c], stores[c], "main") for c in ran], jobs=2
     )
-    with ForkedCli(["tests.support.templates_zygote"], env=zygote_env) as forks:
-        trainings = forks.run_many(
-            [_mlflow_run(projects[c], workdirs[c], stores[c], "main") for c in ran], jobs=2
+    trained = dict(zip(ran, trainings, strict=True))
+    evaluate = None
+    if trained[EVALUATED].returncode == 0:
+        evaluate = _evaluate_command(projects[EVALUATED], workdirs[EVALUATED], stores[EVALUATED])
+    own_tests = [
+        Command(
+            ["-q", "-p", "no:cacheprovider", "-x", f"--basetemp={workdirs[c] / 'own-tests'}"],
+            cwd=projects[c],
+            full_env=own_env,
+            timeout=600,
+            main="pytest:main",
+            argv0="pytest",
         )
-        trained = dict(zip(ran, trainings, strict=True))
-        evaluate = None
-        if trained[EVALUATED].returncode == 0:
-            evaluate = _evaluate_command(
-                projects[EVALUATED], workdirs[EVALUATED], stores[EVALUATED]
-            )
-        own_tests = [
-            Command(
-                ["-q", "-p", "no:cacheprovider", "-x", f"--basetemp={workdirs[c] / 'own-tests'}"],
-                cwd=projects[c],
-                full_env=own_env,
-                timeout=600,
-                main="pytest:main",
-                argv0="pytest",
-            )
-            for c in COMBINATIONS
-        ]
-        results = forks.run_many([*own_tests, *([evaluate] if evaluate else [])], jobs=2)
+        for c in COMBINATIONS
+    ]
+    results = forks.run_many([*own_tests, *([evaluate] if evaluate else [])], jobs=2)
     tested, evaluated = results[: len(COMBINATIONS)], results[len(COMBINATIONS) :]
     return {
         c: Generated(
@@ -301,3 +309,49 @@ def _evaluate_reproduced_the_metrics(
     assert contexts == ["evaluation"]
     for name, value in run.data.metrics.items():
         assert evaluation.data.metrics[name] == pytest.approx(value, rel=1e-6)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A generated project run by ``mlharness run``: its store and what the command did."""
+
+    workdir: Path
+    tracking_uri: str
+    result: CliResult
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory, forks: ForkedCli) -> Recorded:
+    """``mlharness run PROJECT --env-manager local --tracking-uri URI`` on a default
+    pyfunc-custom project, as a user runs it: its own process (a fork of the module's zygote
+    running the console script's ``harness.app.main``), which runs the project's ``main``
+    entry point as a fresh ``python -m recorded.train`` through MLflow."""
+    root = tmp_path_factory.mktemp("recorded")
+    with private_cookiecutter_home(root / "cookiecutter-home"):
+        created = create_project(
+            output_dir=root / "projects",
+            values={"project_name": "Recorded", "model_family": "pyfunc-custom"},
+            no_input=True,
+        )
+    workdir = root / "work"
+    workdir.mkdir()
+    uri = fresh_store_uri(workdir / "mlflow.db")
+    args = ["run", str(created.project_dir), "--env-manager", "local", "--tracking-uri", uri]
+    result = forks.run(Command(args, cwd=workdir, tracking_uri=uri, timeout=600))
+    return Recorded(workdir=workdir, tracking_uri=uri, result=result)
+
+
+def test_mlharness_run_records_the_template_name_and_version(recorded: Recorded) -> None:
+    """A generated project run by ``mlharness run`` carries its template into the run
+    manifest."""
+    assert recorded.result.returncode == 0, recorded.result.output
+    client = MlflowClient(recorded.tracking_uri)
+    (run,) = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    local = client.download_artifacts(
+        run.info.run_id, "mlharness/manifest.json", str(recorded.workdir)
+    )
+    manifest = json.loads(Path(local).read_text())
+    assert manifest["source"]["template"] == {
+        "name": "mlflow-project",
+        "version": COOKIECUTTER_JSON["_template_version"],
+    }
