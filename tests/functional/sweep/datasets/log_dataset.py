@@ -7,7 +7,10 @@ sweep of this project is the projects' behaviour at a fraction of their cost.
 """
 
 import argparse
+import atexit
 import importlib.util
+import os
+import sys
 from pathlib import Path
 
 import mlflow
@@ -29,3 +32,11 @@ table = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "target": [0.0, 1.0, 0.0, 1.0]}
 with mlflow.start_run():
     helper.log_input(from_pandas(table, name="shared", targets="target"), context="training")
     mlflow.log_metric("score", float(args.trial))
+
+# The run has ended (the with block above). Run the exit handlers, then end the process
+# without the interpreter's teardown of MLflow, pandas and SQLAlchemy: about 0.85 CPU-s a
+# process (measured), paid by every trial of every sweep test for nothing.
+atexit._run_exitfuncs()
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)

@@ -5,6 +5,7 @@ not change the cache key) slows it down for tests that interrupt a sweep mid-tri
 """
 
 import argparse
+import atexit
 import os
 import sys
 import time
@@ -28,3 +29,11 @@ with mlflow.start_run():
         time.sleep(args.delay + float(os.environ.get("STEPS_DELAY", "0")))
         mlflow.log_metric("score", args.x * (step + 1), step=step)
     mlflow.log_metric("loss", -args.x + (0.5 if args.y == "b" else 0.0))
+
+# The run has ended (the with block above). Run the exit handlers, then end the process
+# without the interpreter's teardown of MLflow, pandas and SQLAlchemy: about 0.85 CPU-s a
+# process (measured), paid by every trial of every sweep test for nothing.
+atexit._run_exitfuncs()
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
