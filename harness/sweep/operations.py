@@ -687,6 +687,11 @@ class _Pools:
         threading.Thread(target=target, name="sweep-warm", daemon=True).start()
         return warming
 
+    def connect(self, uri: str, trials: int) -> None:
+        """Local workers open the store while the sweep creates its parent run."""
+        if isinstance(self._pool, LocalPool):
+            self._pool.connect(uri, trials)
+
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
@@ -793,6 +798,8 @@ def sweep(
             sets = _param_sets(definition, space)
             return SweepResult(definition, "planned", [], parent_run_id, plan=sets)
         uri = mlflow_boundary.connect(request.tracking_uri)
+        if pools is not None:  # started beside the validation: open the store there too
+            pools.connect(uri, definition.trials)
         client = mlflow_boundary.client(uri)
         if pools is None:
             pools = _Pools(definition, request.jobs, request.tracking_uri)
