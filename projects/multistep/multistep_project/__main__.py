@@ -5,6 +5,8 @@ Parameters are checked before mlflow or scikit-learn is imported, so bad input f
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -30,4 +32,7 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == "__main__":
+    # Skip the interpreter's final garbage collection over everything MLflow and the ML
+    # libraries imported (0.5-0.9 CPU-s per run): freeze the heap in the last exit handler.
+    atexit.register(gc.freeze)
     main(sys.argv[1:])

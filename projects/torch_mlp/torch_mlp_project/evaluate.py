@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,4 +39,7 @@ def main(argv: Sequence[str]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
+    # Skip the interpreter's final garbage collection over everything MLflow and the ML
+    # libraries imported (0.5-0.9 CPU-s per run): freeze the heap in the last exit handler.
+    atexit.register(gc.freeze)
     main(sys.argv[1:])
