@@ -5,6 +5,8 @@ Parameters are checked before mlflow is imported, so bad input fails fast.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,4 +42,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
 
 
 if __name__ == "__main__":
+    # Skip the interpreter's final garbage collection over everything MLflow and the ML
+    # libraries imported (0.5-0.9 CPU-s per run): freeze the heap in the last exit handler.
+    atexit.register(gc.freeze)
     main(sys.argv[1:])

@@ -6,6 +6,8 @@ fails in well under a second with one line naming the parameter.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from collections.abc import Sequence
 
@@ -21,4 +23,7 @@ def main(argv: Sequence[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
+    # Skip the interpreter's final garbage collection over everything MLflow and the ML
+    # libraries imported (0.5-0.9 CPU-s per run): freeze the heap in the last exit handler.
+    atexit.register(gc.freeze)
     main(sys.argv[1:])
