@@ -11,8 +11,10 @@ installer's dry run.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,9 +40,11 @@ ONE_LINE = (
 )
 
 
-def _installer(*args: str, path: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+def _installer(
+    *args: str, path: str, user: str | None = None, script: Path = INSTALLER
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["/bin/bash", str(INSTALLER), *args],
+        ["/bin/bash", str(script), *args],
         env={"PATH": path},
         user=user,
         capture_output=True,
@@ -75,10 +79,18 @@ def test_the_demo_without_its_binaries_stops_with_one_line_and_exit_2(tmp_path: 
 
 
 def test_the_installer_not_as_root_says_the_same_line_and_exits_2() -> None:
-    # CI runs as root: the installer then runs as nobody.
+    # CI runs as root: the installer then runs as nobody, from a copy nobody can read (the
+    # checkout may sit in a directory only root can enter, as a `mktemp -d` clone does).
     user = "nobody" if os.geteuid() == 0 else None
-    done = _installer(str(DEMO_PACKAGES), path="/nonexistent", user=user)
-    assert done.returncode == 2
+    readable = Path(tempfile.mkdtemp(prefix="mlharness-installer-"))
+    try:
+        readable.chmod(0o755)
+        installer = Path(shutil.copy2(INSTALLER, readable))
+        packages = Path(shutil.copy2(DEMO_PACKAGES, readable))
+        done = _installer(str(packages), path="/nonexistent", user=user, script=installer)
+    finally:
+        shutil.rmtree(readable)
+    assert done.returncode == 2, done.stderr
     assert (done.stdout, done.stderr) == ("", ONE_LINE + "\n")
 
 
