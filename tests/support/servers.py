@@ -19,7 +19,6 @@ import signal
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +26,7 @@ from pathlib import Path
 
 from orchestration.processes import Started, free_port, group_alive, stop_group, wait_for_http
 from tests.support.paths import VENV_BIN
-from tests.support.watchdog import guard, session_owner
+from tests.support.watchdog import guard, session_owner, stop_process_group
 
 
 @contextlib.contextmanager
@@ -158,16 +157,8 @@ class AdoptedProcess:
         return None if group_alive(self.pid) else 0
 
     def stop(self, grace_s: float) -> None:
-        """SIGTERM the group, SIGKILL what is left after ``grace_s`` (zombies, which its
-        exited starter can no longer reap, do not count: PID 1 reaps them)."""
-        for signum in (15, 9):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, signum)
-            deadline = time.monotonic() + grace_s
-            while group_alive(self.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not group_alive(self.pid):
-                return
+        """SIGTERM the group, SIGKILL what is left after ``grace_s``."""
+        stop_process_group(self.pid, grace_s)
 
 
 @dataclass

@@ -94,13 +94,17 @@ def _owner_alive(pid: int, started: float) -> bool:
         return False
 
 
-def _stop_group(pgid: int, stop_signal: int) -> None:
-    for signum, wait_s in ((stop_signal, GRACE_S), (int(signal.SIGKILL), 5.0)):
+def stop_process_group(pgid: int, grace_s: float, stop_signal: int = signal.SIGTERM) -> None:
+    """``stop_signal`` to the group, SIGKILL what is left after ``grace_s``; returns once no
+    process of the group runs (zombies do not count: PID 1 reaps orphans a moment late) or
+    ``grace_s`` after the SIGKILL. For a group whose leader is not our child (no ``Popen``
+    to wait on: see ``orchestration.processes.stop_group`` for one that is)."""
+    for signum in (stop_signal, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signum)
-        deadline = time.monotonic() + wait_s
+        deadline = time.monotonic() + grace_s
         while group_alive(pgid) and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.05)
         if not group_alive(pgid):
             return
 
@@ -118,7 +122,7 @@ def watch(
     cleaned up: True)."""
     while group_alive(pgid):
         if not _owner_alive(owner, owner_started):
-            _stop_group(pgid, stop_signal)
+            stop_process_group(pgid, GRACE_S, stop_signal)
             if cleanup:
                 subprocess.run(
                     list(cleanup), user=cleanup_user, capture_output=True, timeout=60, check=False
