@@ -3,10 +3,8 @@ migrated Airflow homes and ``airflow`` commands forked from a process that impor
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from orchestration.demo.steps.airflow import keep_migrated, migrated_template
 from orchestration.pipelines.operations import PipelineFiles, PipelineRequest, write_pipeline
 from tests.support.mlflow_cli import CliResult
 from tests.support.paths import REPO, VENV_BIN
@@ -103,50 +102,27 @@ def parse_dags(dags: Path, home: Path) -> dict[str, Any]:
     return result
 
 
-def _airflow_version() -> str:
-    from importlib.metadata import version
-
-    return version("apache-airflow")
-
-
-def _migrated_template() -> Path:
-    """An ``airflow.db`` that ``airflow db migrate`` made in an empty SQLite home, once per
-    machine and Airflow version (under a file lock shared by the xdist workers; written
-    atomically). What migrate writes does not name the home: the schema, the log templates,
-    the default pool."""
-    root = Path(tempfile.gettempdir()) / "mlharness-test-stores"
-    root.mkdir(exist_ok=True)
-    template = root / f"airflow-{_airflow_version()}.db"
-    if template.exists():
-        return template
-    with (root / f"{template.name}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if template.exists():
-            return template
-        home = Path(tempfile.mkdtemp(prefix="airflow-template-", dir=root))
-        (home / "dags").mkdir()
-        try:
-            done = subprocess.run(
-                [AIRFLOW, "db", "migrate"],
-                env=airflow_env(home, home / "dags"),
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-            os.replace(home / "airflow.db", template)
-        finally:
-            shutil.rmtree(home, ignore_errors=True)
-    return template
-
-
 def migrated_home(home: Path) -> Path:
     """``home`` (new or empty) as ``airflow db migrate`` leaves it: a migrated SQLite
-    ``airflow.db`` (a copy of this Airflow version's template) and a ``dags`` folder."""
+    ``airflow.db`` and a ``dags`` folder. The database is a copy of a template kept per
+    machine and installed Airflow (the demo's mechanism, ``keep_migrated``, with the
+    template under the temp dir, not the user's cache); the first worker to ask migrates."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "dags").mkdir(exist_ok=True)
-    shutil.copyfile(_migrated_template(), home / "airflow.db")
+
+    def migrate() -> None:
+        done = subprocess.run(
+            [AIRFLOW, "db", "migrate"],
+            env=airflow_env(home, home / "dags"),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    template = Path(tempfile.gettempdir()) / "mlharness-test-stores" / migrated_template().name
+    keep_migrated(home / "airflow.db", template, migrate)
     return home
 
 

@@ -13,12 +13,13 @@ demos start from a copy of it instead of migrating again (~4 CPU-s, an Airflow s
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,23 +92,40 @@ def migrated_template() -> Path:
     return cache_root().parent / "airflow" / f"metadata-{digest}.db"
 
 
-def _metadata_database(ctx: DemoContext, database: Path, env: dict[str, str]) -> str:
-    """Put an empty migrated metadata database at ``database``: a copy of the cached one,
-    or ``airflow db migrate`` (whose result is then cached). Says which it was."""
-    template = migrated_template()
-    if template.is_file():
-        ctx.progress("the Airflow metadata database: a copy of the one migrated before")
-        shutil.copyfile(template, database)
-        return f"copy of {template}"
-    ctx.progress("airflow db migrate (a temporary Airflow home on SQLite)")
-    migrate = ["db", "migrate"]
-    done = _airflow(ctx, "airflow-db-migrate", migrate, env)
-    if done.returncode != 0:
-        raise _failure(migrate, done)
+def keep_migrated(database: Path, template: Path, migrate: Callable[[], None]) -> bool:
+    """Put an empty migrated metadata database at ``database``: a copy of ``template`` when
+    it exists (True), else ``migrate()`` (which writes ``database``: its home must be new)
+    and a copy kept at ``template`` (False). Under a lock beside the template, so callers
+    at the same time migrate once; the copy is written atomically, so a half-written
+    template is never seen."""
     template.parent.mkdir(parents=True, exist_ok=True)
-    partial = template.with_name(f"{template.name}.{os.getpid()}.partial")
-    shutil.copyfile(database, partial)
-    os.replace(partial, template)  # atomically: a half-copied template is never seen
+    with (template.parent / f"{template.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if template.is_file():
+            shutil.copyfile(template, database)
+            return True
+        migrate()
+        partial = template.with_name(f"{template.name}.{os.getpid()}.partial")
+        shutil.copyfile(database, partial)
+        os.replace(partial, template)
+        return False
+
+
+def _metadata_database(ctx: DemoContext, database: Path, env: dict[str, str]) -> str:
+    """An empty migrated metadata database at ``database`` (:func:`keep_migrated` with the
+    cache's template); says where it came from."""
+    template = migrated_template()
+
+    def migrate() -> None:
+        ctx.progress("airflow db migrate (a temporary Airflow home on SQLite)")
+        args = ["db", "migrate"]
+        done = _airflow(ctx, "airflow-db-migrate", args, env)
+        if done.returncode != 0:
+            raise _failure(args, done)
+
+    if keep_migrated(database, template, migrate):
+        ctx.progress("the Airflow metadata database: a copy of the one migrated before")
+        return f"copy of {template}"
     return "airflow db migrate"
 
 
