@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from orchestration.demo.steps.airflow import keep_migrated, migrated_template
+from harness.kernel.migrated import keep_migrated
+from orchestration.demo.steps.airflow import migrated_template
 from orchestration.pipelines.operations import PipelineFiles, PipelineRequest, write_pipeline
 from tests.support.mlflow_cli import CliResult
 from tests.support.paths import REPO, VENV_BIN

@@ -13,18 +13,16 @@ demos start from a copy of it instead of migrating again (~4 CPU-s, an Airflow s
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import os
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.kernel.errors import ExternalServiceError
+from harness.kernel.migrated import keep_migrated, versions_digest
 from orchestration.demo.context import PIPELINE, REPO, DemoContext, Outcome, Step, Table
 from orchestration.processes import Finished
 
@@ -79,36 +77,10 @@ def _failure(args: Sequence[str], done: Finished) -> ExternalServiceError:
 def migrated_template() -> Path:
     """Where the cache keeps the empty migrated metadata database of the installed Airflow
     (its name changes with any ``apache-airflow*`` distribution's version)."""
-    from importlib.metadata import distributions
-
     from harness.run.source import cache_root
 
-    installed = sorted(
-        f"{d.metadata['Name']}=={d.version}"
-        for d in distributions()
-        if str(d.metadata["Name"] or "").lower().startswith("apache-airflow")
-    )
-    digest = hashlib.sha256("\n".join(installed).encode()).hexdigest()[:16]
+    digest = versions_digest(lambda name: name.startswith("apache-airflow"))
     return cache_root().parent / "airflow" / f"metadata-{digest}.db"
-
-
-def keep_migrated(database: Path, template: Path, migrate: Callable[[], None]) -> bool:
-    """Put an empty migrated metadata database at ``database``: a copy of ``template`` when
-    it exists (True), else ``migrate()`` (which writes ``database``: its home must be new)
-    and a copy kept at ``template`` (False). Under a lock beside the template, so callers
-    at the same time migrate once; the copy is written atomically, so a half-written
-    template is never seen."""
-    template.parent.mkdir(parents=True, exist_ok=True)
-    with (template.parent / f"{template.name}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if template.is_file():
-            shutil.copyfile(template, database)
-            return True
-        migrate()
-        partial = template.with_name(f"{template.name}.{os.getpid()}.partial")
-        shutil.copyfile(database, partial)
-        os.replace(partial, template)
-        return False
 
 
 def _metadata_database(ctx: DemoContext, database: Path, env: dict[str, str]) -> str:
