@@ -3,7 +3,11 @@
 the sweep keeps the cores to busy.
 
 Measured in one invocation, in ``--rounds`` alternating rounds (loop then sweep, then sweep
-then loop, ...), each side on a fresh sqlite store (and a fresh hit memo):
+then loop, ...), each side on a fresh sqlite store (a new path: no hit memo answers it). The
+rounds share one mlharness cache, as a user's commands do; its migrated empty tracking store
+(``harness.store.new_store``: what the first mlharness command on a machine makes, once per
+MLflow version) is made before the first round, so each sweep's new store is a copy, while
+each loop's first ``mlflow run`` migrates its new store, as MLflow does:
 - the shell loop: one ``mlflow run`` per grid point, one after the other;
 - the first sweep (``--jobs 2``): every trial a new child run; its whole-process wall time;
 - efficiency = the sum of the trials' run durations (each child run's start to end in the
@@ -73,6 +77,16 @@ def _run_durations(store: str, run_ids: list[str]) -> list[float]:
     return durations
 
 
+def _make_store_template(root: Path, cache: Path) -> None:
+    """The cache's migrated empty store, made as the first mlharness command would."""
+    code = (
+        "import sys; from harness.store.new_store import ensure_store; "
+        "ensure_store('sqlite:///' + sys.argv[1])"
+    )
+    env = _env(f"sqlite:///{root / 'first.db'}", cache)
+    run_timed([str(BIN / "python"), "-c", code, str(root / "first.db")], cwd=root, env=env)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--project", default=str(REPO / "projects" / "rf"))
@@ -92,11 +106,13 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         root = Path(tmp)
         counter = iter(range(1_000_000))
+        cache = root / "cache"
+        _make_store_template(root, cache)
 
         def loop() -> dict[str, Any]:
             work = root / f"loop-{next(counter)}"
             work.mkdir()
-            env = _env(f"sqlite:///{work / 'mlflow.db'}", work / "cache")
+            env = _env(f"sqlite:///{work / 'mlflow.db'}", cache)
             total = 0.0
             for point in points:
                 command = [str(BIN / "mlflow"), "run", args.project, "--env-manager", "local"]
@@ -108,7 +124,7 @@ def main(argv: list[str]) -> int:
             work = root / f"sweep-{next(counter)}"
             work.mkdir()
             store = f"sqlite:///{work / 'mlflow.db'}"
-            env = _env(store, work / "cache")
+            env = _env(store, cache)
             command = [str(BIN / "mlharness"), "sweep", args.project, "--env-manager", "local"]
             command += sweep_args
             first_s, first_out = _timed(command, work, env)

@@ -20,6 +20,7 @@ __all__ = [
     "is_uri",
     "load_mlproject",
     "local_path_or_none",
+    "migrate_sqlite_store",
     "resolve_experiment_id",
     "run_project",
     "virtualenv_dir",
@@ -131,3 +132,24 @@ def run_project(
         synchronous=True,
         backend="local",
     )
+
+
+def migrate_sqlite_store(database: Path) -> None:
+    """Create MLflow's tables in the new sqlite file ``database`` and run its migrations
+    (``mlflow.store.db.utils._initialize_tables``, what ``SqlAlchemyStore`` does on a new
+    database), without the ``Default`` experiment: that one records the artifact root of
+    the process that opens the store first, so MLflow creates it there, as always.
+    MLflow's two log lines about creating tables are left out."""
+    import logging
+
+    from mlflow.store.db import utils
+
+    logger = logging.getLogger(utils.__name__)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    engine = utils.create_sqlalchemy_engine_with_retry(f"sqlite:///{database}")  # type: ignore[no-untyped-call]
+    try:
+        utils._initialize_tables(engine)  # type: ignore[no-untyped-call]
+    finally:
+        engine.dispose()
+        logger.setLevel(level)

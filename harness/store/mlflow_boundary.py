@@ -155,10 +155,14 @@ def connect(uri: str | None) -> str:
 
 
 def client(uri: str) -> Client:
-    """A client for tracking and registry at ``uri`` (the policy applied)."""
+    """A client for tracking and registry at ``uri`` (the policy applied); a sqlite store
+    that does not exist yet starts as a copy of a migrated one (:mod:`harness.store.new_store`)."""
     apply_policy()
     from mlflow import MlflowClient
 
+    from harness.store.new_store import ensure_store
+
+    ensure_store(uri)
     with converted(uri, "connect"):
         return MlflowClient(tracking_uri=uri, registry_uri=uri)
 

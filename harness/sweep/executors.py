@@ -21,7 +21,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +47,6 @@ __all__ = [
     "LocalPool",
     "TrialPool",
     "TrialTask",
-    "create_store",
     "find_attempt_run",
     "run_trial",
 ]
@@ -361,26 +360,6 @@ def _warm() -> None:
     """A no-op task: makes the pool start a worker process."""
 
 
-def create_store(uri: str) -> None:
-    """Open ``uri`` once, which creates a new sqlite store's tables (MLflow's migrations:
-    seconds of work a new sweep would otherwise do before its first trial)."""
-    from harness.store import mlflow_boundary
-
-    with _output_to(os.devnull):  # MLflow's migration log lines are not the sweep's output
-        mlflow_boundary.client(uri)
-
-
-def connect_store(uri: str) -> None:
-    """Open this worker's client for ``uri`` before its first trial (a sqlalchemy store's
-    schema check and first queries: about half a second of CPU), while the sweep creates
-    its parent run. Never creates a store: a sqlite file not there is left to the trial."""
-    found = re.match(r"^sqlite:///(.+)$", uri)
-    if found is not None and not os.path.exists(found.group(1)):
-        return
-    with contextlib.suppress(Exception), _output_to(os.devnull):
-        _client(uri)
-
-
 def _worker_init(sweep_pid: int | None = None) -> None:
     os.environ.pop("MLFLOW_RUN_ID", None)
     signal.signal(signal.SIGINT, _on_sigint)
@@ -458,19 +437,10 @@ class LocalPool(TrialPool):
     def submit(self, task: TrialTask) -> Future[TrialRecord]:
         return self._executor.submit(run_trial, task)
 
-    def warm(self, first: tuple[Callable[..., None], str] | None = None) -> Future[None] | None:
-        """Start every worker now: their start overlaps the sweep's own validation.
-        ``first`` (a function and its argument) is the first worker's first task; its
-        future is returned."""
-        future = self._executor.submit(first[0], first[1]) if first is not None else None
-        for _ in range(self.capacity - (first is not None)):
+    def warm(self) -> None:
+        """Start every worker now: their start overlaps the sweep's own validation."""
+        for _ in range(self.capacity):
             self._executor.submit(_warm)
-        return future
-
-    def connect(self, uri: str, workers: int) -> None:
-        """Ask up to ``workers`` workers to open the store now (:func:`connect_store`)."""
-        for _ in range(min(workers, self.capacity)):
-            self._executor.submit(connect_store, uri)
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import os
 import random
-import re
 import threading
 import time
 import uuid
@@ -46,7 +45,6 @@ from harness.sweep.executors import (
     LocalPool,
     TrialPool,
     TrialTask,
-    create_store,
     find_attempt_run,
 )
 from harness.sweep.space import Space, Strategy, parse_space
@@ -59,8 +57,6 @@ if TYPE_CHECKING:
 __all__ = ["SweepProgress", "SweepRequest", "SweepResult", "sweep"]
 
 POLL_S = 0.5
-# How long a sweep waits for a worker to create a new sqlite store before doing it itself.
-NEW_STORE_WAIT_S = 120.0
 STOP_GRACE_S = 90.0
 DASK_RETRIES = 2
 State = Literal["planned", "finished", "interrupted", "stopped"]
@@ -657,99 +653,33 @@ class _Pools:
             self._pool = LocalPool(self._jobs, self._tracking_uri)
         return self._pool
 
-    def warm(self) -> _NewStore | None:
-        """Start the local workers now (not at the first trial) and let them load; when the
-        store is a sqlite file that does not exist yet, the first worker creates it beside
-        (see :class:`_NewStore`)."""
+    def warm(self) -> None:
+        """Start the local workers now (not at the first trial) and let them load."""
         pool = self.get()
-        if not isinstance(pool, LocalPool):
-            return None
-        new = _NewStore.planned(self._tracking_uri)
-        future = pool.warm((create_store, new.temp_uri) if new is not None else None)
-        if new is not None:
-            new.future = future
-        return new
+        if isinstance(pool, LocalPool):
+            pool.warm()
 
-    def warm_beside(self) -> Future[_NewStore | None]:
+    def warm_beside(self) -> Future[None]:
         """:meth:`warm` in a thread of its own, so that this process validates meanwhile.
 
         Starting a worker blocks until the forkserver has imported MLflow and answers with
         the worker's pid (seconds); called inline, the sweep's own validation (which imports
         MLflow too) only began after it, on an idle second core."""
-        warming: Future[_NewStore | None] = Future()
+        warming: Future[None] = Future()
 
         def target() -> None:
             try:
-                warming.set_result(self.warm())
+                self.warm()
+                warming.set_result(None)
             except BaseException as exc:  # handed to the sweep, which raises it
                 warming.set_exception(exc)
 
         threading.Thread(target=target, name="sweep-warm", daemon=True).start()
         return warming
 
-    def connect(self, uri: str, trials: int) -> None:
-        """Local workers open the store while the sweep creates its parent run."""
-        if isinstance(self._pool, LocalPool):
-            self._pool.connect(uri, trials)
-
     def shutdown(self) -> None:
         if self._pool is not None:
             self._pool.shutdown()
-
-
-_SQLITE_FILE = re.compile(r"^sqlite:///(/[A-Za-z0-9/._+-]+)$")
-
-
-@dataclass
-class _NewStore:
-    """A new sqlite store, built by a worker under a temporary name while the sweep
-    validates, and moved into place only once the sweep is valid (``install``): MLflow's
-    table migrations (seconds) overlap the validation instead of following it, and a sweep
-    refused at validation leaves no store behind (``discard``).
-
-    Moved with ``os.link`` (never over a store that appeared meanwhile), then the temporary
-    name is removed; any failure leaves the sweep to create the store itself, as before.
-    """
-
-    path: Path
-    temp: Path
-    future: Future[None] | None = None
-
-    @property
-    def temp_uri(self) -> str:
-        return f"sqlite:///{self.temp}"
-
-    @classmethod
-    def planned(cls, tracking_uri: str | None) -> _NewStore | None:
-        from harness.store.mlflow_boundary import absolute_uri
-
-        raw = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
-        found = _SQLITE_FILE.match(absolute_uri(raw)) if raw else None
-        if found is None:
-            return None
-        path = Path(found.group(1))
-        if path.exists() or not path.parent.is_dir():
-            return None
-        return cls(path, path.with_name(f".{path.name}.mlharness-{uuid.uuid4().hex}.tmp"))
-
-    def install(self, timeout: float = NEW_STORE_WAIT_S) -> None:
-        try:
-            if self.future is not None:
-                self.future.result(timeout=timeout)
-                os.link(self.temp, self.path)
-        except Exception:  # the sweep's own connection creates (or reports) the store
-            pass
-        self.discard()
-
-    def discard(self) -> None:
-        """Remove the temporary store (after the worker is done with it, so no journal file
-        it writes later is left behind)."""
-        if self.future is not None and not self.future.cancel():
-            with contextlib.suppress(Exception):
-                self.future.result(timeout=NEW_STORE_WAIT_S)
-        for leftover in (self.temp, *self.temp.parent.glob(f"{self.temp.name}-*")):
-            with contextlib.suppress(OSError):
-                leftover.unlink()
 
 
 def sweep(
@@ -766,8 +696,7 @@ def sweep(
     clock = time.monotonic()
     records: dict[int, TrialRecord] = {}
     pools: _Pools | None = None
-    warming: Future[_NewStore | None] | None = None
-    new_store: _NewStore | None = None
+    warming: Future[None] | None = None
     try:
         if request.resume:
             uri = mlflow_boundary.connect(request.tracking_uri)
@@ -790,17 +719,11 @@ def sweep(
                     warming = pools.warm_beside()
             definition, space = _define(request, drafted)
             parent_run_id = None
-            if warming is not None:
-                new_store = warming.result()
-            if new_store is not None:
-                new_store.install()
         if request.dry_run:
             sets = _param_sets(definition, space)
             return SweepResult(definition, "planned", [], parent_run_id, plan=sets)
         uri = mlflow_boundary.connect(request.tracking_uri)
-        if pools is not None:  # started beside the validation: open the store there too
-            pools.connect(uri, definition.trials)
-        client = mlflow_boundary.client(uri)
+        client = mlflow_boundary.client(uri)  # a new sqlite store: a copy, in milliseconds
         if pools is None:
             pools = _Pools(definition, request.jobs, request.tracking_uri)
         with mlflow_boundary.converted(uri, "start the sweep"):
@@ -811,6 +734,8 @@ def sweep(
             else:
                 client.update_run(parent_run_id, status="RUNNING")
                 client.set_tag(parent_run_id, TAG_STATE, "running")
+        if warming is not None:  # the workers' start failed: say so before any trial
+            warming.result()
         base = Path(request.log_dir) if request.log_dir else Path.cwd() / ".mlharness" / "sweeps"
         log_dir = base.resolve() / parent_run_id
         state = _Sweep(
@@ -831,13 +756,9 @@ def sweep(
                 _adopt_children(client, state, space.names)
             state.execute()
     finally:
-        if warming is not None and new_store is None:
-            # Refused or interrupted while the workers started: wait for them before the
-            # clean-up (the new store's temporary file, the pool).
+        if warming is not None:  # refused or interrupted while the workers started
             with contextlib.suppress(BaseException):
-                new_store = warming.result()
-        if new_store is not None:
-            new_store.discard()
+                warming.result()
         if pools is not None:
             pools.shutdown()
     with mlflow_boundary.converted(uri, "record the sweep"):

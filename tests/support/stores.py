@@ -14,18 +14,17 @@ from the directory it lives in (the ``tracking_uri`` fixture's case).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["fresh_store", "fresh_store_uri", "unopened_store"]
+from harness.kernel.migrated import keep_migrated
+
+__all__ = ["fresh_store", "fresh_store_uri", "schema_of", "unopened_store"]
 
 _MAKE_TEMPLATE = """
 import sys
@@ -42,39 +41,32 @@ def _mlflow_version() -> str:
     return version("mlflow")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _template() -> Path:
-    """The migrated empty store of this MLflow version, made once per machine and version
-    (atomically: a half-made template is never seen)."""
+    """The migrated empty store of this MLflow version (with its ``Default`` experiment),
+    made once per machine and version (``keep_migrated``: under a lock, atomically)."""
     root = Path(tempfile.gettempdir()) / "mlharness-test-stores"
-    root.mkdir(exist_ok=True)
     template = root / f"mlflow-{_mlflow_version()}.db"
     if template.exists():
         return template
-    with _locked(root / f"{template.name}.lock"):
-        if template.exists():
-            return template
-        partial = root / f"{template.name}.{os.getpid()}.partial"
-        partial.unlink(missing_ok=True)
+    root.mkdir(exist_ok=True)
+    made = root / f"{template.name}.{os.getpid()}.made"
+    made.unlink(missing_ok=True)
+
+    def migrate() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
         subprocess.run(
-            [sys.executable, "-c", _MAKE_TEMPLATE, str(partial)],
+            [sys.executable, "-c", _MAKE_TEMPLATE, str(made)],
             cwd=root,
             env=env,
             check=True,
             capture_output=True,
             timeout=300,
         )
-        os.replace(partial, template)
+
+    try:
+        keep_migrated(made, template, migrate)
+    finally:
+        made.unlink(missing_ok=True)
     return template
 
 
@@ -106,3 +98,18 @@ def unopened_store(directory: Path) -> tuple[str, Path]:
     database = directory / "unopened" / "mlflow.db"
     database.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{database}", database
+
+
+def _definition(sql: str | None) -> list[str]:
+    """A CREATE statement as its sorted clauses: MLflow's batch migrations rebuild tables
+    with their constraints in set order, which follows the migrating process's hash seed,
+    so two stores MLflow itself makes can list the same constraints in another order."""
+    return sorted(line.strip().rstrip(",").strip() for line in (sql or "").splitlines())
+
+
+def schema_of(database: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """A sqlite store's tables, indexes and alembic revision, comparable across stores."""
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        revision = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    return [(kind, name, _definition(sql)) for kind, name, sql in rows], revision

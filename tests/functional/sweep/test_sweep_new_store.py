@@ -1,5 +1,5 @@
-"""A sweep on a sqlite store that does not exist yet: a worker creates it under a temporary
-name while the sweep validates, and it is moved into place only when the sweep is valid.
+"""A sweep on a sqlite store that does not exist yet: the sweep makes it (a copy of the
+migrated template, ``harness.store.new_store``) only once the sweep is valid.
 
 What must hold: a valid sweep ends with the store at its path, holding the parent and its
 children, and nothing else beside it; a sweep refused at validation leaves no store and no
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.functional]
 LOCAL = ("--env-manager", "local")
 
 
-def test_a_new_sqlite_store_is_created_beside_and_moved_in_only_when_the_sweep_is_valid(
+def test_a_new_sqlite_store_is_made_only_when_the_sweep_is_valid(
     tmp_path: Path, forks: ForkedCli
 ) -> None:
     store = tmp_path / "stores" / "new.db"
