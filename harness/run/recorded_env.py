@@ -88,11 +88,10 @@ class RecordedEnv:
 
 
 def envs_dir() -> Path:
-    """``$MLHARNESS_CACHE_DIR/envs`` (default ``~/.cache/mlharness/envs``)."""
-    base = os.environ.get("MLHARNESS_CACHE_DIR") or os.path.join(
-        os.path.expanduser("~"), ".cache", "mlharness"
-    )
-    return Path(base) / "envs"
+    """``envs/`` in the mlharness cache (default ``~/.cache/mlharness/envs``)."""
+    from harness.kernel.cache import cache_home
+
+    return cache_home() / "envs"
 
 
 def uv_binary() -> str:

@@ -84,10 +84,10 @@ class Hit:
 
 
 def memo_dir() -> Path:
-    """``hits/`` beside the Git cache (``$MLHARNESS_CACHE_DIR`` or ~/.cache/mlharness)."""
-    from harness.run.source import cache_root
+    """``hits/`` in the mlharness cache (``$MLHARNESS_CACHE_DIR`` or ~/.cache/mlharness)."""
+    from harness.kernel.cache import cache_home
 
-    return cache_root().parent / "hits"
+    return cache_home() / "hits"
 
 
 def _has_mlruns_experiments(mlruns: str) -> bool:

@@ -211,11 +211,10 @@ def resolve_local(path: Path, *, require_clean: bool) -> ResolvedSource:
 
 
 def cache_root() -> Path:
-    """Where fetched repositories are kept (``$MLHARNESS_CACHE_DIR`` or ~/.cache/mlharness)."""
-    base = os.environ.get("MLHARNESS_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "mlharness"
-    )
-    return Path(base) / "git"
+    """Where fetched repositories are kept (``git/`` in the mlharness cache)."""
+    from harness.kernel.cache import cache_home
+
+    return cache_home() / "git"
 
 
 def _store(remote: RemoteURI) -> Path:

@@ -22,6 +22,7 @@ import re
 import uuid
 from pathlib import Path
 
+from harness.kernel.cache import cache_home
 from harness.kernel.migrated import keep_migrated, versions_digest
 
 __all__ = ["ensure_store", "sqlite_file", "template_path"]
@@ -40,10 +41,8 @@ def sqlite_file(uri: str) -> Path | None:
 def template_path() -> Path:
     """Where the cache keeps the empty migrated store of the installed MLflow (its name
     changes with the version of MLflow, SQLAlchemy or Alembic)."""
-    from harness.run.source import cache_root
-
     digest = versions_digest(lambda name: name in _SCHEMA_DISTRIBUTIONS)
-    return cache_root().parent / "mlflow" / f"store-{digest}.db"
+    return cache_home() / "mlflow" / f"store-{digest}.db"
 
 
 def ensure_store(uri: str) -> bool:

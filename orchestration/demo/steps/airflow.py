@@ -21,6 +21,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.kernel.cache import cache_home
 from harness.kernel.errors import ExternalServiceError
 from harness.kernel.migrated import keep_migrated, versions_digest
 from orchestration.demo.context import PIPELINE, REPO, DemoContext, Outcome, Step, Table
@@ -77,10 +78,8 @@ def _failure(args: Sequence[str], done: Finished) -> ExternalServiceError:
 def migrated_template() -> Path:
     """Where the cache keeps the empty migrated metadata database of the installed Airflow
     (its name changes with any ``apache-airflow*`` distribution's version)."""
-    from harness.run.source import cache_root
-
     digest = versions_digest(lambda name: name.startswith("apache-airflow"))
-    return cache_root().parent / "airflow" / f"metadata-{digest}.db"
+    return cache_home() / "airflow" / f"metadata-{digest}.db"
 
 
 def _metadata_database(ctx: DemoContext, database: Path, env: dict[str, str]) -> str:
