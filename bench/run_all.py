@@ -7,7 +7,8 @@ a smoke run) are passed to every script. The load before and after the whole run
 printed last: figures count as idle-machine figures only below a 1-minute load of 0.5.
 
 ``--docs`` runs only what the targets table of docs/benchmarks.md needs (issue 21), with
-the arguments that table was defined with: serving against MLServer, drift at 100k and 1M
+the arguments that table was defined with: serving against MLServer (and where a request's
+time goes, stage by stage, for the README), drift at 100k and 1M
 rows (not 10k and 10M), the sweep's efficiency and speed-up, the cached run. It is the
 one command for a quiet-machine run (``make bench-docs``); the wall time of each script
 is printed at the end so the next run can be planned.
@@ -26,6 +27,7 @@ BENCH = Path(__file__).resolve().parent
 # Script -> its arguments for the docs' targets table (``--docs``).
 DOCS: dict[str, list[str]] = {
     "serve.py": [],
+    "serve_stages.py": [],  # after serve.py (sorted): it reads that run's floor
     "drift.py": ["--rows", "100000", "1000000"],
     "sweep.py": [],
     "harness.py": ["--cached-only"],
