@@ -2,8 +2,9 @@
 ``$XDG_CACHE_HOME/mlharness``, else ``~/.cache/mlharness``.
 
 One folder per kind of thing, named by its caller: ``git/`` (fetched repositories),
-``hits/`` (the run cache's hit memo), ``envs/`` (recorded environments), ``mlflow/`` (the
-migrated empty tracking store), ``airflow/`` (the demo's migrated Airflow database).
+``hits/`` and ``sweeps/`` (the run and sweep memos), ``envs/`` (recorded environments),
+``mlflow/`` (the migrated empty tracking store), ``airflow/`` (the demo's migrated Airflow
+database).
 Deleting the whole folder loses nothing but time.
 """
 

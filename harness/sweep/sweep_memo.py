@@ -37,9 +37,9 @@ def _fingerprint(definition: SweepDefinition, tracking_uri: str, cwd: str) -> st
 
 
 def _memo_file(fp: str) -> Path:
-    from harness.run.run_memo import memo_dir
+    from harness.kernel.cache import cache_home
 
-    return memo_dir().parent / "sweeps" / f"{fp}.json"
+    return cache_home() / "sweeps" / f"{fp}.json"
 
 
 def _eligible(definition: SweepDefinition) -> bool:

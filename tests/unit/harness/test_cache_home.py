@@ -12,12 +12,13 @@ from harness.run.recorded_env import envs_dir
 from harness.run.run_memo import memo_dir
 from harness.run.source import cache_root
 from harness.store.new_store import template_path
+from harness.sweep.sweep_memo import _memo_file
 from orchestration.demo.steps.airflow import migrated_template
 
 
 def _folders() -> list[Path]:
     stores = [template_path().parent, migrated_template().parent]
-    return [cache_root(), memo_dir(), envs_dir(), *stores]
+    return [cache_root(), memo_dir(), _memo_file("x").parent, envs_dir(), *stores]
 
 
 def test_the_cache_home_and_its_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,4 +40,4 @@ def test_every_cached_kind_has_its_own_folder_in_the_cache(
     monkeypatch.setenv(variable, str(tmp_path))
     folders = _folders()
     assert [f.parent for f in folders] == [cache_home()] * len(folders)
-    assert [f.name for f in folders] == ["git", "hits", "envs", "mlflow", "airflow"]
+    assert [f.name for f in folders] == ["git", "hits", "sweeps", "envs", "mlflow", "airflow"]
