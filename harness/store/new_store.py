@@ -17,6 +17,7 @@ over a store that appeared meanwhile; anything unexpected leaves the store to ML
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -61,6 +62,8 @@ def ensure_store(uri: str) -> bool:
         return False
     except Exception:  # MLflow creates (or reports) the store, as it did before
         return False
-    finally:
-        temp.unlink(missing_ok=True)
+    finally:  # the temporary name, and any journal sqlite left beside it if interrupted
+        for leftover in (temp, *path.parent.glob(f"{temp.name}-*")):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
     return True
