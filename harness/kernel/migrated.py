@@ -9,28 +9,36 @@ sqlite tracking stores (``harness.store.new_store``) and the tests' migrated hom
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 __all__ = ["keep_migrated", "versions_digest"]
 
 
-def versions_digest(names: Callable[[str], bool]) -> str:
-    """A short digest of the installed distributions whose (lower-case) name ``names``
-    accepts, with their versions: a template's name, so that an upgrade of any of them
-    makes a new one instead of reusing a database of another schema."""
-    from importlib.metadata import distributions
+def versions_digest(names: Collection[str] = (), *, prefix: str | None = None) -> str:
+    """A short digest of the installed versions of the distributions named in ``names``
+    (each looked up by name; one not installed is left out) and of every distribution whose
+    lower-case name starts with ``prefix`` (which takes a scan of all installed ones: about
+    0.13 s in this venv): a template's name, so that an upgrade of any of them makes a new
+    one instead of reusing a database of another schema."""
+    from importlib.metadata import PackageNotFoundError, distributions, version
 
-    installed = sorted(
-        f"{d.metadata['Name']}=={d.version}"
-        for d in distributions()
-        if names(str(d.metadata["Name"] or "").lower())
-    )
-    return hashlib.sha256("\n".join(installed).encode()).hexdigest()[:16]
+    installed = []
+    for name in names:
+        with contextlib.suppress(PackageNotFoundError):
+            installed.append(f"{name}=={version(name)}")
+    if prefix is not None:
+        installed += [
+            f"{d.metadata['Name']}=={d.version}"
+            for d in distributions()
+            if str(d.metadata["Name"] or "").lower().startswith(prefix)
+        ]
+    return hashlib.sha256("\n".join(sorted(installed)).encode()).hexdigest()[:16]
 
 
 def keep_migrated(database: Path, template: Path, migrate: Callable[[], None]) -> bool:

@@ -30,7 +30,7 @@ __all__ = ["ensure_store", "sqlite_file", "template_path"]
 
 # An absolute file path, without a query or escapes (anything else is MLflow's to read).
 _SQLITE_FILE = re.compile(r"^sqlite:///(/[^?#%]+)$")
-_SCHEMA_DISTRIBUTIONS = frozenset({"mlflow", "mlflow-skinny", "sqlalchemy", "alembic"})
+_SCHEMA_DISTRIBUTIONS = ("mlflow", "mlflow-skinny", "sqlalchemy", "alembic")
 
 
 def sqlite_file(uri: str) -> Path | None:
@@ -42,7 +42,7 @@ def sqlite_file(uri: str) -> Path | None:
 def template_path() -> Path:
     """Where the cache keeps the empty migrated store of the installed MLflow (its name
     changes with the version of MLflow, SQLAlchemy or Alembic)."""
-    digest = versions_digest(lambda name: name in _SCHEMA_DISTRIBUTIONS)
+    digest = versions_digest(_SCHEMA_DISTRIBUTIONS)
     return cache_home() / "mlflow" / f"store-{digest}.db"
 
 

@@ -78,7 +78,7 @@ def _failure(args: Sequence[str], done: Finished) -> ExternalServiceError:
 def migrated_template() -> Path:
     """Where the cache keeps the empty migrated metadata database of the installed Airflow
     (its name changes with any ``apache-airflow*`` distribution's version)."""
-    digest = versions_digest(lambda name: name.startswith("apache-airflow"))
+    digest = versions_digest(prefix="apache-airflow")
     return cache_home() / "airflow" / f"metadata-{digest}.db"
 
 
