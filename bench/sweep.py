@@ -10,8 +10,8 @@ MLflow version) is made before the first round, so each sweep's new store is a c
 each loop's first ``mlflow run`` migrates its new store, as MLflow does:
 - the shell loop: one ``mlflow run`` per grid point, one after the other;
 - the first sweep (``--jobs 2``): every trial a new child run; its whole-process wall time;
-- a sweep of the 4-trial grid (the first two parameters), for its efficiency alone (the
-  target names "4 or more trials"; the fixed start of a sweep weighs most there);
+- a sweep of the 4-trial grid (the first two parameters), measured the same way, for its
+  efficiency (the target names "4 or more trials"; a sweep's fixed start weighs most there);
 - efficiency = the sum of the trials' run durations (each child run's start to end in the
   tracking store: the project's own work) / (jobs x the sweep command's whole-process
   wall): 1.0 means both cores ran trials from the command's first to its last instant;
@@ -33,6 +33,7 @@ import os
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ from common import BIN, REPO, Session, alternate, median, run_timed, verdict
 
 EFFICIENCY_MIN = 0.85
 GRID = {"n_estimators": ["20", "40"], "max_depth": ["3", "6"], "min_samples_leaf": ["1", "2"]}
+# The 4-trial grid: ``--quick``'s, and the issue's "4 or more trials" beside the 8 of GRID.
+SMALL_GRID = {k: v for k, v in GRID.items() if k != "min_samples_leaf"}
 
 
 def _env(store: str, cache: Path) -> dict[str, str]:
@@ -98,12 +101,15 @@ def main(argv: list[str]) -> int:
     args, _ = parser.parse_known_args(argv)
     grid = dict(GRID)
     if args.quick:
-        grid = {k: v for k, v in GRID.items() if k != "min_samples_leaf"}
+        grid = dict(SMALL_GRID)
         args.rounds = 1
     session = Session("sweep")
     points = [dict(zip(grid, combo, strict=True)) for combo in itertools.product(*grid.values())]
-    sweep_args = [arg for k, v in grid.items() for arg in ("-P", f"{k}={','.join(v)}")]
-    sweep_args += ["--jobs", str(args.jobs), "--metric", "accuracy", "--json"]
+
+    def sweep_args(of: dict[str, list[str]]) -> list[str]:
+        params = [arg for k, v in of.items() for arg in ("-P", f"{k}={','.join(v)}")]
+        return [*params, "--jobs", str(args.jobs), "--metric", "accuracy", "--json"]
+
     rounds: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
         root = Path(tmp)
@@ -122,13 +128,13 @@ def main(argv: list[str]) -> int:
                 total += _timed(command, work, env)[0]
             return {"wall_s": total}
 
-        def sweep() -> dict[str, Any]:
+        def sweep(of: dict[str, list[str]] = grid) -> dict[str, Any]:
             work = root / f"sweep-{next(counter)}"
             work.mkdir()
             store = f"sqlite:///{work / 'mlflow.db'}"
             env = _env(store, cache)
             command = [str(BIN / "mlharness"), "sweep", args.project, "--env-manager", "local"]
-            command += sweep_args
+            command += sweep_args(of)
             first_s, first_out = _timed(command, work, env)
             cached_s, cached_out = _timed(command, work, env)
             first: dict[str, Any] = json.loads(first_out)
@@ -153,29 +159,9 @@ def main(argv: list[str]) -> int:
                 "overheads_s": [round(o, 3) for o in overheads],
             }
 
-        small = {k: v for k, v in GRID.items() if k != "min_samples_leaf"}
-        small_args = [arg for k, v in small.items() for arg in ("-P", f"{k}={','.join(v)}")]
-
-        def sweep4() -> dict[str, Any]:
-            """The 4-trial grid (the issue's "4 or more trials"): efficiency only."""
-            work = root / f"sweep4-{next(counter)}"
-            work.mkdir()
-            store = f"sqlite:///{work / 'mlflow.db'}"
-            command = [str(BIN / "mlharness"), "sweep", args.project, "--env-manager", "local"]
-            command += [*small_args, "--jobs", str(args.jobs), "--metric", "accuracy", "--json"]
-            wall_s, out = _timed(command, work, _env(store, cache))
-            trials = [t for t in json.loads(out)["trials"] if t.get("run_id")]
-            durations = _run_durations(store, [t["run_id"] for t in trials])
-            return {
-                "wall_s": wall_s,
-                "trials": len(trials),
-                "run_durations_s": [round(d, 3) for d in durations],
-                "efficiency": sum(durations) / (args.jobs * wall_s),
-            }
-
-        contenders = {"loop": loop, "sweep": sweep}
-        if grid != small:
-            contenders["sweep4"] = sweep4
+        contenders: dict[str, Callable[[], dict[str, Any]]] = {"loop": loop, "sweep": sweep}
+        if grid != SMALL_GRID:  # the same measures of a sweep of the 4-trial grid
+            contenders["sweep4"] = lambda: sweep(SMALL_GRID)
         rounds = alternate(contenders, args.rounds, label="loop vs sweep")
     loop_s = median([r["wall_s"] for r in rounds["loop"]])
     sweeps = rounds["sweep"]
