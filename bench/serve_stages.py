@@ -1,9 +1,9 @@
 """Benchmark: where one ``/invocations`` request's time goes in ``mlharness serve``, stage by
 stage, in process, for batches of 1, 8, 32 and 64 one-row requests.
 
-The same projects/rf model (100 trees) as bench/serve.py (trained by it; ``--workdir`` keeps
-it), loaded with ``mlflow.pyfunc.load_model``; the server's own functions, in the order a
-batch meets them:
+The same projects/rf model (100 trees) as bench/serve.py (trained and registered by it;
+``--workdir`` keeps it), loaded as the server loads it (``model_slot.load_version``); the
+server's own functions, in the order a batch meets them:
 
 - parse: ``parsing.parse_request`` of each request's body (MLflow's ``dataframe_split`` JSON);
 - cast: ``parsing.merge_requests``: the batch's rows into one frame of the signature's
@@ -43,7 +43,7 @@ import orchestration.serving.metrics  # noqa: F401
 
 sys.path.append(str(Path(__file__).resolve().parent))
 from common import RESULTS, Session
-from serve import train, write_bodies
+from serve import MODEL, train, write_bodies
 
 BATCHES = (1, 8, 32, 64)
 
@@ -59,24 +59,13 @@ def _median_s(work: Callable[[], object], seconds: float) -> float:
     return statistics.median(times)
 
 
-def _loaded(model_dir: Path) -> Any:
-    import inspect
+def _loaded(store: str) -> Any:
+    """The model as ``mlharness serve`` loads it (``resolve_version`` + ``load_version``)."""
+    from harness.store import mlflow_boundary
+    from orchestration.serving.model_slot import load_version, resolve_version
 
-    import mlflow.pyfunc
-
-    from orchestration.serving.model_slot import LoadedModel, ModelVersionInfo
-
-    pyfunc = mlflow.pyfunc.load_model(str(model_dir))
-    schema = pyfunc.metadata.get_input_schema()
-    names = tuple(str(n) for n in schema.input_names()) if schema is not None else ()
-    return LoadedModel(
-        info=ModelVersionInfo("rf-bench", "1", "bench", "bench"),
-        pyfunc=pyfunc,
-        input_schema=schema,
-        feature_names=names,
-        profile=None,
-        takes_params="params" in inspect.signature(pyfunc.predict).parameters,
-    )
+    client = mlflow_boundary.client(mlflow_boundary.connect(store))
+    return load_version(resolve_version(client, MODEL, "bench", None), client)
 
 
 def _floor_us() -> dict[str, float]:
@@ -146,9 +135,9 @@ def main(argv: list[str]) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="mlharness-bench-stages-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"model: projects/rf (100 trees) in {workdir} ...", flush=True)
-    train(workdir)
+    store = train(workdir)
     body = write_bodies(workdir)[0].read_bytes()
-    model = _loaded(workdir / "model")
+    model = _loaded(store)
     batches = {rows: measure(model, body, rows, args.seconds) for rows in BATCHES}
     if not all(b["checked"] for b in batches.values()):
         raise SystemExit("the fast parse did not check the batch: the stages are not the server's")
