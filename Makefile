@@ -11,7 +11,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # pytest workers: one per core (2 on CI).
 XDIST ?= auto
 
-.PHONY: help setup demo test test-fast lint bench bench-docs docs clean debian-packages demo-packages
+.PHONY: help setup demo test test-fast lint bench bench-docs docs clean debian-packages demo-packages bench-packages
 
 help:
 	@echo "make demo   - install the demo's Debian packages, create .venv, then sweep, promote, Airflow, serve, drift and monitoring in one run"
@@ -45,6 +45,9 @@ demo-packages:
 debian-packages:
 	@bash .ci/install-debian-packages
 
+bench-packages:
+	@bash .ci/install-debian-packages .ci/bench-packages.txt
+
 # --dist loadgroup is taken over by tests/conftest.py's scheduler (tests/support/scheduling.py):
 # one test module per worker (its fixtures built once; only a module over 1/8 of the suite is
 # spread), longest first by tests/durations.json
@@ -63,11 +66,11 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-bench: setup
+bench: bench-packages setup
 	$(BIN)/python bench/run_all.py
 
 # Only the rows of docs/benchmarks.md's targets table (issue 21), for a quiet-machine run.
-bench-docs: setup
+bench-docs: bench-packages setup
 	$(BIN)/python bench/run_all.py --docs
 
 # The reference pages come from the code (docs/tools/gen_reference.py), then the site is
