@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from orchestration.demo.prerequisites import DEMO_PACKAGES, install_command
-from tests.support.paths import REPO, VENV_BIN
+from tests.support.make_targets import dry_run, package_listing
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.functional
 
@@ -28,12 +29,7 @@ INSTALLER = REPO / ".ci" / "install-debian-packages"
 DEBIAN_PACKAGES = REPO / ".ci" / "debian-packages.txt"
 
 
-def _listing(path: Path) -> dict[str, str]:
-    rows = [line.split() for line in path.read_text().splitlines()]
-    return {row[0]: row[1] for row in rows if row and not row[0].startswith("#")}
-
-
-DEMO = _listing(DEMO_PACKAGES)
+DEMO = package_listing(DEMO_PACKAGES)
 ONE_LINE = (
     f"error: missing Debian packages: {' '.join(DEMO)} ({', '.join(DEMO.values())} not found); "
     f"run as root: {install_command(list(DEMO))}"
@@ -56,7 +52,7 @@ def _installer(
 
 def test_the_demo_needs_promtool_and_make_test_installs_every_demo_package() -> None:
     assert DEMO["prometheus"] == "promtool"
-    assert DEMO.items() <= _listing(DEBIAN_PACKAGES).items()
+    assert DEMO.items() <= package_listing(DEBIAN_PACKAGES).items()
 
 
 def test_the_demo_without_its_binaries_stops_with_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -122,17 +118,7 @@ def test_the_installer_finds_packages_by_their_probes(tmp_path: Path) -> None:
 
 
 def test_make_demo_runs_the_installer_on_the_demo_list_before_the_demo() -> None:
-    done = subprocess.run(
-        ["make", "-n", "demo"],
-        cwd=REPO,
-        env={**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = dry_run("demo")
     install = lines.index("bash .ci/install-debian-packages .ci/demo-packages.txt")
     demo = next(i for i, line in enumerate(lines) if line.endswith("-m orchestration.demo"))
     assert install < demo
