@@ -108,8 +108,11 @@ class Session:
             flush=True,
         )
 
-    def write(self, payload: Mapping[str, Any], name: str | None = None) -> Path:
-        """Print the load after and write payload + machine + loads to bench/results/NAME.json."""
+    def write(
+        self, payload: Mapping[str, Any], name: str | None = None, path: Path | None = None
+    ) -> Path:
+        """Print the load after and write payload + machine + loads to bench/results/NAME.json
+        (or to ``path``, a script's ``--results``)."""
         after = load_average()
         quiet = max(self.load_before[0], after[0]) < QUIET_LOAD
         state = "quiet machine" if quiet else "LOADED machine: not idle-machine figures"
@@ -124,7 +127,7 @@ class Session:
             "quiet": quiet,
             **payload,
         }
-        path = RESULTS / f"{name or self.name}.json"
+        path = path or RESULTS / f"{name or self.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(document, indent=2, default=str) + "\n")

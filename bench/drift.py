@@ -406,9 +406,7 @@ def main(argv: list[str]) -> int:
             "ours": _median_row([_whole(command, large)]),
         }
     _print(report)
-    session.write(report, name=args.results.stem if args.results != RESULTS else None)
-    if args.results != RESULTS:
-        args.results.write_text(json.dumps(report, indent=1) + "\n")
+    session.write(report, path=args.results)
     if args.workdir is None:  # generated data is large (about 2 GB at 10M rows)
         import shutil
 
